@@ -1,0 +1,114 @@
+//! The admin listener: `/metrics`, `/healthz`, `/readyz`.
+//!
+//! Owns: its own socket and a tiny router. Must not: share a port with
+//! traffic, or expose anything that is not named in the config.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::proxy::Shared;
+
+/// The running admin listener.
+#[derive(Debug)]
+pub struct AdminHandle {
+    /// Bound address.
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl AdminHandle {
+    /// Stops the admin listener.
+    pub async fn shutdown(self) {
+        self.stop.send_replace(true);
+        self.task.await.ok();
+    }
+}
+
+/// Starts the admin API on `listener`.
+pub fn spawn(listener: TcpListener, shared: Arc<Shared>) -> std::io::Result<AdminHandle> {
+    let addr = listener.local_addr()?;
+    let (stop, mut stop_rx) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new());
+        let builder = Arc::new(builder);
+        loop {
+            let (stream, _) = tokio::select! {
+                _ = stop_rx.changed() => break,
+                res = listener.accept() => match res {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Admin accept failed.");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let shared = Arc::clone(&shared);
+            let builder = Arc::clone(&builder);
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| route(req, Arc::clone(&shared)));
+                if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
+                    tracing::debug!(error = %e, "Admin connection ended with an error.");
+                }
+            });
+        }
+    });
+    Ok(AdminHandle { addr, stop, task })
+}
+
+async fn route(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let resp = match (req.method(), req.uri().path()) {
+        (&Method::GET, "/metrics") => respond(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            shared.metrics.encode(),
+        ),
+        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok\n"),
+        (&Method::GET, "/readyz") => {
+            if shared.ready.load(Ordering::Acquire) {
+                text(StatusCode::OK, "ready\n")
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+            }
+        }
+        (_, "/metrics" | "/healthz" | "/readyz") => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    };
+    Ok(resp)
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    respond(
+        status,
+        "text/plain; charset=utf-8",
+        body.as_bytes().to_vec(),
+    )
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}

@@ -1,0 +1,129 @@
+//! Configuration: YAML file → raw serde types → validated immutable `Config`.
+//!
+//! Owns: parsing, validation (collecting every problem with its path and
+//! position), defaults, and the file-level entry points used by `check`,
+//! `run` and reload alike, so they all give the same messages. Must not:
+//! bind sockets or touch runtime state.
+
+mod defaults;
+mod duration;
+mod error;
+mod location;
+mod raw;
+mod snapshot;
+mod validate;
+mod validate_routes;
+
+pub use defaults::*;
+pub use duration::parse_duration;
+pub use error::{ConfigError, ConfigIssue};
+pub use location::{Location, LocationMap};
+pub use raw::RawConfig;
+pub use snapshot::{
+    Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Runtime,
+};
+
+use std::path::Path;
+
+/// A loaded config plus facts about its source.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The validated config.
+    pub config: Config,
+    /// FNV-1a hash of the source text (hex), to skip no-op reloads.
+    pub hash: String,
+    /// The source text.
+    pub text: String,
+}
+
+/// Reads and validates a config file.
+pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let config = load_str(&text)?;
+    Ok(Loaded {
+        config,
+        hash: content_hash(text.as_bytes()),
+        text,
+    })
+}
+
+/// Parses and validates config text. This is the one function every entry
+/// point uses (`check`, `run`, reload).
+pub fn load_str(text: &str) -> Result<Config, ConfigError> {
+    let locations = LocationMap::build(text);
+    let raw = parse(text, &locations)?;
+    validate::validate(raw, &locations).map_err(ConfigError::Invalid)
+}
+
+/// The hash used to recognise unchanged content.
+pub fn content_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// YAML → `RawConfig`. The only place that calls the YAML library, so it can
+/// be swapped (serde_yaml is archived upstream).
+fn parse(text: &str, locations: &LocationMap) -> Result<RawConfig, ConfigError> {
+    let issue = |path: String, message: String, location: Option<Location>| {
+        ConfigError::Invalid(vec![ConfigIssue {
+            path,
+            message,
+            location,
+        }])
+    };
+    // Check the version first: a config for another schema version should
+    // say so, not list a dozen unknown keys.
+    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+        let loc = e.location().map(|l| Location {
+            line: l.line(),
+            column: l.column(),
+        });
+        issue(String::new(), strip_location(&e.to_string()), loc)
+    })?;
+    match value.get("version") {
+        None => {
+            return Err(issue(
+                "version".into(),
+                "missing; this Switchyard reads `version: 1`".into(),
+                None,
+            ))
+        }
+        Some(v) if v.as_u64() != Some(1) => {
+            return Err(issue(
+                "version".into(),
+                format!("unsupported config version {v:?}; this Switchyard reads `version: 1`"),
+                locations.find("version"),
+            ))
+        }
+        Some(_) => {}
+    }
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize::<_, RawConfig>(de).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let inner = e.into_inner();
+        let loc = inner
+            .location()
+            .map(|l| Location {
+                line: l.line(),
+                column: l.column(),
+            })
+            .or_else(|| locations.find(&path));
+        issue(path, strip_location(&inner.to_string()), loc)
+    })
+}
+
+/// serde_yaml appends " at line X column Y"; we print positions ourselves.
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}

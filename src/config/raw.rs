@@ -1,0 +1,164 @@
+//! The config file schema as plain serde types.
+//!
+//! Owns: the shape of the YAML file, with `deny_unknown_fields` everywhere.
+//! Must not: interpret values. Durations, addresses and URLs stay strings here
+//! so that `validate` can report every bad value with its path, not just the
+//! first one serde trips over.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Schema version; must be 1.
+    pub version: u32,
+    /// Process-level settings.
+    #[serde(default)]
+    pub runtime: RawRuntime,
+    /// The admin listener.
+    #[serde(default)]
+    pub admin: RawAdmin,
+    /// Traffic listeners.
+    #[serde(default)]
+    pub listeners: Vec<RawListener>,
+    /// Routes, first match in file order wins.
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+    /// Endpoint pools.
+    #[serde(default)]
+    pub pools: Vec<RawPool>,
+}
+
+/// `runtime:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRuntime {
+    /// Tokio worker threads; default: number of cores.
+    pub worker_threads: Option<usize>,
+    /// How long in-flight requests may take to finish on SIGTERM.
+    pub shutdown_timeout: Option<String>,
+}
+
+/// `admin:`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// Address of the admin listener.
+    pub listen: Option<String>,
+}
+
+/// `listeners[]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    /// Unique listener name, used in metric labels.
+    pub name: String,
+    /// Socket address to bind.
+    pub listen: String,
+}
+
+/// `routes[]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// Unique route name, used in metric labels.
+    pub name: String,
+    /// Conditions; an empty match matches everything.
+    #[serde(default, rename = "match")]
+    pub matcher: RawMatch,
+    /// Name of the pool that serves this route.
+    pub pool: String,
+    /// Path prefix removed before forwarding.
+    pub strip_prefix: Option<String>,
+    /// Header edits on the way to the upstream.
+    #[serde(default)]
+    pub request_headers: RawHeaderOps,
+    /// Header edits on the way back to the client.
+    #[serde(default)]
+    pub response_headers: RawHeaderOps,
+    /// Time allowed until the upstream's response headers arrive.
+    pub timeout: Option<String>,
+}
+
+/// `routes[].match`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    /// Exact or leading-wildcard host names.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Path prefix, matched on whole segments.
+    pub path_prefix: Option<String>,
+    /// Exact path.
+    pub path: Option<String>,
+    /// Regular expression over the path.
+    pub path_regex: Option<String>,
+    /// Allowed methods.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Required headers with exact values.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `request_headers` / `response_headers`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeaderOps {
+    /// Headers set (replacing any existing value).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Headers removed.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// `pools[]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    /// Unique pool name.
+    pub name: String,
+    /// Balancing strategy.
+    #[serde(default)]
+    pub balancer: RawBalancer,
+    /// TCP connect timeout.
+    pub connect_timeout: Option<String>,
+    /// How long an idle upstream connection is kept.
+    pub idle_timeout: Option<String>,
+    /// The endpoints ("vendors").
+    #[serde(default)]
+    pub endpoints: Vec<RawEndpoint>,
+}
+
+/// `pools[].balancer`
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawBalancer {
+    /// nginx's smooth weighted round robin.
+    #[default]
+    WeightedRoundRobin,
+    /// Plain rotation, ignoring weights (weight 0 still excludes).
+    RoundRobin,
+    /// Weighted random.
+    Random,
+    /// Power of two choices on in-flight requests.
+    LeastRequest,
+}
+
+/// `pools[].endpoints[]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    /// Name unique within the pool.
+    pub name: String,
+    /// `http://host:port[/base]`
+    pub url: String,
+    /// Relative weight; 0 takes the endpoint out of rotation.
+    pub weight: Option<u32>,
+    /// Price of one request at this endpoint.
+    pub cost: Option<f64>,
+}

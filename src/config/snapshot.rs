@@ -1,0 +1,147 @@
+//! The validated, immutable config: real types, no serde, no "maybe" values.
+//!
+//! Owns: what a valid config means. Built only by `validate`; read by the
+//! proxy through an `Arc`. Must not: hold runtime state (connections,
+//! counters), which lives in `upstream::Registry` and survives reloads.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::{Authority, Scheme};
+
+use super::error::ConfigIssue;
+use crate::routing::RouteTable;
+
+/// A validated config.
+#[derive(Debug)]
+pub struct Config {
+    /// Process-level settings.
+    pub runtime: Runtime,
+    /// Admin listener settings.
+    pub admin: Admin,
+    /// Traffic listeners in file order.
+    pub listeners: Vec<Listener>,
+    /// The compiled route table.
+    pub routes: RouteTable,
+    /// Pools in file order; `PoolId` indexes this.
+    pub pools: Vec<Pool>,
+    /// Things that are legal but probably wrong (shadowed routes, ...).
+    pub warnings: Vec<ConfigIssue>,
+}
+
+/// `runtime:`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    /// Tokio worker threads.
+    pub worker_threads: usize,
+    /// Grace period for in-flight requests at shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+/// `admin:`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    /// Bind address.
+    pub listen: SocketAddr,
+}
+
+/// `listeners[]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// Unique name.
+    pub name: Arc<str>,
+    /// Bind address.
+    pub listen: SocketAddr,
+}
+
+/// Index of a pool in `Config::pools`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PoolId(pub usize);
+
+/// The balancing strategy of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalancerKind {
+    /// nginx smooth weighted round robin.
+    WeightedRoundRobin,
+    /// Rotation ignoring weights.
+    RoundRobin,
+    /// Weighted random.
+    Random,
+    /// Power of two choices over in-flight requests.
+    LeastRequest,
+}
+
+impl BalancerKind {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WeightedRoundRobin => "weighted_round_robin",
+            Self::RoundRobin => "round_robin",
+            Self::Random => "random",
+            Self::LeastRequest => "least_request",
+        }
+    }
+}
+
+/// `pools[]`
+#[derive(Debug, Clone)]
+pub struct Pool {
+    /// Unique name.
+    pub name: Arc<str>,
+    /// Strategy.
+    pub balancer: BalancerKind,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Idle upstream connection lifetime.
+    pub idle_timeout: Duration,
+    /// Endpoints in file order.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// `pools[].endpoints[]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// Name, unique in the pool.
+    pub name: Arc<str>,
+    /// Where requests go.
+    pub url: EndpointUrl,
+    /// Configured weight; 0 means out of rotation.
+    pub weight: u32,
+    /// Price of one request.
+    pub cost: f64,
+}
+
+/// A parsed endpoint URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointUrl {
+    /// `http` for now.
+    pub scheme: Scheme,
+    /// `host:port`.
+    pub authority: Authority,
+    /// Path prepended to every forwarded path; empty for none.
+    pub base_path: String,
+    /// The URL as written, for display and identity.
+    pub original: String,
+}
+
+impl Config {
+    /// Number of endpoints over all pools.
+    pub fn endpoint_count(&self) -> usize {
+        self.pools.iter().map(|p| p.endpoints.len()).sum()
+    }
+
+    /// The one-line summary `check` prints.
+    pub fn summary(&self) -> String {
+        fn plural(n: usize, word: &str) -> String {
+            format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+        }
+        format!(
+            "{}, {}, {}, {}",
+            plural(self.listeners.len(), "listener"),
+            plural(self.routes.len(), "route"),
+            plural(self.pools.len(), "pool"),
+            plural(self.endpoint_count(), "endpoint"),
+        )
+    }
+}

@@ -1,0 +1,268 @@
+//! Route validation: matchers, header edits, pool references, shadowing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http::header::{HeaderName, HeaderValue};
+use http::Method;
+use regex::Regex;
+
+use super::defaults;
+use super::raw::{RawHeaderOps, RawMatch, RawRoute};
+use super::snapshot::{Pool, PoolId};
+use super::validate::{check_name, Issues};
+use crate::routing::{HeaderOps, HostPattern, PathMatch, Route, RouteMatcher, RouteTable};
+
+pub(super) fn routes(raw: &[RawRoute], pools: &[Pool], issues: &mut Issues<'_>) -> RouteTable {
+    let pool_ids: HashMap<&str, usize> = pools
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (&*p.name, i))
+        .collect();
+    let mut names = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let base = format!("routes[{i}]");
+        check_name(issues, &format!("{base}.name"), &r.name);
+        if let Some(first) = names.insert(r.name.as_str(), i) {
+            issues.error(
+                format!("{base}.name"),
+                format!(
+                    "duplicate route name {:?} (first used by routes[{first}])",
+                    r.name
+                ),
+            );
+        }
+        let pool = match pool_ids.get(r.pool.as_str()) {
+            Some(&id) => PoolId(id),
+            None => {
+                issues.error(format!("{base}.pool"), unknown_pool(&r.pool, pools));
+                PoolId(0)
+            }
+        };
+        let strip_prefix = r.strip_prefix.as_ref().and_then(|p| {
+            if p.starts_with('/') {
+                Some(p.trim_end_matches('/').to_string()).filter(|p| !p.is_empty())
+            } else {
+                issues.error(
+                    format!("{base}.strip_prefix"),
+                    format!("{p:?} must start with '/'"),
+                );
+                None
+            }
+        });
+        let timeout = issues.duration(
+            &format!("{base}.timeout"),
+            r.timeout.as_deref(),
+            defaults::ROUTE_TIMEOUT,
+            false,
+        );
+        out.push(Route {
+            name: Arc::from(r.name.as_str()),
+            matcher: matcher(issues, &format!("{base}.match"), &r.matcher),
+            pool,
+            strip_prefix,
+            request_headers: header_ops(
+                issues,
+                &format!("{base}.request_headers"),
+                &r.request_headers,
+            ),
+            response_headers: header_ops(
+                issues,
+                &format!("{base}.response_headers"),
+                &r.response_headers,
+            ),
+            timeout,
+        });
+    }
+    for j in 0..out.len() {
+        if let Some(i) = (0..j).find(|&i| covers(&out[i].matcher, &out[j].matcher)) {
+            issues.warn(
+                format!("routes[{j}]"),
+                format!(
+                    "route {:?} is never reached: routes[{i}] ({:?}) matches everything it matches",
+                    out[j].name, out[i].name
+                ),
+            );
+        }
+    }
+    RouteTable::new(out)
+}
+
+fn unknown_pool(name: &str, pools: &[Pool]) -> String {
+    let close = pools
+        .iter()
+        .map(|p| &*p.name)
+        .min_by_key(|p| edit_distance(p, name))
+        .filter(|p| edit_distance(p, name) <= 3);
+    match close {
+        Some(p) => format!("unknown pool {name:?} (did you mean {p:?}?)"),
+        None => format!("unknown pool {name:?}"),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn matcher(issues: &mut Issues<'_>, base: &str, m: &RawMatch) -> RouteMatcher {
+    let mut hosts = Vec::new();
+    for (i, h) in m.hosts.iter().enumerate() {
+        let path = format!("{base}.hosts[{i}]");
+        let lower = h.trim().to_ascii_lowercase();
+        let lower = lower.strip_suffix('.').unwrap_or(&lower);
+        let (pattern, name) = match lower.strip_prefix("*.") {
+            Some(rest) => (HostPattern::Suffix(format!(".{rest}")), rest),
+            None => (HostPattern::Exact(lower.to_string()), lower),
+        };
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        if valid {
+            hosts.push(pattern);
+        } else {
+            issues.error(
+                path,
+                format!("invalid host {h:?}: use a name such as api.example.com or *.example.com (no port)"),
+            );
+        }
+    }
+    let given = [&m.path_prefix, &m.path, &m.path_regex]
+        .iter()
+        .filter(|p| p.is_some())
+        .count();
+    if given > 1 {
+        issues.error(base, "use only one of path_prefix, path and path_regex");
+    }
+    let path = if let Some(p) = &m.path {
+        check_path(issues, &format!("{base}.path"), p);
+        PathMatch::Exact(p.clone())
+    } else if let Some(p) = &m.path_prefix {
+        check_path(issues, &format!("{base}.path_prefix"), p);
+        let trimmed = p.trim_end_matches('/');
+        PathMatch::Prefix(if trimmed.is_empty() {
+            "/".into()
+        } else {
+            trimmed.into()
+        })
+    } else if let Some(r) = &m.path_regex {
+        match Regex::new(r) {
+            Ok(re) => PathMatch::Regex(re),
+            Err(e) => {
+                issues.error(format!("{base}.path_regex"), format!("invalid regex: {e}"));
+                PathMatch::Any
+            }
+        }
+    } else {
+        PathMatch::Any
+    };
+    let mut methods = Vec::new();
+    for (i, text) in m.methods.iter().enumerate() {
+        match Method::from_bytes(text.to_ascii_uppercase().as_bytes()) {
+            Ok(method) => methods.push(method),
+            Err(_) => issues.error(
+                format!("{base}.methods[{i}]"),
+                format!("invalid method {text:?}"),
+            ),
+        }
+    }
+    let mut headers = Vec::new();
+    for (name, value) in &m.headers {
+        let path = format!("{base}.headers.{name}");
+        if let Some(pair) = header_pair(issues, &path, name, value) {
+            headers.push(pair);
+        }
+    }
+    RouteMatcher {
+        hosts,
+        path,
+        methods,
+        headers,
+    }
+}
+
+fn check_path(issues: &mut Issues<'_>, path: &str, value: &str) {
+    if !value.starts_with('/') {
+        issues.error(path, format!("{value:?} must start with '/'"));
+    }
+}
+
+fn header_pair(
+    issues: &mut Issues<'_>,
+    path: &str,
+    name: &str,
+    value: &str,
+) -> Option<(HeaderName, HeaderValue)> {
+    let n = HeaderName::from_bytes(name.as_bytes());
+    let v = HeaderValue::from_str(value);
+    match (n, v) {
+        (Ok(n), Ok(v)) => Some((n, v)),
+        (Err(_), _) => {
+            issues.error(path, format!("invalid header name {name:?}"));
+            None
+        }
+        (_, Err(_)) => {
+            issues.error(path, format!("invalid header value {value:?}"));
+            None
+        }
+    }
+}
+
+fn header_ops(issues: &mut Issues<'_>, base: &str, raw: &RawHeaderOps) -> HeaderOps {
+    let mut ops = HeaderOps::default();
+    for (name, value) in &raw.set {
+        if let Some(pair) = header_pair(issues, &format!("{base}.set.{name}"), name, value) {
+            ops.set.push(pair);
+        }
+    }
+    for (i, name) in raw.remove.iter().enumerate() {
+        match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(n) => ops.remove.push(n),
+            Err(_) => issues.error(
+                format!("{base}.remove[{i}]"),
+                format!("invalid header name {name:?}"),
+            ),
+        }
+    }
+    ops
+}
+
+/// Whether every request `later` matches is also matched by `earlier`
+/// (conservative: `false` when unsure).
+fn covers(earlier: &RouteMatcher, later: &RouteMatcher) -> bool {
+    let hosts = earlier.hosts.is_empty()
+        || (!later.hosts.is_empty()
+            && later.hosts.iter().all(|l| {
+                earlier.hosts.iter().any(|e| match (e, l) {
+                    (HostPattern::Exact(a), HostPattern::Exact(b)) => a == b,
+                    (HostPattern::Suffix(a), HostPattern::Exact(b)) => {
+                        HostPattern::Suffix(a.clone()).matches(b)
+                    }
+                    (HostPattern::Suffix(a), HostPattern::Suffix(b)) => b.ends_with(a.as_str()),
+                    (HostPattern::Exact(_), HostPattern::Suffix(_)) => false,
+                })
+            }));
+    let path = match (&earlier.path, &later.path) {
+        (PathMatch::Any, _) => true,
+        (PathMatch::Prefix(p), PathMatch::Prefix(q)) => crate::routing::prefix_covers(p, q),
+        (PathMatch::Prefix(p), PathMatch::Exact(e)) => PathMatch::Prefix(p.clone()).matches(e),
+        (PathMatch::Exact(a), PathMatch::Exact(b)) => a == b,
+        (PathMatch::Regex(a), PathMatch::Regex(b)) => a.as_str() == b.as_str(),
+        _ => false,
+    };
+    let methods = earlier.methods.is_empty()
+        || (!later.methods.is_empty() && later.methods.iter().all(|m| earlier.methods.contains(m)));
+    let headers = earlier.headers.iter().all(|h| later.headers.contains(h));
+    hosts && path && methods && headers
+}

@@ -1,0 +1,177 @@
+//! The `switchyard` command line: parse arguments, set up logging, build
+//! the runtime, hand over to the library, map the result to an exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use switchyard::config;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "A config-driven HTTP reverse proxy and load balancer"
+)]
+struct Cli {
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    /// Log level or filter (e.g. `debug`, `switchyard=debug`); default: RUST_LOG, else `info`.
+    #[arg(long, global = true)]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy.
+    Run {
+        /// Config file.
+        #[arg(short, long, default_value = "config/switchyard.yaml")]
+        config: PathBuf,
+    },
+    /// Validate a config file exactly as `run` does, and summarise it.
+    Check {
+        /// Config file.
+        #[arg(short, long, default_value = "config/switchyard.yaml")]
+        config: PathBuf,
+    },
+    /// Run demo vendors in-process behind the proxy.
+    Demo {
+        /// Demo config file.
+        #[arg(short, long, default_value = "config/demo.yaml")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, cli.log_level.as_deref());
+    match cli.command {
+        Command::Check { config } => check(&config),
+        Command::Run { config } => run(&config),
+        Command::Demo { config } => demo(&config),
+    }
+}
+
+fn init_logging(format: LogFormat, level: Option<&str>) {
+    let filter = match level {
+        Some(l) => EnvFilter::new(l),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn print_problems(path: &Path, err: &config::ConfigError) {
+    let issues = err.issues();
+    eprintln!(
+        "{}: invalid config ({} problem{})",
+        path.display(),
+        issues.len(),
+        if issues.len() == 1 { "" } else { "s" }
+    );
+    for issue in issues {
+        eprintln!("  {issue}");
+    }
+}
+
+fn check(path: &Path) -> ExitCode {
+    match config::load_file(path) {
+        Ok(loaded) => {
+            println!("{}: OK: {}", path.display(), loaded.config.summary());
+            for w in &loaded.config.warnings {
+                println!("  warning: {w}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_problems(path, &e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime(worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if worker_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(worker_threads)
+            .enable_all()
+            .build()
+    }
+}
+
+fn run(path: &Path) -> ExitCode {
+    let loaded = match config::load_file(path) {
+        Ok(l) => l,
+        Err(e) => {
+            print_problems(path, &e);
+            return ExitCode::FAILURE;
+        }
+    };
+    for w in &loaded.config.warnings {
+        tracing::warn!(warning = %w, "Config warning.");
+    }
+    let rt = match runtime(loaded.config.runtime.worker_threads) {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot start the runtime.");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async {
+        let proxy = match switchyard::Switchyard::start(loaded).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot start.");
+                return ExitCode::FAILURE;
+            }
+        };
+        switchyard::demo::wait_for_signal().await;
+        if proxy.shutdown().await {
+            tracing::info!("Stopped.");
+        } else {
+            tracing::warn!("Stopped with connections still open after shutdown_timeout.");
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+fn demo(path: &Path) -> ExitCode {
+    let rt = match runtime(2) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(switchyard::demo::run(path)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(switchyard::demo::DemoError::Config(e)) => {
+            print_problems(path, &e);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("switchyard demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

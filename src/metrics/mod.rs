@@ -1,0 +1,237 @@
+//! Prometheus metrics from an explicit registry.
+//!
+//! Owns: every metric family, its labels and buckets, and cheap pre-resolved
+//! handles for the request path (no label hashing per request). Labels carry
+//! only names from the config, never paths, hosts or client addresses.
+
+pub mod names;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Buckets for request latencies, 0.5 ms to 30 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Status classes in label order.
+pub const CODE_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Upstream attempt outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Response headers arrived with a status below 500.
+    Success,
+    /// Response headers arrived with a 5xx status.
+    Http5xx,
+    /// The connection could not be made.
+    ConnectError,
+    /// No response headers within the route timeout.
+    Timeout,
+    /// The connection failed after it was made.
+    Reset,
+}
+
+impl Outcome {
+    /// All outcomes, in label order.
+    pub const ALL: [Outcome; 5] = [
+        Self::Success,
+        Self::Http5xx,
+        Self::ConnectError,
+        Self::Timeout,
+        Self::Reset,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Http5xx => "http_5xx",
+            Self::ConnectError => "connect_error",
+            Self::Timeout => "timeout",
+            Self::Reset => "reset",
+        }
+    }
+}
+
+/// Pre-resolved handles for one (listener, route) pair.
+#[derive(Debug, Clone)]
+pub struct RouteMetrics {
+    by_class: [IntCounter; 5],
+    duration: Histogram,
+}
+
+impl RouteMetrics {
+    /// Records one finished request.
+    pub fn record(&self, status: u16, seconds: f64) {
+        let class = usize::from((status / 100).clamp(1, 5)) - 1;
+        self.by_class[class].inc();
+        self.duration.observe(seconds);
+    }
+}
+
+/// Pre-resolved handles for one endpoint.
+#[derive(Debug, Clone)]
+pub struct EndpointMetrics {
+    outcomes: [IntCounter; 5],
+    /// Time to response headers.
+    pub duration: Histogram,
+    /// Requests in flight.
+    pub in_flight: IntGauge,
+}
+
+impl EndpointMetrics {
+    /// Counts one attempt's outcome.
+    pub fn outcome(&self, outcome: Outcome) {
+        let i = Outcome::ALL.iter().position(|o| *o == outcome).unwrap_or(0);
+        self.outcomes[i].inc();
+    }
+}
+
+/// All metric families.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    upstream_requests: IntCounterVec,
+    upstream_duration: HistogramVec,
+    upstream_in_flight: IntGaugeVec,
+    proxy_errors: IntCounterVec,
+}
+
+impl Metrics {
+    /// Registers every family in a fresh registry.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok::<_, prometheus::Error>(c)
+        };
+        let histogram = |name: &str, help: &str, labels: &[&str]| {
+            let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
+            let h = HistogramVec::new(opts, labels)?;
+            registry.register(Box::new(h.clone()))?;
+            Ok::<_, prometheus::Error>(h)
+        };
+        let m = Self {
+            http_requests: counter(
+                names::HTTP_REQUESTS_TOTAL,
+                "HTTP requests served, by listener, route and status class.",
+                &["listener", "route", "code_class"],
+            )?,
+            http_duration: histogram(
+                names::HTTP_REQUEST_DURATION_SECONDS,
+                "Time from request head to the end of the response body.",
+                &["listener", "route"],
+            )?,
+            upstream_requests: counter(
+                names::UPSTREAM_REQUESTS_TOTAL,
+                "Requests sent to upstream endpoints, by outcome.",
+                &["pool", "endpoint", "outcome"],
+            )?,
+            upstream_duration: histogram(
+                names::UPSTREAM_RESPONSE_DURATION_SECONDS,
+                "Time until the upstream's response headers.",
+                &["pool", "endpoint"],
+            )?,
+            upstream_in_flight: {
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        names::UPSTREAM_IN_FLIGHT_REQUESTS,
+                        "Upstream requests in flight.",
+                    ),
+                    &["pool", "endpoint"],
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            proxy_errors: counter(
+                names::PROXY_ERRORS_TOTAL,
+                "Error responses generated by the proxy, by reason.",
+                &["reason"],
+            )?,
+            registry,
+        };
+        let build = IntGaugeVec::new(
+            Opts::new(names::BUILD_INFO, "Build information; always 1."),
+            &["version"],
+        )?;
+        m.registry.register(Box::new(build.clone()))?;
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        Ok(m)
+    }
+
+    /// Handles for a (listener, route) pair; route `""` when none matched.
+    pub fn route(&self, listener: &str, route: &str) -> RouteMetrics {
+        RouteMetrics {
+            by_class: CODE_CLASSES.map(|class| {
+                self.http_requests
+                    .with_label_values(&[listener, route, class])
+            }),
+            duration: self.http_duration.with_label_values(&[listener, route]),
+        }
+    }
+
+    /// Handles for an endpoint; its outcome series start at zero.
+    pub fn endpoint(&self, pool: &str, endpoint: &str) -> EndpointMetrics {
+        EndpointMetrics {
+            outcomes: Outcome::ALL.map(|o| {
+                self.upstream_requests
+                    .with_label_values(&[pool, endpoint, o.as_str()])
+            }),
+            duration: self.upstream_duration.with_label_values(&[pool, endpoint]),
+            in_flight: self.upstream_in_flight.with_label_values(&[pool, endpoint]),
+        }
+    }
+
+    /// Removes an endpoint's series (after it left the config).
+    pub fn remove_endpoint(&self, pool: &str, endpoint: &str) {
+        for o in Outcome::ALL {
+            self.upstream_requests
+                .remove_label_values(&[pool, endpoint, o.as_str()])
+                .ok();
+        }
+        self.upstream_duration
+            .remove_label_values(&[pool, endpoint])
+            .ok();
+        self.upstream_in_flight
+            .remove_label_values(&[pool, endpoint])
+            .ok();
+    }
+
+    /// Removes a (listener, route) pair's series.
+    pub fn remove_route(&self, listener: &str, route: &str) {
+        for class in CODE_CLASSES {
+            self.http_requests
+                .remove_label_values(&[listener, route, class])
+                .ok();
+        }
+        self.http_duration
+            .remove_label_values(&[listener, route])
+            .ok();
+    }
+
+    /// Counts an error response the proxy generated.
+    pub fn proxy_error(&self, reason: &str) {
+        self.proxy_errors.with_label_values(&[reason]).inc();
+    }
+
+    /// The registry, for families other modules add.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Prometheus text exposition of everything.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(16 * 1024);
+        let encoder = TextEncoder::new();
+        if let Err(e) = encoder.encode(&self.registry.gather(), &mut buf) {
+            tracing::error!(error = %e, "Failed to encode metrics.");
+        }
+        buf
+    }
+}

@@ -1,0 +1,102 @@
+//! The response body type: upstream bodies streamed through, or a small
+//! synthetic body; either way a guard records the request's metrics when
+//! the body ends or is dropped.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+use crate::metrics::RouteMetrics;
+use crate::upstream::InFlight;
+
+/// Records a finished request: metrics now, access logs later.
+#[derive(Debug)]
+pub struct Completion {
+    /// Where to count it.
+    pub metrics: std::sync::Arc<RouteMetrics>,
+    /// Status sent.
+    pub status: u16,
+    /// When the request head arrived.
+    pub start: Instant,
+    /// The upstream request, if any, still in flight while the body streams.
+    pub in_flight: Option<InFlight>,
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        self.metrics
+            .record(self.status, self.start.elapsed().as_secs_f64());
+    }
+}
+
+#[derive(Debug)]
+enum Inner {
+    Upstream(Incoming),
+    Full(Option<Bytes>),
+}
+
+/// The body of every response the proxy sends.
+#[derive(Debug)]
+pub struct ResponseBody {
+    inner: Inner,
+    completion: Option<Completion>,
+}
+
+impl ResponseBody {
+    /// Streams an upstream body.
+    pub fn upstream(body: Incoming, completion: Completion) -> Self {
+        Self {
+            inner: Inner::Upstream(body),
+            completion: Some(completion),
+        }
+    }
+
+    /// A complete, in-memory body.
+    pub fn full(bytes: Bytes, completion: Option<Completion>) -> Self {
+        Self {
+            inner: Inner::Full(Some(bytes).filter(|b| !b.is_empty())),
+            completion,
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        let poll = match &mut this.inner {
+            Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
+            Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+        };
+        if let Poll::Ready(None | Some(Err(_))) = &poll {
+            // Done (or failed): record now rather than when hyper gets
+            // around to dropping the body.
+            this.completion.take();
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Upstream(body) => body.is_end_stream(),
+            Inner::Full(bytes) => bytes.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Upstream(body) => body.size_hint(),
+            Inner::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            Inner::Full(None) => SizeHint::with_exact(0),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! `ProxyError` and the one mapping from errors to responses.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+
+use crate::metrics::Outcome;
+
+/// A reason the proxy answers a request itself.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// No route matched.
+    #[error("no route matches this request")]
+    NoRoute,
+    /// The route's pool has no eligible endpoint.
+    #[error("no endpoint available in pool {pool:?}")]
+    NoEndpoint {
+        /// The pool.
+        pool: Arc<str>,
+    },
+    /// The connection to the upstream could not be made.
+    #[error("upstream connect failure")]
+    Connect {
+        /// The cause.
+        #[source]
+        source: hyper_util::client::legacy::Error,
+    },
+    /// No response headers within the route timeout.
+    #[error("upstream timeout after {after:?}")]
+    Timeout {
+        /// The timeout that elapsed.
+        after: Duration,
+    },
+    /// The upstream connection failed after it was made.
+    #[error("upstream connection reset")]
+    Reset {
+        /// The cause.
+        #[source]
+        source: hyper_util::client::legacy::Error,
+    },
+    /// The request cannot be proxied as sent.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+}
+
+impl ProxyError {
+    /// The status the client gets.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::NoEndpoint { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Connect { .. } => StatusCode::BAD_GATEWAY,
+            Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::Reset { .. } => StatusCode::BAD_GATEWAY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The `reason` label of `switchyard_proxy_errors_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::NoRoute => "no_route",
+            Self::NoEndpoint { .. } => "no_endpoint",
+            Self::Connect { .. } => "connect",
+            Self::Timeout { .. } => "timeout",
+            Self::Reset { .. } => "reset",
+            Self::BadRequest(_) => "bad_request",
+        }
+    }
+
+    /// The upstream outcome this error stands for, if it involved one.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self {
+            Self::Connect { .. } => Some(Outcome::ConnectError),
+            Self::Timeout { .. } => Some(Outcome::Timeout),
+            Self::Reset { .. } => Some(Outcome::Reset),
+            Self::NoRoute | Self::NoEndpoint { .. } | Self::BadRequest(_) => None,
+        }
+    }
+
+    /// Whether the upstream side caused it (as opposed to the request).
+    pub fn is_upstream(&self) -> bool {
+        self.outcome().is_some()
+    }
+
+    /// The short plain-text body naming the cause.
+    pub fn body(&self) -> Bytes {
+        let text = match self {
+            Self::NoRoute => "no route matches this request\n".to_string(),
+            Self::NoEndpoint { pool } => format!("no endpoint available in pool {pool}\n"),
+            Self::Connect { .. } => "upstream connect failure\n".to_string(),
+            Self::Timeout { .. } => "upstream timeout\n".to_string(),
+            Self::Reset { .. } => "upstream connection reset\n".to_string(),
+            Self::BadRequest(why) => format!("bad request: {why}\n"),
+        };
+        Bytes::from(text)
+    }
+
+    /// Builds the synthetic response.
+    pub fn to_response<B>(&self, body: impl FnOnce(Bytes) -> B) -> Response<B> {
+        let mut resp = Response::new(body(self.body()));
+        *resp.status_mut() = self.status();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_maps_to_its_status_and_reason() {
+        let cases = [
+            (ProxyError::NoRoute, 404, "no_route"),
+            (
+                ProxyError::NoEndpoint { pool: "p".into() },
+                503,
+                "no_endpoint",
+            ),
+            (
+                ProxyError::Timeout {
+                    after: Duration::from_secs(1),
+                },
+                504,
+                "timeout",
+            ),
+            (ProxyError::BadRequest("x"), 400, "bad_request"),
+        ];
+        for (err, status, reason) in cases {
+            assert_eq!(err.status().as_u16(), status, "{err}");
+            assert_eq!(err.reason(), reason);
+            let resp = err.to_response(|b| b);
+            assert_eq!(resp.status().as_u16(), status);
+            assert!(!resp.body().is_empty());
+            assert_eq!(
+                resp.headers()[header::CONTENT_TYPE],
+                "text/plain; charset=utf-8"
+            );
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Turning a client request into an upstream request and an upstream
+//! response into a client response: hop-by-hop headers, `X-Forwarded-*`,
+//! path rewriting.
+//!
+//! What is forwarded: the method; the path after `strip_prefix` with the
+//! endpoint URL's base path in front, and the query unchanged; end-to-end
+//! headers with the route's edits; the client's Host (or, for HTTP/2
+//! clients, the `:authority` as Host).
+
+use std::net::SocketAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{PathAndQuery, Uri};
+use http::Version;
+
+use super::error::ProxyError;
+use crate::config::EndpointUrl;
+use crate::routing::Route;
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Removes hop-by-hop headers (RFC 9110 §7.6.1): `Connection` and every
+/// header it names, plus the fixed list.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    if let Some(conn) = headers.get(header::CONNECTION) {
+        let named: Vec<HeaderName> = conn
+            .to_str()
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+        // Several Connection lines are possible.
+        let extra: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .flat_map(|v| v.to_str().unwrap_or("").split(','))
+            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+            .collect();
+        for name in extra {
+            headers.remove(name);
+        }
+    }
+    for name in [
+        &header::CONNECTION,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &header::TE,
+        &header::TRAILER,
+        &header::TRANSFER_ENCODING,
+        &header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// Facts about the client connection that forwarding needs.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientInfo<'a> {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// `http` or `https`.
+    pub proto: &'static str,
+    /// The host the client asked for (Host or `:authority`), as sent.
+    pub host: Option<&'a str>,
+}
+
+/// Rewrites `parts` in place into the upstream request.
+pub fn prepare_request(
+    parts: &mut http::request::Parts,
+    endpoint: &EndpointUrl,
+    route: &Route,
+    client: ClientInfo<'_>,
+) -> Result<(), ProxyError> {
+    let uri = upstream_uri(&parts.uri, endpoint, route.strip_prefix.as_deref())?;
+    let headers = &mut parts.headers;
+    remove_hop_by_hop(headers);
+    append_forwarded_for(headers, client.peer);
+    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(client.proto));
+    if let Some(host) = client.host {
+        if let Ok(v) = HeaderValue::from_str(host) {
+            if !headers.contains_key(header::HOST) {
+                headers.insert(header::HOST, v.clone());
+            }
+            headers.insert(&X_FORWARDED_HOST, v);
+        }
+    }
+    if !headers.contains_key(header::HOST) {
+        // HTTP/1.0 without Host: name the upstream, as a client would.
+        if let Ok(v) = HeaderValue::from_str(endpoint.authority.as_str()) {
+            headers.insert(header::HOST, v);
+        }
+    }
+    route.request_headers.apply(headers);
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
+    Ok(())
+}
+
+/// Cleans an upstream response head for the client.
+pub fn prepare_response(parts: &mut http::response::Parts, route: &Route) {
+    remove_hop_by_hop(&mut parts.headers);
+    route.response_headers.apply(&mut parts.headers);
+}
+
+fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr) {
+    let ip = peer.ip().to_string();
+    let mut joined = String::new();
+    for v in headers.get_all(&X_FORWARDED_FOR) {
+        if let Ok(s) = v.to_str() {
+            if !joined.is_empty() {
+                joined.push_str(", ");
+            }
+            joined.push_str(s.trim());
+        }
+    }
+    if !joined.is_empty() {
+        joined.push_str(", ");
+    }
+    joined.push_str(&ip);
+    if let Ok(v) = HeaderValue::from_str(&joined) {
+        headers.insert(&X_FORWARDED_FOR, v);
+    }
+}
+
+/// The upstream URI: endpoint scheme and authority, base path + the client
+/// path after `strip_prefix`, query unchanged.
+pub fn upstream_uri(
+    uri: &Uri,
+    endpoint: &EndpointUrl,
+    strip_prefix: Option<&str>,
+) -> Result<Uri, ProxyError> {
+    let mut path = uri.path();
+    if let Some(prefix) = strip_prefix {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            if rest.is_empty() || rest.starts_with('/') {
+                path = rest;
+            }
+        }
+    }
+    let mut pq = String::with_capacity(endpoint.base_path.len() + path.len() + 16);
+    pq.push_str(&endpoint.base_path);
+    if !path.starts_with('/') {
+        pq.push('/');
+    }
+    pq.push_str(path);
+    if let Some(q) = uri.query() {
+        pq.push('?');
+        pq.push_str(q);
+    }
+    let pq =
+        PathAndQuery::try_from(pq).map_err(|_| ProxyError::BadRequest("invalid request path"))?;
+    Uri::builder()
+        .scheme(endpoint.scheme.clone())
+        .authority(endpoint.authority.clone())
+        .path_and_query(pq)
+        .build()
+        .map_err(|_| ProxyError::BadRequest("invalid request target"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(base: &str) -> EndpointUrl {
+        EndpointUrl {
+            scheme: http::uri::Scheme::HTTP,
+            authority: http::uri::Authority::from_static("127.0.0.1:9001"),
+            base_path: base.into(),
+            original: String::new(),
+        }
+    }
+
+    #[test]
+    fn rewrites_paths() {
+        let cases = [
+            (
+                "/v1/payments/42?x=1",
+                "",
+                Some("/v1"),
+                "http://127.0.0.1:9001/payments/42?x=1",
+            ),
+            ("/v1", "", Some("/v1"), "http://127.0.0.1:9001/"),
+            ("/v10/a", "", Some("/v1"), "http://127.0.0.1:9001/v10/a"),
+            ("/a", "/base", None, "http://127.0.0.1:9001/base/a"),
+            ("/", "", None, "http://127.0.0.1:9001/"),
+        ];
+        for (input, base, strip, want) in cases {
+            let uri: Uri = input.parse().unwrap();
+            assert_eq!(
+                upstream_uri(&uri, &ep(base), strip).unwrap().to_string(),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn strips_hop_by_hop_and_named_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        h.insert("proxy-connection", HeaderValue::from_static("keep-alive"));
+        h.insert(header::TRAILER, HeaderValue::from_static("x"));
+        h.insert("x-keep", HeaderValue::from_static("1"));
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(h.contains_key("x-keep"));
+    }
+
+    #[test]
+    fn appends_forwarded_for() {
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
+        h.append("x-forwarded-for", HeaderValue::from_static("2.2.2.2"));
+        append_forwarded_for(&mut h, "127.0.0.1:5".parse().unwrap());
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 127.0.0.1");
+    }
+}

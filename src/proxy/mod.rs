@@ -1,0 +1,17 @@
+//! The data path: listeners, the per-request pipeline, forwarding, and the
+//! one mapping from errors to responses.
+//!
+//! Owns: everything between a client's bytes and an upstream client call.
+//! Must not: parse config files or hold state that must survive a reload
+//! (that lives in `upstream::Registry`).
+
+pub mod body;
+pub mod dataplane;
+pub mod error;
+pub mod forward;
+pub mod handler;
+pub mod server;
+
+pub use dataplane::{Dataplane, Shared};
+pub use error::ProxyError;
+pub use server::{Drain, ListenerHandle};

@@ -1,0 +1,191 @@
+//! Listeners: accept loops, HTTP/1.1 and HTTP/2 (prior knowledge) through
+//! hyper-util's auto builder, and draining.
+//!
+//! Each listener owns its socket and a drain signal. Stopping a listener
+//! stops accepting at once; draining asks every connection to finish its
+//! in-flight requests and close, then waits for them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::dataplane::Shared;
+use super::handler::{self, ConnCtx};
+
+/// A drain signal: connections subscribe, `drain` signals and waits until
+/// every subscriber is gone.
+#[derive(Debug)]
+pub struct Drain {
+    tx: watch::Sender<bool>,
+}
+
+impl Default for Drain {
+    fn default() -> Self {
+        Self {
+            tx: watch::channel(false).0,
+        }
+    }
+}
+
+impl Drain {
+    /// A receiver a connection holds until it is closed.
+    pub fn subscribe(&self) -> watch::Receiver<bool> {
+        self.tx.subscribe()
+    }
+
+    /// Asks every connection to finish and waits up to `timeout` for them.
+    /// Returns whether all finished in time.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        self.tx.send_replace(true);
+        tokio::time::timeout(timeout, self.tx.closed())
+            .await
+            .is_ok()
+    }
+
+    /// Connections still open.
+    pub fn open_connections(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
+
+/// A running listener.
+#[derive(Debug)]
+pub struct ListenerHandle {
+    /// Name from the config.
+    pub name: Arc<str>,
+    /// Bound address (the real port when the config said 0).
+    pub addr: SocketAddr,
+    /// The configured address (for comparing configs).
+    pub configured: SocketAddr,
+    stop: watch::Sender<bool>,
+    drain: Arc<Drain>,
+    task: JoinHandle<()>,
+}
+
+impl ListenerHandle {
+    /// Stops accepting new connections; open ones keep going.
+    pub fn stop_accepting(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Stops accepting, then drains open connections for up to `timeout`.
+    pub async fn shutdown(self, timeout: Duration) -> bool {
+        self.stop_accepting();
+        self.task.await.ok();
+        self.drain.drain(timeout).await
+    }
+}
+
+/// Binds `addr` with `SO_REUSEADDR` and a deep backlog.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
+/// Starts serving traffic on `listener`.
+pub fn spawn(
+    listener: TcpListener,
+    name: Arc<str>,
+    configured: SocketAddr,
+    shared: Arc<Shared>,
+) -> std::io::Result<ListenerHandle> {
+    let addr = listener.local_addr()?;
+    let (stop, stop_rx) = watch::channel(false);
+    let drain = Arc::new(Drain::default());
+    let task = tokio::spawn(accept_loop(
+        listener,
+        Arc::clone(&name),
+        shared,
+        stop_rx,
+        Arc::clone(&drain),
+    ));
+    Ok(ListenerHandle {
+        name,
+        addr,
+        configured,
+        stop,
+        drain,
+        task,
+    })
+}
+
+fn builder() -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    b.http1().timer(TokioTimer::new()).keep_alive(true);
+    b.http2().timer(TokioTimer::new());
+    b
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    name: Arc<str>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    drain: Arc<Drain>,
+) {
+    let builder = Arc::new(builder());
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.changed() => break,
+            res = listener.accept() => res,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let ctx = Arc::new(ConnCtx {
+                    listener: Arc::clone(&name),
+                    peer,
+                    proto: "http",
+                    shared: Arc::clone(&shared),
+                });
+                let rx = drain.subscribe();
+                tokio::spawn(serve(stream, ctx, Arc::clone(&builder), rx));
+            }
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(listener = %name, error = %e, "Accept failed.");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    tracing::debug!(listener = %name, "Stopped accepting.");
+}
+
+async fn serve(
+    stream: TcpStream,
+    ctx: Arc<ConnCtx>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    mut drain: watch::Receiver<bool>,
+) {
+    stream.set_nodelay(true).ok();
+    let peer = ctx.peer;
+    let svc = service_fn(move |req| handler::handle(req, Arc::clone(&ctx)));
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    if *drain.borrow_and_update() {
+        conn.as_mut().graceful_shutdown();
+    }
+    let result = tokio::select! {
+        res = conn.as_mut() => res,
+        _ = drain.changed() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "Connection ended with an error.");
+    }
+    drop(drain);
+}

@@ -1,0 +1,25 @@
+//! Least request by power of two choices (Mitzenmacher; Envoy, Finagle):
+//! draw two distinct eligible endpoints at random (by weight) and take the
+//! one with fewer requests in flight. Nearly as good as a full scan, and it
+//! does not herd onto the single least-loaded endpoint.
+
+use super::{weighted_choice, PoolView};
+
+/// Stateless P2C.
+#[derive(Debug, Default)]
+pub struct LeastRequest;
+
+impl LeastRequest {
+    /// Picks the less loaded of two random eligible endpoints.
+    pub fn pick(&self, view: &dyn PoolView, rng: &mut impl rand::Rng) -> Option<usize> {
+        let a = weighted_choice(view, rng, None)?;
+        let Some(b) = weighted_choice(view, rng, Some(a)) else {
+            return Some(a);
+        };
+        if view.in_flight(b) < view.in_flight(a) {
+            Some(b)
+        } else {
+            Some(a)
+        }
+    }
+}

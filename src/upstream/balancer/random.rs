@@ -1,0 +1,14 @@
+//! Weighted random choice.
+
+use super::{weighted_choice, PoolView};
+
+/// Stateless weighted random.
+#[derive(Debug, Default)]
+pub struct WeightedRandom;
+
+impl WeightedRandom {
+    /// Picks an eligible endpoint with probability proportional to weight.
+    pub fn pick(&self, view: &dyn PoolView, rng: &mut impl rand::Rng) -> Option<usize> {
+        weighted_choice(view, rng, None)
+    }
+}
