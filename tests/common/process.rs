@@ -1,0 +1,134 @@
+//! The real binary as a child process, with its bound addresses read from
+//! its JSON logs.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub struct ProxyProcess {
+    child: Child,
+    pub listeners: HashMap<String, SocketAddr>,
+    pub admin: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl ProxyProcess {
+    /// Writes `yaml` to a temp dir, starts `switchyard run`, waits until it
+    /// has logged "Switchyard started." (10 s at most).
+    pub fn spawn(yaml: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchyard.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args([
+                "--log-format",
+                "json",
+                "--log-level",
+                "info",
+                "run",
+                "--config",
+            ])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    // Keep draining so the child never blocks on a full pipe.
+                    continue;
+                }
+            }
+        });
+        let mut listeners = HashMap::new();
+        let mut admin = None;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("proxy did not start"));
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            let f = &v["fields"];
+            match f["message"].as_str() {
+                Some("Listening.") => {
+                    listeners.insert(
+                        f["listener"].as_str().unwrap().to_string(),
+                        f["addr"].as_str().unwrap().parse().unwrap(),
+                    );
+                }
+                Some("Admin API listening.") => {
+                    admin = Some(f["addr"].as_str().unwrap().parse().unwrap())
+                }
+                Some("Switchyard started.") => break,
+                _ => {}
+            }
+        }
+        Self {
+            child,
+            listeners,
+            admin: admin.expect("admin address logged"),
+            dir,
+        }
+    }
+
+    pub fn web(&self) -> SocketAddr {
+        self.listeners["web"]
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A `/proc/PID/status` field in KiB (VmRSS, VmHWM).
+    pub fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            .unwrap()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "proxy did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The one integration test binary: every suite runs against real upstream
+//! servers on ephemeral loopback ports, through the real listener (in
+//! process) or the real binary (`process` helpers).
+
+#![allow(
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod balancing;
+mod check;
+mod data_path;
+mod metrics;
+mod process;
