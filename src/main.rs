@@ -70,6 +70,7 @@ fn init_logging(format: LogFormat, level: Option<&str>) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -137,7 +138,7 @@ fn run(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(async {
+    let code = rt.block_on(async {
         let proxy = match switchyard::Switchyard::start(loaded).await {
             Ok(p) => p,
             Err(e) => {
@@ -152,7 +153,10 @@ fn run(path: &Path) -> ExitCode {
             tracing::warn!("Stopped with connections still open after shutdown_timeout.");
         }
         ExitCode::SUCCESS
-    })
+    });
+    // Connections are drained by now; do not wait for idle runtime threads.
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
 }
 
 fn demo(path: &Path) -> ExitCode {
@@ -163,7 +167,9 @@ fn demo(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(switchyard::demo::run(path)) {
+    let result = rt.block_on(switchyard::demo::run(path));
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(switchyard::demo::DemoError::Config(e)) => {
             print_problems(path, &e);

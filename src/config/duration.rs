@@ -1,4 +1,4 @@
-//! Human durations: `250ms`, `5s`, `1m`, `1h`, `1m30s`.
+//! Human durations: `250ms`, `5s`, `1m`, `1h`, `1m30s` (also `us` and `d`).
 //!
 //! Owns: the one parser for duration strings in the config.
 
@@ -24,7 +24,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("invalid duration {text:?}: missing unit (ms, s, m, h)"))?;
+            .ok_or_else(|| format!("invalid duration {text:?}: missing unit (ms, s, m or h)"))?;
         if digits == 0 {
             return Err(format!("invalid duration {text:?}: expected a number"));
         }

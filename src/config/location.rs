@@ -52,8 +52,16 @@ impl LocationMap {
 }
 
 enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, index: usize },
+    /// `start` is the mapping's own mark until its first key is seen.
+    Map {
+        path: String,
+        key: Option<String>,
+        start: Option<Marker>,
+    },
+    Seq {
+        path: String,
+        index: usize,
+    },
 }
 
 #[derive(Default)]
@@ -66,8 +74,12 @@ impl Recorder {
     fn slot(&self) -> Option<String> {
         match self.stack.last() {
             None => Some(String::new()),
-            Some(Frame::Map { path, key: Some(k) }) if path.is_empty() => Some(k.clone()),
-            Some(Frame::Map { path, key: Some(k) }) => Some(format!("{path}.{k}")),
+            Some(Frame::Map {
+                path, key: Some(k), ..
+            }) if path.is_empty() => Some(k.clone()),
+            Some(Frame::Map {
+                path, key: Some(k), ..
+            }) => Some(format!("{path}.{k}")),
             Some(Frame::Map { key: None, .. }) => None,
             Some(Frame::Seq { path, index }) => Some(format!("{path}[{index}]")),
         }
@@ -95,8 +107,19 @@ impl MarkedEventReceiver for Recorder {
             Event::Scalar(value, ..) => match self.slot() {
                 // A scalar in key position names the next slot.
                 None => {
-                    if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
+                    let mut first = None;
+                    if let Some(Frame::Map { key, start, path }) = self.stack.last_mut() {
                         *key = Some(value);
+                        // yaml-rust2 marks a block mapping at the colon
+                        // after its first key, a flow mapping at `{`: the
+                        // mapping starts at whichever comes first.
+                        if let Some(m) = start.take() {
+                            let at = if mark.index() < m.index() { mark } else { m };
+                            first = Some((path.clone(), at));
+                        }
+                    }
+                    if let Some((path, at)) = first {
+                        self.record(&path, at);
                     }
                 }
                 Some(path) => {
@@ -110,17 +133,29 @@ impl MarkedEventReceiver for Recorder {
                 }
                 self.advance();
             }
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
+            Event::MappingStart(..) => {
                 let path = self.slot().unwrap_or_default();
-                self.record(&path, mark);
-                self.stack.push(if matches!(ev, Event::MappingStart(..)) {
-                    Frame::Map { path, key: None }
-                } else {
-                    Frame::Seq { path, index: 0 }
+                self.stack.push(Frame::Map {
+                    path,
+                    key: None,
+                    start: Some(mark),
                 });
             }
+            Event::SequenceStart(..) => {
+                let path = self.slot().unwrap_or_default();
+                self.record(&path, mark);
+                self.stack.push(Frame::Seq { path, index: 0 });
+            }
             Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
+                // An empty mapping never saw a key: record where it was.
+                if let Some(Frame::Map {
+                    path,
+                    start: Some(m),
+                    ..
+                }) = self.stack.pop()
+                {
+                    self.record(&path, m);
+                }
                 self.advance();
             }
             _ => {}

@@ -98,7 +98,10 @@ fn parse(text: &str, locations: &LocationMap) -> Result<RawConfig, ConfigError> 
         Some(v) if v.as_u64() != Some(1) => {
             return Err(issue(
                 "version".into(),
-                format!("unsupported config version {v:?}; this Switchyard reads `version: 1`"),
+                format!(
+                    "unsupported config version {}; this Switchyard reads `version: 1`",
+                    serde_yaml::to_string(v).unwrap_or_default().trim()
+                ),
                 locations.find("version"),
             ))
         }
@@ -116,8 +119,16 @@ fn parse(text: &str, locations: &LocationMap) -> Result<RawConfig, ConfigError> 
                 column: l.column(),
             })
             .or_else(|| locations.find(&path));
-        issue(path, strip_location(&inner.to_string()), loc)
+        issue(path, strip_path(&strip_location(&inner.to_string())), loc)
     })
+}
+
+/// serde_yaml prefixes its own (shorter) path: `routes[0]: unknown field`.
+fn strip_path(msg: &str) -> String {
+    match msg.split_once(": ") {
+        Some((head, rest)) if !head.contains(' ') && !head.is_empty() => rest.to_string(),
+        _ => msg.to_string(),
+    }
 }
 
 /// serde_yaml appends " at line X column Y"; we print positions ourselves.

@@ -118,6 +118,10 @@ pub(super) fn validate(
             );
         }
     }
+    // Report in file order; problems without a position go last.
+    let by_position = |i: &ConfigIssue| i.location.map_or((usize::MAX, 0), |l| (l.line, l.column));
+    issues.errors.sort_by_key(by_position);
+    issues.warnings.sort_by_key(by_position);
     if issues.errors.is_empty() {
         Ok(Config {
             runtime,
@@ -193,7 +197,7 @@ fn listeners(raw: &RawConfig, issues: &mut Issues<'_>, admin: SocketAddr) -> Vec
         issues.error("listeners", "at least one listener is required");
     }
     let mut names = HashMap::new();
-    let mut addrs: HashMap<SocketAddr, usize> = HashMap::new();
+    let mut addrs: Vec<(SocketAddr, usize)> = Vec::new();
     let mut out = Vec::new();
     for (i, l) in raw.listeners.iter().enumerate() {
         check_name(issues, &format!("listeners[{i}].name"), &l.name);
@@ -209,18 +213,13 @@ fn listeners(raw: &RawConfig, issues: &mut Issues<'_>, admin: SocketAddr) -> Vec
         let path = format!("listeners[{i}].listen");
         let listen = socket_addr(issues, &path, &l.listen);
         if listen.port() != 0 {
-            if let Some(first) = addrs.insert(listen, i) {
-                issues.error(
-                    &path,
-                    format!("address {listen} is already used by listeners[{first}]"),
-                );
+            if let Some((other, first)) = addrs.iter().find(|(a, _)| overlaps(*a, listen)) {
+                issues.error(&path, clash(listen, *other, &format!("listeners[{first}]")));
             }
-            if listen == admin {
-                issues.error(
-                    &path,
-                    format!("address {listen} is already used by admin.listen"),
-                );
+            if overlaps(listen, admin) {
+                issues.error(&path, clash(listen, admin, "admin.listen"));
             }
+            addrs.push((listen, i));
         }
         out.push(Listener {
             name: Arc::from(l.name.as_str()),
@@ -228,6 +227,22 @@ fn listeners(raw: &RawConfig, issues: &mut Issues<'_>, admin: SocketAddr) -> Vec
         });
     }
     out
+}
+
+fn clash(addr: SocketAddr, other: SocketAddr, owner: &str) -> String {
+    if addr == other {
+        format!("address {addr} is already used by {owner}")
+    } else {
+        format!("address {addr} overlaps {owner} ({other}): both cannot be bound")
+    }
+}
+
+/// Whether binding both addresses would conflict: same port, and the same
+/// IP or either one a wildcard of the same family.
+fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port()
+        && a.is_ipv4() == b.is_ipv4()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 fn pool(issues: &mut Issues<'_>, i: usize, p: &RawPool) -> Pool {
@@ -346,6 +361,10 @@ fn endpoint_url(issues: &mut Issues<'_>, path: &str, text: &str) -> EndpointUrl 
     }
     if authority.as_str().contains('@') {
         issues.error(path, format!("credentials in URL {text:?} are not allowed"));
+        return fallback();
+    }
+    if text.contains('#') {
+        issues.error(path, format!("URL {text:?} must not have a fragment"));
         return fallback();
     }
     if uri.query().is_some() {

@@ -160,7 +160,18 @@ fn matcher(issues: &mut Issues<'_>, base: &str, m: &RawMatch) -> RouteMatcher {
         match Regex::new(r) {
             Ok(re) => PathMatch::Regex(re),
             Err(e) => {
-                issues.error(format!("{base}.path_regex"), format!("invalid regex: {e}"));
+                // regex errors span several lines; keep the last, which says what.
+                let text = e.to_string();
+                let why = text
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("");
+                let why = why.trim().trim_start_matches("error: ");
+                issues.error(
+                    format!("{base}.path_regex"),
+                    format!("invalid regex {r:?}: {why}"),
+                );
                 PathMatch::Any
             }
         }

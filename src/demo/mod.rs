@@ -149,8 +149,12 @@ fn print_banner(proxy: &Switchyard) {
     println!("  curl -s http://{admin}/metrics | grep switchyard_upstream_requests_total");
     println!("  curl -s http://{admin}/readyz");
     println!("Vendors (latency):");
-    for p in &dp.pools {
-        for (i, e) in p.endpoints.iter().enumerate() {
+    let all = dp
+        .pools
+        .iter()
+        .flat_map(|p| p.endpoints.iter().map(move |e| (p, e)));
+    for (i, (p, e)) in all.enumerate() {
+        {
             println!(
                 "  {}/{} at {} ({} ms, weight {})",
                 p.name,

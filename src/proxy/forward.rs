@@ -69,6 +69,9 @@ pub struct ClientInfo<'a> {
     pub proto: &'static str,
     /// The host the client asked for (Host or `:authority`), as sent.
     pub host: Option<&'a str>,
+    /// Whether `host` came from the request target (absolute form or
+    /// HTTP/2 `:authority`) rather than the Host header.
+    pub authority_form: bool,
 }
 
 /// Rewrites `parts` in place into the upstream request.
@@ -83,12 +86,21 @@ pub fn prepare_request(
     remove_hop_by_hop(headers);
     append_forwarded_for(headers, client.peer);
     headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(client.proto));
-    if let Some(host) = client.host {
-        if let Ok(v) = HeaderValue::from_str(host) {
-            if !headers.contains_key(header::HOST) {
+    match client.host.and_then(|h| HeaderValue::from_str(h).ok()) {
+        Some(v) => {
+            // The host the request was routed by is the one the upstream
+            // sees: for absolute-form and HTTP/2 requests the authority
+            // replaces Host (RFC 9112 §3.2.2).
+            if client.authority_form {
+                headers.insert(header::HOST, v.clone());
+            } else if !headers.contains_key(header::HOST) {
                 headers.insert(header::HOST, v.clone());
             }
             headers.insert(&X_FORWARDED_HOST, v);
+        }
+        None => {
+            // Never pass on a client's own claim.
+            headers.remove(&X_FORWARDED_HOST);
         }
     }
     if !headers.contains_key(header::HOST) {

@@ -101,6 +101,7 @@ async fn try_handle(
         peer: ctx.peer,
         proto: ctx.proto,
         host: host_str,
+        authority_form: parts.uri.authority().is_some(),
     };
     forward::prepare_request(&mut parts, &endpoint.config.url, route, client)?;
     let in_flight = endpoint.state.begin();

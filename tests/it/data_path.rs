@@ -51,7 +51,8 @@ async fn routing_precedence_through_the_listener() {
         }
         b.body(Full::new(Bytes::new())).unwrap()
     };
-    let cases: &[(&str, &str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
         ("GET", "/exact", &[], "exact"),
         ("GET", "/exact/more", &[], "root"),
         ("GET", "/exact", &[("host", "api.example.com")], "exact"),
@@ -179,7 +180,7 @@ async fn upstream_reset_is_502() {
                 return;
             };
             let mut buf = [0u8; 1024];
-            let _ = tokio::io::AsyncReadExt::read(&mut s, &mut buf).await;
+            tokio::io::AsyncReadExt::read(&mut s, &mut buf).await.ok();
             drop(s);
         }
     });
@@ -225,5 +226,60 @@ async fn http2_prior_knowledge_clients_are_served() {
         seen["headers"]["host"],
         format!("h2.example.com:{}", addr.port())
     );
+    proxy.shutdown_within(Duration::from_secs(1)).await;
+}
+
+/// Sends raw bytes and returns the whole response (the request must ask
+/// the server to close).
+async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .expect("response within 5 s")
+        .unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn the_host_routed_by_is_the_host_forwarded() {
+    let up = TestUpstream::spawn("up").await;
+    let yaml = config(&format!(
+        "routes: [{{ name: r, pool: p }}]\npools:\n{}",
+        pool("p", &[&up])
+    ));
+    let proxy = start_proxy(&yaml).await;
+    let addr = proxy.listener_addr("web").unwrap();
+
+    // Absolute form: the target's authority wins over Host (RFC 9112 3.2.2),
+    // and the request still goes to the configured endpoint, never to the
+    // authority named in the target.
+    let resp = raw(
+        addr,
+        "GET http://abs.example.com/headers HTTP/1.1\r\nHost: other.example.com\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let head = up.last_head();
+    assert_eq!(head.headers["host"], "abs.example.com");
+    assert_eq!(head.headers["x-forwarded-host"], "abs.example.com");
+    assert_eq!(head.uri, "/headers");
+
+    // HTTP/1.0 without Host: a client's own X-Forwarded-Host is dropped.
+    let resp = raw(
+        addr,
+        "GET /headers HTTP/1.0\r\nX-Forwarded-Host: evil.example\r\n\r\n",
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.0 200"), "{resp}");
+    let head = up.last_head();
+    assert!(
+        head.headers.get("x-forwarded-host").is_none(),
+        "{:?}",
+        head.headers
+    );
+    assert_eq!(head.headers["host"], up.addr.to_string().as_str());
     proxy.shutdown_within(Duration::from_secs(1)).await;
 }
