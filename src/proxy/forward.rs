@@ -91,9 +91,7 @@ pub fn prepare_request(
             // The host the request was routed by is the one the upstream
             // sees: for absolute-form and HTTP/2 requests the authority
             // replaces Host (RFC 9112 §3.2.2).
-            if client.authority_form {
-                headers.insert(header::HOST, v.clone());
-            } else if !headers.contains_key(header::HOST) {
+            if client.authority_form || !headers.contains_key(header::HOST) {
                 headers.insert(header::HOST, v.clone());
             }
             headers.insert(&X_FORWARDED_HOST, v);
