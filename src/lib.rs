@@ -52,6 +52,8 @@ pub struct Switchyard {
     shared: Arc<Shared>,
     listeners: Vec<ListenerHandle>,
     admin: AdminHandle,
+    /// Closes idle upstream connections past their idle timeout.
+    pruner: tokio::task::JoinHandle<()>,
 }
 
 impl Switchyard {
@@ -99,6 +101,16 @@ impl Switchyard {
             listeners.push(handle);
         }
         let admin = admin::spawn(admin_socket, Arc::clone(&shared)).map_err(admin_err)?;
+        let pruner = {
+            let shared = Arc::clone(&shared);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    shared.registry.prune_idle();
+                }
+            })
+        };
         tracing::info!(addr = %admin.addr, "Admin API listening.");
         shared.ready.store(true, Ordering::Release);
         tracing::info!(summary = %config.summary(), generation = 1, "Switchyard started.");
@@ -106,6 +118,7 @@ impl Switchyard {
             shared,
             listeners,
             admin,
+            pruner,
         })
     }
 
@@ -145,6 +158,7 @@ impl Switchyard {
         let drains = self.listeners.into_iter().map(|l| l.shutdown(timeout));
         let all = futures_join_all(drains).await;
         self.admin.shutdown().await;
+        self.pruner.abort();
         all.into_iter().all(|ok| ok)
     }
 }

@@ -11,7 +11,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
 use crate::metrics::RouteMetrics;
-use crate::upstream::InFlight;
+use crate::upstream::{InFlight, Lease};
 
 /// Records a finished request: metrics now, access logs later.
 #[derive(Debug)]
@@ -44,14 +44,17 @@ enum Inner {
 pub struct ResponseBody {
     inner: Inner,
     completion: Option<Completion>,
+    /// The upstream connection, given back once the body is read to the end.
+    lease: Option<Lease>,
 }
 
 impl ResponseBody {
-    /// Streams an upstream body.
-    pub fn upstream(body: Incoming, completion: Completion) -> Self {
+    /// Streams an upstream body; `lease` returns to its pool at the end.
+    pub fn upstream(body: Incoming, completion: Completion, lease: Lease) -> Self {
         Self {
             inner: Inner::Upstream(body),
             completion: Some(completion),
+            lease: Some(lease),
         }
     }
 
@@ -60,6 +63,26 @@ impl ResponseBody {
         Self {
             inner: Inner::Full(Some(bytes).filter(|b| !b.is_empty())),
             completion,
+            lease: None,
+        }
+    }
+
+    /// The body was delivered whole: reuse the connection, record metrics.
+    fn finish(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            lease.release();
+        }
+        self.completion.take();
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        // hyper stops polling a body whose length says it is complete, so
+        // the end may only be visible here. A body dropped before its end
+        // leaves unread bytes on the connection: drop the lease, closing it.
+        if self.lease.is_some() && self.is_end_stream() {
+            self.finish();
         }
     }
 }
@@ -77,10 +100,15 @@ impl Body for ResponseBody {
             Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
             Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
         };
-        if let Poll::Ready(None | Some(Err(_))) = &poll {
-            // Done (or failed): record now rather than when hyper gets
-            // around to dropping the body.
-            this.completion.take();
+        match &poll {
+            Poll::Ready(None) => this.finish(),
+            Poll::Ready(Some(Ok(_))) if this.is_end_stream() => this.finish(),
+            Poll::Ready(Some(Err(_))) => {
+                // The upstream connection broke mid-body: never reuse it.
+                this.lease.take();
+                this.completion.take();
+            }
+            _ => {}
         }
         poll
     }

@@ -25,7 +25,7 @@ pub enum ProxyError {
     Connect {
         /// The cause.
         #[source]
-        source: hyper_util::client::legacy::Error,
+        source: crate::upstream::UpstreamError,
     },
     /// No response headers within the route timeout.
     #[error("upstream timeout after {after:?}")]
@@ -38,7 +38,7 @@ pub enum ProxyError {
     Reset {
         /// The cause.
         #[source]
-        source: hyper_util::client::legacy::Error,
+        source: crate::upstream::UpstreamError,
     },
     /// The request cannot be proxied as sent.
     #[error("bad request: {0}")]

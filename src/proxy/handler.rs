@@ -108,25 +108,25 @@ async fn try_handle(
     let sent = Instant::now();
     let request = Request::from_parts(parts, body);
     let em = &endpoint.state.metrics;
-    let response = match tokio::time::timeout(route.timeout, endpoint.client.request(request)).await
-    {
-        Ok(Ok(resp)) => resp,
-        Ok(Err(source)) => {
-            let err = if source.is_connect() {
-                ProxyError::Connect { source }
-            } else {
-                ProxyError::Reset { source }
-            };
-            em.outcome(err.outcome().unwrap_or(Outcome::Reset));
-            return Err(err);
-        }
-        Err(_) => {
-            em.outcome(Outcome::Timeout);
-            return Err(ProxyError::Timeout {
-                after: route.timeout,
-            });
-        }
-    };
+    let (response, lease) =
+        match tokio::time::timeout(route.timeout, endpoint.client.send(request)).await {
+            Ok(Ok(pair)) => pair,
+            Ok(Err(source)) => {
+                let err = if source.is_connect() {
+                    ProxyError::Connect { source }
+                } else {
+                    ProxyError::Reset { source }
+                };
+                em.outcome(err.outcome().unwrap_or(Outcome::Reset));
+                return Err(err);
+            }
+            Err(_) => {
+                em.outcome(Outcome::Timeout);
+                return Err(ProxyError::Timeout {
+                    after: route.timeout,
+                });
+            }
+        };
     em.duration.observe(sent.elapsed().as_secs_f64());
     let status = response.status();
     em.outcome(if status.is_server_error() {
@@ -144,6 +144,6 @@ async fn try_handle(
     };
     Ok(Response::from_parts(
         parts,
-        ResponseBody::upstream(body, completion),
+        ResponseBody::upstream(body, completion, lease),
     ))
 }

@@ -1,19 +1,29 @@
-//! HTTP clients to upstream endpoints: keep-alive pools per endpoint.
+//! HTTP/1.1 keep-alive connection pools, one per endpoint.
+//!
+//! A lean pool on hyper's connection API instead of hyper-util's generic
+//! client: a LIFO stack of idle connections (the most recently used is the
+//! warmest and least likely to have been closed by the upstream), no key
+//! hashing, no per-request task. A connection goes back to the pool when
+//! its response body has been read to the end (`Lease::release`); a lease
+//! dropped earlier closes the connection, since it still has unread bytes.
+//!
+//! A request that fails on a reused connection before any of it was sent
+//! (the upstream closed the idle connection) is retried on another
+//! connection: it never reached the upstream, so this is safe for any method.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 /// The body type sent upstream: the client's body, streamed as it arrives.
 pub type UpstreamBody = Incoming;
 
-/// A pooled client to one endpoint.
-pub type UpstreamClient = Client<HttpConnector, UpstreamBody>;
-
-/// Settings that shape an endpoint's client; a change rebuilds the client.
+/// Settings that shape an endpoint's pool; a change rebuilds the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientSettings {
     /// TCP connect timeout.
@@ -22,25 +32,203 @@ pub struct ClientSettings {
     pub idle_timeout: Duration,
 }
 
-/// Builds a keep-alive client.
-pub fn build_client(settings: ClientSettings) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(settings.connect_timeout));
-    connector.enforce_http(true);
-    let mut builder = Client::builder(TokioExecutor::new());
-    builder
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        // The proxy sets Host itself (the client's Host is kept).
-        .set_host(false)
-        .retry_canceled_requests(false);
-    if settings.idle_timeout.is_zero() {
-        builder.pool_max_idle_per_host(0);
-    } else {
-        builder
-            .pool_idle_timeout(settings.idle_timeout)
-            .pool_max_idle_per_host(usize::MAX);
+/// Most idle connections kept per endpoint.
+const MAX_IDLE: usize = 1024;
+/// Reused connections tried before opening a fresh one.
+const MAX_STALE_RETRIES: usize = 3;
+
+/// Why an upstream exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// TCP connect failed or timed out, or the HTTP handshake failed.
+    #[error("connect to {authority} failed: {source}")]
+    Connect {
+        /// `host:port`.
+        authority: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The connection failed after the request was (partly) sent.
+    #[error("upstream connection failed: {0}")]
+    Reset(#[source] hyper::Error),
+}
+
+impl UpstreamError {
+    /// Whether the connection could not be made at all.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Self::Connect { .. })
     }
-    builder.build(connector)
+}
+
+#[derive(Debug)]
+struct Idle {
+    sender: SendRequest<UpstreamBody>,
+    since: Instant,
+}
+
+#[derive(Debug)]
+struct Inner {
+    authority: String,
+    settings: ClientSettings,
+    idle: Mutex<Vec<Idle>>,
+}
+
+/// A pool of keep-alive connections to one endpoint. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct UpstreamClient {
+    inner: Arc<Inner>,
+}
+
+/// A connection on loan while its response streams.
+#[derive(Debug)]
+pub struct Lease {
+    sender: SendRequest<UpstreamBody>,
+    pool: Arc<Inner>,
+}
+
+impl Lease {
+    /// Gives the connection back for reuse (call once the response body
+    /// has been read to the end).
+    pub fn release(self) {
+        let Self { sender, pool } = self;
+        if pool.settings.idle_timeout.is_zero() || sender.is_closed() {
+            return;
+        }
+        let mut idle = pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE {
+            idle.push(Idle {
+                sender,
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+/// Builds a pool for `authority` (`host:port`).
+pub fn build_client(authority: &str, settings: ClientSettings) -> UpstreamClient {
+    UpstreamClient {
+        inner: Arc::new(Inner {
+            authority: authority.to_string(),
+            settings,
+            idle: Mutex::new(Vec::new()),
+        }),
+    }
+}
+
+impl UpstreamClient {
+    /// Sends `req` (origin-form URI, Host set) and returns the response
+    /// head with the lease of its connection.
+    pub async fn send(
+        &self,
+        mut req: Request<UpstreamBody>,
+    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+        let mut stale = 0;
+        loop {
+            let reused = if stale < MAX_STALE_RETRIES {
+                self.checkout()
+            } else {
+                None
+            };
+            let (mut sender, is_reused) = match reused {
+                Some(s) => (s, true),
+                None => (self.connect().await?, false),
+            };
+            if sender.ready().await.is_err() {
+                if is_reused {
+                    stale += 1;
+                    continue;
+                }
+                return Err(
+                    self.connect_error(std::io::Error::other("connection closed during handshake"))
+                );
+            }
+            match sender.try_send_request(req).await {
+                Ok(resp) => {
+                    let lease = Lease {
+                        sender,
+                        pool: Arc::clone(&self.inner),
+                    };
+                    return Ok((resp, lease));
+                }
+                Err(mut e) => match e.take_message() {
+                    // Never sent: the idle connection was already closed.
+                    Some(r) if is_reused => {
+                        req = r;
+                        stale += 1;
+                    }
+                    _ => return Err(UpstreamError::Reset(e.into_error())),
+                },
+            }
+        }
+    }
+
+    /// Drops idle connections older than the idle timeout or closed.
+    pub fn prune(&self) {
+        let limit = self.inner.settings.idle_timeout;
+        let mut idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        idle.retain(|c| !c.sender.is_closed() && c.since.elapsed() < limit);
+    }
+
+    /// Idle connections held now.
+    pub fn idle_count(&self) -> usize {
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    fn checkout(&self) -> Option<SendRequest<UpstreamBody>> {
+        let limit = self.inner.settings.idle_timeout;
+        let mut idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while let Some(c) = idle.pop() {
+            if !c.sender.is_closed() && c.since.elapsed() < limit {
+                return Some(c.sender);
+            }
+        }
+        None
+    }
+
+    fn connect_error(&self, source: std::io::Error) -> UpstreamError {
+        UpstreamError::Connect {
+            authority: self.inner.authority.clone(),
+            source,
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<UpstreamBody>, UpstreamError> {
+        let timeout = self.inner.settings.connect_timeout;
+        let stream =
+            match tokio::time::timeout(timeout, TcpStream::connect(&self.inner.authority)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return Err(self.connect_error(e)),
+                Err(_) => {
+                    return Err(self.connect_error(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no connection within {timeout:?}"),
+                    )))
+                }
+            };
+        stream.set_nodelay(true).ok();
+        let (sender, conn) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| self.connect_error(std::io::Error::other(e)))?;
+        let authority = self.inner.authority.clone();
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(upstream = %authority, error = %e, "Upstream connection ended with an error.");
+            }
+        });
+        Ok(sender)
+    }
 }

@@ -10,6 +10,8 @@ mod client;
 mod pool;
 mod registry;
 
-pub use client::{build_client, ClientSettings, UpstreamBody, UpstreamClient};
+pub use client::{
+    build_client, ClientSettings, Lease, UpstreamBody, UpstreamClient, UpstreamError,
+};
 pub use pool::{LinkedEndpoint, PoolRuntime};
 pub use registry::{EndpointKey, EndpointState, InFlight, LinkReport, Linked, Registry};

@@ -50,12 +50,12 @@ impl EndpointState {
     }
 
     /// The client for these settings, reusing the pooled one when unchanged.
-    fn client(&self, settings: ClientSettings) -> UpstreamClient {
+    fn client(&self, authority: &str, settings: ClientSettings) -> UpstreamClient {
         let mut slot = self.client.lock().unwrap_or_else(PoisonError::into_inner);
         match &*slot {
             Some((s, c)) if *s == settings => c.clone(),
             _ => {
-                let c = build_client(settings);
+                let c = build_client(authority, settings);
                 *slot = Some((settings, c.clone()));
                 c
             }
@@ -142,7 +142,7 @@ impl Registry {
                         s
                     }
                 };
-                let client = state.client(settings);
+                let client = state.client(ep.url.authority.as_str(), settings);
                 live.insert(key);
                 eps.push((state, client));
             }
@@ -162,6 +162,20 @@ impl Registry {
             }
         }
         (linked, report)
+    }
+
+    /// Closes idle upstream connections past their idle timeout.
+    pub fn prune_idle(&self) {
+        let map = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for state in map.values() {
+            let slot = state.client.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, c)) = &*slot {
+                c.prune();
+            }
+        }
     }
 
     /// Number of endpoints held.

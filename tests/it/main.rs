@@ -17,3 +17,4 @@ mod check;
 mod data_path;
 mod metrics;
 mod process;
+mod upstream_pool;
