@@ -104,10 +104,13 @@ impl Switchyard {
         let pruner = {
             let shared = Arc::clone(&shared);
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(5));
-                loop {
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                for n in 0u64.. {
                     tick.tick().await;
-                    shared.registry.prune_idle();
+                    upstream::tick_clock();
+                    if n % 5 == 0 {
+                        shared.registry.prune_idle();
+                    }
                 }
             })
         };

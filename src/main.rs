@@ -8,6 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use switchyard::config;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: the request path allocates many small, short-lived objects,
+/// which glibc malloc serves markedly slower (see docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "switchyard",

@@ -11,7 +11,8 @@
 //! (the upstream closed the idle connection) is retried on another
 //! connection: it never reached the upstream, so this is safe for any method.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
@@ -64,7 +65,30 @@ impl UpstreamError {
 #[derive(Debug)]
 struct Idle {
     sender: SendRequest<UpstreamBody>,
-    since: Instant,
+    /// `coarse_now()` when it went idle.
+    since: u64,
+}
+
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+static COARSE_SECS: AtomicU64 = AtomicU64::new(0);
+
+/// Whole seconds since start, advanced by `tick_clock`: idle ages need no
+/// precision, and this keeps clock reads off the request path.
+fn coarse_now() -> u64 {
+    COARSE_SECS.load(Ordering::Relaxed)
+}
+
+/// Advances the coarse clock; called about once a second.
+pub fn tick_clock() {
+    let epoch = EPOCH.get_or_init(Instant::now);
+    COARSE_SECS.store(epoch.elapsed().as_secs(), Ordering::Relaxed);
+}
+
+impl Idle {
+    /// Idle for at least `limit` (to the coarse clock's second).
+    fn expired(&self, limit: Duration) -> bool {
+        coarse_now().saturating_sub(self.since) >= limit.as_secs().max(1)
+    }
 }
 
 #[derive(Debug)]
@@ -99,7 +123,7 @@ impl Lease {
         if idle.len() < MAX_IDLE {
             idle.push(Idle {
                 sender,
-                since: Instant::now(),
+                since: coarse_now(),
             });
         }
     }
@@ -171,7 +195,7 @@ impl UpstreamClient {
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        idle.retain(|c| !c.sender.is_closed() && c.since.elapsed() < limit);
+        idle.retain(|c| !c.sender.is_closed() && !c.expired(limit));
     }
 
     /// Idle connections held now.
@@ -191,7 +215,7 @@ impl UpstreamClient {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         while let Some(c) = idle.pop() {
-            if !c.sender.is_closed() && c.since.elapsed() < limit {
+            if !c.sender.is_closed() && !c.expired(limit) {
                 return Some(c.sender);
             }
         }

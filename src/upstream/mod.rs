@@ -11,7 +11,7 @@ mod pool;
 mod registry;
 
 pub use client::{
-    build_client, ClientSettings, Lease, UpstreamBody, UpstreamClient, UpstreamError,
+    build_client, tick_clock, ClientSettings, Lease, UpstreamBody, UpstreamClient, UpstreamError,
 };
 pub use pool::{LinkedEndpoint, PoolRuntime};
 pub use registry::{EndpointKey, EndpointState, InFlight, LinkReport, Linked, Registry};
