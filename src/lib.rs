@@ -15,6 +15,7 @@ pub mod routing;
 pub mod upstream;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,7 @@ use arc_swap::ArcSwap;
 use crate::admin::AdminHandle;
 use crate::config::Loaded;
 use crate::metrics::Metrics;
-use crate::proxy::{Dataplane, ListenerHandle, Shared};
+use crate::proxy::{Control, Dataplane, Shared, Trigger};
 use crate::upstream::Registry;
 
 /// Why the proxy could not start.
@@ -49,17 +50,26 @@ pub enum StartError {
 /// A running proxy.
 #[derive(Debug)]
 pub struct Switchyard {
-    shared: Arc<Shared>,
-    listeners: Vec<ListenerHandle>,
+    control: Arc<Control>,
     admin: AdminHandle,
-    /// Closes idle upstream connections past their idle timeout.
-    pruner: tokio::task::JoinHandle<()>,
+    /// Background work (idle-connection pruning, reload triggers).
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Switchyard {
-    /// Binds every listener and the admin API and starts serving `loaded`.
-    /// Must be called inside a tokio runtime.
+    /// Binds every listener and the admin API and starts serving `loaded`,
+    /// which has no file behind it (no reload triggers; see
+    /// [`Switchyard::start_with_file`]). Must be called inside a tokio runtime.
     pub async fn start(loaded: Loaded) -> Result<Self, StartError> {
+        Self::start_with_file(loaded, None).await
+    }
+
+    /// Like [`Switchyard::start`]; with `path`, the file is watched (and
+    /// polled, and re-read on SIGHUP and `POST /reload`) for changes.
+    pub async fn start_with_file(
+        loaded: Loaded,
+        path: Option<PathBuf>,
+    ) -> Result<Self, StartError> {
         let metrics = Arc::new(Metrics::new()?);
         let registry = Registry::new(Arc::clone(&metrics));
         let config = Arc::new(loaded.config);
@@ -100,37 +110,25 @@ impl Switchyard {
             tracing::info!(listener = %handle.name, addr = %handle.addr, "Listening.");
             listeners.push(handle);
         }
-        let admin = admin::spawn(admin_socket, Arc::clone(&shared)).map_err(admin_err)?;
-        let pruner = {
-            let shared = Arc::clone(&shared);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(1));
-                for n in 0u64.. {
-                    tick.tick().await;
-                    upstream::tick_clock();
-                    if n % 5 == 0 {
-                        shared.registry.prune_idle();
-                    }
-                }
-            })
-        };
+        let control = Arc::new(Control::new(Arc::clone(&shared), path.clone(), listeners));
+        let admin = admin::spawn(admin_socket, Arc::clone(&control)).map_err(admin_err)?;
         tracing::info!(addr = %admin.addr, "Admin API listening.");
+        let mut tasks = vec![tokio::spawn(maintain(Arc::clone(&shared)))];
+        if path.is_some() {
+            tasks.push(tokio::spawn(reload_triggers(Arc::clone(&control))));
+        }
         shared.ready.store(true, Ordering::Release);
         tracing::info!(summary = %config.summary(), generation = 1, "Switchyard started.");
         Ok(Self {
-            shared,
-            listeners,
+            control,
             admin,
-            pruner,
+            tasks,
         })
     }
 
     /// Bound address of the listener called `name`.
     pub fn listener_addr(&self, name: &str) -> Option<SocketAddr> {
-        self.listeners
-            .iter()
-            .find(|l| &*l.name == name)
-            .map(|l| l.addr)
+        self.control.listener_addr(name)
     }
 
     /// Bound address of the admin API.
@@ -140,29 +138,108 @@ impl Switchyard {
 
     /// State shared with every listener.
     pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+        &self.control.shared
+    }
+
+    /// The control plane (reloads).
+    pub fn control(&self) -> &Arc<Control> {
+        &self.control
     }
 
     /// Stops accepting, lets in-flight requests finish within the
     /// configured `shutdown_timeout`, then stops. Returns whether every
     /// connection finished in time.
     pub async fn shutdown(self) -> bool {
-        let timeout = self.shared.dataplane.load().config.runtime.shutdown_timeout;
+        let timeout = self
+            .shared()
+            .dataplane
+            .load()
+            .config
+            .runtime
+            .shutdown_timeout;
         self.shutdown_within(timeout).await
     }
 
     /// Like [`Switchyard::shutdown`] with an explicit grace period.
     pub async fn shutdown_within(self, timeout: Duration) -> bool {
-        self.shared.ready.store(false, Ordering::Release);
-        for l in &self.listeners {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.shared().ready.store(false, Ordering::Release);
+        let listeners = self.control.take_listeners().await;
+        for l in &listeners {
             l.stop_accepting();
         }
         tracing::info!(timeout = ?timeout, "Shutting down: draining connections.");
-        let drains = self.listeners.into_iter().map(|l| l.shutdown(timeout));
-        let all = futures_join_all(drains).await;
+        let all = futures_join_all(listeners.into_iter().map(|l| l.shutdown(timeout))).await;
         self.admin.shutdown().await;
-        self.pruner.abort();
         all.into_iter().all(|ok| ok)
+    }
+}
+
+/// Once a second: advance the coarse clock; every 5 s: prune idle upstream
+/// connections.
+async fn maintain(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    for n in 0u64.. {
+        tick.tick().await;
+        upstream::tick_clock();
+        if n % 5 == 0 {
+            shared.registry.prune_idle();
+        }
+    }
+}
+
+/// Turns file events (debounced), polls and SIGHUP into reloads. Reload
+/// settings are re-read after every reload, so they are reloadable too.
+async fn reload_triggers(control: Arc<Control>) {
+    let Some(path) = control.path.clone() else {
+        return;
+    };
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let mut watch = None;
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let settings = control.shared.dataplane.load().config.reload.clone();
+        if settings.watch && watch.is_none() {
+            match config::watch::watch_dir(&path, tx.clone()) {
+                Ok(w) => {
+                    tracing::debug!(dir = %w.dir.display(), "Watching the config directory.");
+                    watch = Some(w);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot watch the config file; relying on polling.")
+                }
+            }
+        } else if !settings.watch {
+            watch = None;
+        }
+        let poll = settings.poll_interval;
+        #[cfg(unix)]
+        let hangup = async {
+            match hup.as_mut() {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let hangup = std::future::pending::<Option<()>>();
+        let trigger = tokio::select! {
+            Some(()) = events.recv() => {
+                // Debounce: wait for a quiet spell, absorbing the burst.
+                loop {
+                    tokio::select! {
+                        Some(()) = events.recv() => continue,
+                        () = tokio::time::sleep(settings.debounce) => break,
+                    }
+                }
+                Trigger::File
+            }
+            () = tokio::time::sleep(poll), if !poll.is_zero() => Trigger::Poll,
+            Some(()) = hangup => Trigger::Signal,
+        };
+        control.reload_from_file(trigger).await;
     }
 }
 

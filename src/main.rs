@@ -144,13 +144,14 @@ fn run(path: &Path) -> ExitCode {
         }
     };
     let code = rt.block_on(async {
-        let proxy = match switchyard::Switchyard::start(loaded).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "Cannot start.");
-                return ExitCode::FAILURE;
-            }
-        };
+        let proxy =
+            match switchyard::Switchyard::start_with_file(loaded, Some(path.to_path_buf())).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "Cannot start.");
+                    return ExitCode::FAILURE;
+                }
+            };
         switchyard::demo::wait_for_signal().await;
         if proxy.shutdown().await {
             tracing::info!("Stopped.");

@@ -1,4 +1,5 @@
-//! The admin listener: `/metrics`, `/healthz`, `/readyz`.
+//! The admin listener: `/metrics`, `/healthz`, `/readyz`, `GET /config`
+//! (redacted), `POST /reload`.
 //!
 //! Owns: its own socket and a tiny router. Must not: share a port with
 //! traffic, or expose anything that is not named in the config.
@@ -19,7 +20,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::proxy::Shared;
+use crate::proxy::{Control, Trigger};
+
+pub mod redact;
 
 /// The running admin listener.
 #[derive(Debug)]
@@ -39,7 +42,7 @@ impl AdminHandle {
 }
 
 /// Starts the admin API on `listener`.
-pub fn spawn(listener: TcpListener, shared: Arc<Shared>) -> std::io::Result<AdminHandle> {
+pub fn spawn(listener: TcpListener, control: Arc<Control>) -> std::io::Result<AdminHandle> {
     let addr = listener.local_addr()?;
     let (stop, mut stop_rx) = watch::channel(false);
     let task = tokio::spawn(async move {
@@ -58,10 +61,10 @@ pub fn spawn(listener: TcpListener, shared: Arc<Shared>) -> std::io::Result<Admi
                     }
                 },
             };
-            let shared = Arc::clone(&shared);
+            let control = Arc::clone(&control);
             let builder = Arc::clone(&builder);
             tokio::spawn(async move {
-                let svc = service_fn(move |req| route(req, Arc::clone(&shared)));
+                let svc = service_fn(move |req| route(req, Arc::clone(&control)));
                 if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
                     tracing::debug!(error = %e, "Admin connection ended with an error.");
                 }
@@ -73,8 +76,9 @@ pub fn spawn(listener: TcpListener, shared: Arc<Shared>) -> std::io::Result<Admi
 
 async fn route(
     req: Request<Incoming>,
-    shared: Arc<Shared>,
+    control: Arc<Control>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let shared = &control.shared;
     let resp = match (req.method(), req.uri().path()) {
         (&Method::GET, "/metrics") => respond(
             StatusCode::OK,
@@ -89,12 +93,36 @@ async fn route(
                 text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
             }
         }
-        (_, "/metrics" | "/healthz" | "/readyz") => {
+        (&Method::GET, "/config") => {
+            let dp = shared.dataplane.load_full();
+            let body = serde_json::json!({
+                "generation": dp.generation,
+                "hash": dp.hash,
+                "config": redact::redact(&dp.config.source),
+            });
+            json(StatusCode::OK, &body)
+        }
+        (&Method::POST, "/reload") => {
+            let report = control.reload_from_file(Trigger::Admin).await;
+            let status = if report.result == "failure" {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            json(status, &report)
+        }
+        (_, "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload") => {
             text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
         }
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
     Ok(resp)
+}
+
+fn json(status: StatusCode, value: &impl serde::Serialize) -> Response<Full<Bytes>> {
+    let mut body = serde_json::to_vec_pretty(value).unwrap_or_default();
+    body.push(b'\n');
+    respond(status, "application/json", body)
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {

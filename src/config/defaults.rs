@@ -15,6 +15,12 @@ pub const ROUTE_TIMEOUT: Duration = Duration::from_secs(15);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// `pools[].idle_timeout`
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// `reload.watch`
+pub const RELOAD_WATCH: bool = true;
+/// `reload.debounce`
+pub const RELOAD_DEBOUNCE: Duration = Duration::from_millis(250);
+/// `reload.poll_interval`
+pub const RELOAD_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// `pools[].endpoints[].weight`
 pub const ENDPOINT_WEIGHT: u32 = 1;
 /// `pools[].endpoints[].cost`

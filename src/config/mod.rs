@@ -13,6 +13,7 @@ mod raw;
 mod snapshot;
 mod validate;
 mod validate_routes;
+pub mod watch;
 
 pub use defaults::*;
 pub use duration::parse_duration;
@@ -20,7 +21,7 @@ pub use error::{ConfigError, ConfigIssue};
 pub use location::{Location, LocationMap};
 pub use raw::RawConfig;
 pub use snapshot::{
-    Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Runtime,
+    Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Reload, Runtime,
 };
 
 use std::path::Path;

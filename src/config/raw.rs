@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The whole file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// Schema version; must be 1.
@@ -30,10 +30,25 @@ pub struct RawConfig {
     /// Endpoint pools.
     #[serde(default)]
     pub pools: Vec<RawPool>,
+    /// How config changes are picked up.
+    #[serde(default)]
+    pub reload: RawReload,
+}
+
+/// `reload:`
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReload {
+    /// Watch the config file's directory for changes (default true).
+    pub watch: Option<bool>,
+    /// Quiet time after the last file event before reloading.
+    pub debounce: Option<String>,
+    /// Re-read the file this often as a fallback; `0` turns polling off.
+    pub poll_interval: Option<String>,
 }
 
 /// `runtime:`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRuntime {
     /// Tokio worker threads; default: number of cores.
@@ -43,7 +58,7 @@ pub struct RawRuntime {
 }
 
 /// `admin:`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     /// Address of the admin listener.
@@ -51,7 +66,7 @@ pub struct RawAdmin {
 }
 
 /// `listeners[]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawListener {
     /// Unique listener name, used in metric labels.
@@ -61,7 +76,7 @@ pub struct RawListener {
 }
 
 /// `routes[]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     /// Unique route name, used in metric labels.
@@ -84,7 +99,7 @@ pub struct RawRoute {
 }
 
 /// `routes[].match`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMatch {
     /// Exact or leading-wildcard host names.
@@ -105,7 +120,7 @@ pub struct RawMatch {
 }
 
 /// `request_headers` / `response_headers`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHeaderOps {
     /// Headers set (replacing any existing value).
@@ -117,7 +132,7 @@ pub struct RawHeaderOps {
 }
 
 /// `pools[]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPool {
     /// Unique pool name.
@@ -135,7 +150,7 @@ pub struct RawPool {
 }
 
 /// `pools[].balancer`
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RawBalancer {
     /// nginx's smooth weighted round robin.
@@ -150,7 +165,7 @@ pub enum RawBalancer {
 }
 
 /// `pools[].endpoints[]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEndpoint {
     /// Name unique within the pool.

@@ -26,8 +26,24 @@ pub struct Config {
     pub routes: RouteTable,
     /// Pools in file order; `PoolId` indexes this.
     pub pools: Vec<Pool>,
+    /// How config changes are picked up.
+    pub reload: Reload,
     /// Things that are legal but probably wrong (shadowed routes, ...).
     pub warnings: Vec<ConfigIssue>,
+    /// The config as written (after defaults of serde), for `GET /config`
+    /// and for diffing reloads. Not redacted: redact before showing.
+    pub source: serde_json::Value,
+}
+
+/// `reload:`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reload {
+    /// Watch the config file's directory.
+    pub watch: bool,
+    /// Quiet time after the last file event.
+    pub debounce: Duration,
+    /// Fallback polling period; zero means no polling.
+    pub poll_interval: Duration,
 }
 
 /// `runtime:`

@@ -15,7 +15,7 @@ use super::error::ConfigIssue;
 use super::location::LocationMap;
 use super::raw::{RawBalancer, RawConfig, RawEndpoint, RawPool};
 use super::snapshot::{
-    Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, Runtime,
+    Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, Reload, Runtime,
 };
 use super::validate_routes;
 
@@ -81,6 +81,21 @@ pub(super) fn validate(
         warnings: Vec::new(),
     };
     let runtime = runtime(&raw, &mut issues);
+    let reload = Reload {
+        watch: raw.reload.watch.unwrap_or(defaults::RELOAD_WATCH),
+        debounce: issues.duration(
+            "reload.debounce",
+            raw.reload.debounce.as_deref(),
+            defaults::RELOAD_DEBOUNCE,
+            true,
+        ),
+        poll_interval: issues.duration(
+            "reload.poll_interval",
+            raw.reload.poll_interval.as_deref(),
+            defaults::RELOAD_POLL_INTERVAL,
+            true,
+        ),
+    };
     let admin_listen = raw
         .admin
         .listen
@@ -129,7 +144,9 @@ pub(super) fn validate(
             listeners,
             routes,
             pools,
+            reload,
             warnings: issues.warnings,
+            source: serde_json::to_value(&raw).unwrap_or_default(),
         })
     } else {
         Err(issues.errors)

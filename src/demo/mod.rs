@@ -122,7 +122,7 @@ pub async fn run(path: &Path) -> Result<(), DemoError> {
                 source,
             })?;
     }
-    let proxy = Switchyard::start(loaded).await?;
+    let proxy = Switchyard::start_with_file(loaded, Some(path.to_path_buf())).await?;
     print_banner(&proxy);
     wait_for_signal().await;
     proxy.shutdown().await;

@@ -15,3 +15,12 @@ pub const UPSTREAM_IN_FLIGHT_REQUESTS: &str = "switchyard_upstream_in_flight_req
 pub const PROXY_ERRORS_TOTAL: &str = "switchyard_proxy_errors_total";
 /// Build information.
 pub const BUILD_INFO: &str = "switchyard_build_info";
+/// Config reloads by result (success, failure).
+pub const CONFIG_RELOADS_TOTAL: &str = "switchyard_config_reloads_total";
+/// 1 if the last reload succeeded, else 0.
+pub const CONFIG_LAST_RELOAD_SUCCESS: &str = "switchyard_config_last_reload_success";
+/// When the last reload finished (Unix seconds).
+pub const CONFIG_LAST_RELOAD_TIMESTAMP_SECONDS: &str =
+    "switchyard_config_last_reload_timestamp_seconds";
+/// The active config generation.
+pub const CONFIG_GENERATION: &str = "switchyard_config_generation";

@@ -10,8 +10,10 @@ pub mod dataplane;
 pub mod error;
 pub mod forward;
 pub mod handler;
+pub mod reload;
 pub mod server;
 
 pub use dataplane::{Dataplane, Shared};
 pub use error::ProxyError;
+pub use reload::{Control, ReloadReport, Trigger};
 pub use server::{Drain, ListenerHandle};

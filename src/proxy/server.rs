@@ -66,7 +66,7 @@ pub struct ListenerHandle {
     pub configured: SocketAddr,
     stop: watch::Sender<bool>,
     drain: Arc<Drain>,
-    task: JoinHandle<()>,
+    task: JoinHandle<TcpListener>,
 }
 
 impl ListenerHandle {
@@ -80,6 +80,19 @@ impl ListenerHandle {
         self.stop_accepting();
         self.task.await.ok();
         self.drain.drain(timeout).await
+    }
+
+    /// Stops accepting and hands back the socket, so a renamed listener can
+    /// keep serving on it without a rebind. Open connections carry on and
+    /// are drained through the returned `Drain`.
+    pub async fn take_socket(self) -> (Option<TcpListener>, Arc<Drain>) {
+        self.stop_accepting();
+        (self.task.await.ok(), self.drain)
+    }
+
+    /// Connections still open.
+    pub fn open_connections(&self) -> usize {
+        self.drain.open_connections()
     }
 }
 
@@ -135,7 +148,7 @@ async fn accept_loop(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
     drain: Arc<Drain>,
-) {
+) -> TcpListener {
     let builder = Arc::new(builder());
     loop {
         let accepted = tokio::select! {
@@ -161,6 +174,7 @@ async fn accept_loop(
         }
     }
     tracing::debug!(listener = %name, "Stopped accepting.");
+    listener
 }
 
 async fn serve(

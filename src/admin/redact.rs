@@ -1,0 +1,83 @@
+//! Redaction of secrets before config is shown.
+
+use serde_json::Value;
+
+/// Words that mark a key as secret (matched case-insensitively anywhere in
+/// the key: `api_key`, `x-auth-token`, `client_secret`, `password`).
+const SECRET_WORDS: [&str; 4] = ["key", "secret", "token", "password"];
+
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "<redacted>";
+
+/// Whether values under `key` must not be shown.
+pub fn is_secret_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// Returns `value` with every secret-looking key's value replaced (at any
+/// depth) and unset (`null`) options dropped for readability.
+pub fn redact(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| {
+                    let shown = if is_secret_key(k) && !v.is_object() && !v.is_array() {
+                        Value::String(REDACTED.into())
+                    } else if is_secret_key(k) {
+                        redact_all(v)
+                    } else {
+                        redact(v)
+                    };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Every leaf under a secret key is secret.
+fn redact_all(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), redact_all(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact_all).collect()),
+        Value::Null => Value::Null,
+        _ => Value::String(REDACTED.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn redacts_secret_keys_at_any_depth() {
+        let v = json!({
+            "routes": [{"name": "a", "request_headers": {"set": {"x-api-key": "s3cret", "x-route": "a"}}}],
+            "token": "t",
+            "Password": 5,
+            "client_secret": {"nested": ["a", "b"]},
+            "strip_prefix": null,
+        });
+        let r = redact(&v);
+        assert_eq!(
+            r["routes"][0]["request_headers"]["set"]["x-api-key"],
+            REDACTED
+        );
+        assert_eq!(r["routes"][0]["request_headers"]["set"]["x-route"], "a");
+        assert_eq!(r["token"], REDACTED);
+        assert_eq!(r["Password"], REDACTED);
+        assert_eq!(r["client_secret"]["nested"][1], REDACTED);
+        assert!(r.get("strip_prefix").is_none());
+        assert!(!r.to_string().contains("s3cret"));
+    }
+}

@@ -1,0 +1,488 @@
+//! Applying a new config to a running proxy, without losing a request.
+//!
+//! One entry point for every trigger (file watch, poll, SIGHUP, `POST
+//! /reload`): read, validate and build everything off the request path, then
+//! swap one `ArcSwap`. Any problem keeps the running generation untouched.
+//! Listeners: an unchanged one keeps its socket; a new one is bound before
+//! the swap (so a bind failure fails the reload); a removed one stops
+//! accepting and drains in the background; a renamed one (same address)
+//! hands its socket over. Endpoint state carries over through the registry.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+
+use super::dataplane::{Dataplane, Shared};
+use super::server::{self, ListenerHandle};
+use crate::config::{self, Config, ConfigIssue};
+
+/// What asked for a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The watcher saw the file or its directory change.
+    File,
+    /// The fallback poll found new content.
+    Poll,
+    /// SIGHUP.
+    Signal,
+    /// `POST /reload`.
+    Admin,
+    /// A direct call (tests, embedding).
+    Api,
+}
+
+impl Trigger {
+    fn is_background(self) -> bool {
+        matches!(self, Self::File | Self::Poll)
+    }
+}
+
+/// Counts of what a reload changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    /// New names.
+    pub added: usize,
+    /// Names gone.
+    pub removed: usize,
+    /// Same name, different settings.
+    pub changed: usize,
+}
+
+/// Per kind of object, what a reload changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Changes {
+    /// Listeners.
+    pub listeners: Diff,
+    /// Routes.
+    pub routes: Diff,
+    /// Pools.
+    pub pools: Diff,
+    /// Endpoints (by pool and name).
+    pub endpoints: Diff,
+}
+
+/// The outcome of one reload attempt, as `POST /reload` answers it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadReport {
+    /// `success`, `unchanged` or `failure`.
+    pub result: &'static str,
+    /// What asked for it.
+    pub trigger: Trigger,
+    /// The generation serving after the attempt.
+    pub generation: u64,
+    /// Content hash of the file that was read, if it was read.
+    pub hash: Option<String>,
+    /// Every problem, each with its path (failure only).
+    pub errors: Vec<String>,
+    /// What changed (success only).
+    pub changes: Changes,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Content that failed last time: file events for the same bytes are
+    /// not retried (explicit triggers are).
+    last_failed_hash: Option<String>,
+    last: Option<ReloadReport>,
+}
+
+/// The running proxy's control plane.
+#[derive(Debug)]
+pub struct Control {
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    /// The config file, when the proxy was started from one.
+    pub path: Option<PathBuf>,
+    listeners: Mutex<Vec<ListenerHandle>>,
+    /// Bound addresses by listener name, readable without waiting on a reload.
+    addrs: std::sync::RwLock<Vec<(Arc<str>, std::net::SocketAddr)>>,
+    state: Mutex<State>,
+}
+
+impl Control {
+    /// Wraps running listeners.
+    pub fn new(shared: Arc<Shared>, path: Option<PathBuf>, listeners: Vec<ListenerHandle>) -> Self {
+        let addrs = listeners
+            .iter()
+            .map(|l| (Arc::clone(&l.name), l.addr))
+            .collect();
+        Self {
+            shared,
+            path,
+            listeners: Mutex::new(listeners),
+            addrs: std::sync::RwLock::new(addrs),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Bound address of the listener called `name`.
+    pub fn listener_addr(&self, name: &str) -> Option<std::net::SocketAddr> {
+        let addrs = self
+            .addrs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        addrs.iter().find(|(n, _)| &**n == name).map(|(_, a)| *a)
+    }
+
+    /// The last reload attempt, if any.
+    pub async fn last_report(&self) -> Option<ReloadReport> {
+        self.state.lock().await.last.clone()
+    }
+
+    /// Takes every listener (for shutdown).
+    pub async fn take_listeners(&self) -> Vec<ListenerHandle> {
+        std::mem::take(&mut *self.listeners.lock().await)
+    }
+
+    /// Reads the config file and applies it if its content changed.
+    pub async fn reload_from_file(&self, trigger: Trigger) -> ReloadReport {
+        let mut state = self.state.lock().await;
+        let current = self.shared.dataplane.load_full();
+        let Some(path) = &self.path else {
+            return self.failure(
+                &mut state,
+                trigger,
+                None,
+                vec!["no config file: the proxy was started from inline config".into()],
+            );
+        };
+        let text = match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = format!("cannot read config file {}: {e}", path.display());
+                return self.failure(&mut state, trigger, None, vec![msg]);
+            }
+        };
+        let hash = config::content_hash(&text);
+        if hash == current.hash {
+            state.last_failed_hash = None;
+            return unchanged(trigger, &current, hash);
+        }
+        if trigger.is_background() && state.last_failed_hash.as_deref() == Some(&hash) {
+            return unchanged(trigger, &current, hash);
+        }
+        let parsed = String::from_utf8(text)
+            .map_err(|_| vec!["config file is not UTF-8".to_string()])
+            .and_then(|t| {
+                config::load_str(&t)
+                    .map_err(|e| e.issues().iter().map(ToString::to_string).collect())
+            });
+        match parsed {
+            Ok(config) => self.apply_locked(&mut state, config, hash, trigger).await,
+            Err(errors) => self.failure(&mut state, trigger, Some(hash), errors),
+        }
+    }
+
+    /// Applies an already validated config (used by tests and embedders).
+    pub async fn apply(&self, config: Config, hash: String) -> ReloadReport {
+        let mut state = self.state.lock().await;
+        self.apply_locked(&mut state, config, hash, Trigger::Api)
+            .await
+    }
+
+    async fn apply_locked(
+        &self,
+        state: &mut State,
+        config: Config,
+        hash: String,
+        trigger: Trigger,
+    ) -> ReloadReport {
+        let current = self.shared.dataplane.load_full();
+        let restart = restart_only_changes(&current.config, &config);
+        if !restart.is_empty() {
+            let errors = restart.iter().map(ToString::to_string).collect();
+            return self.failure(state, trigger, Some(hash), errors);
+        }
+        let mut listeners = self.listeners.lock().await;
+        let mut plan = match plan_listeners(&listeners, &config) {
+            Ok(p) => p,
+            Err(errors) => return self.failure(state, trigger, Some(hash), errors),
+        };
+        let config = Arc::new(config);
+        let generation = current.generation + 1;
+        let (dataplane, _) = Dataplane::build(
+            Arc::clone(&config),
+            hash.clone(),
+            generation,
+            &self.shared.registry,
+        );
+        let changes = diff(&current.config, &config);
+        self.shared.dataplane.store(Arc::new(dataplane));
+        // Swapped: start new listeners, retire removed ones.
+        let timeout = config.runtime.shutdown_timeout;
+        let mut next = Vec::with_capacity(config.listeners.len());
+        let mut old: Vec<ListenerHandle> = std::mem::take(&mut *listeners);
+        for l in &config.listeners {
+            if let Some(i) = old
+                .iter()
+                .position(|h| h.name == l.name && h.configured == l.listen)
+            {
+                next.push(old.swap_remove(i));
+                continue;
+            }
+            let socket = match plan.bound.remove(&l.name) {
+                Some(s) => s,
+                None => {
+                    // Hand-over: a removed listener had this address.
+                    let Some(i) = old.iter().position(|h| h.configured == l.listen) else {
+                        continue;
+                    };
+                    let (sock, drain) = old.swap_remove(i).take_socket().await;
+                    tokio::spawn(async move { drain.drain(timeout).await });
+                    match sock {
+                        Some(s) => s,
+                        None => continue,
+                    }
+                }
+            };
+            match server::spawn(
+                socket,
+                Arc::clone(&l.name),
+                l.listen,
+                Arc::clone(&self.shared),
+            ) {
+                Ok(h) => {
+                    tracing::info!(listener = %h.name, addr = %h.addr, "Listening.");
+                    next.push(h);
+                }
+                Err(e) => tracing::error!(listener = %l.name, error = %e, "Cannot start listener."),
+            }
+        }
+        for gone in old {
+            tracing::info!(listener = %gone.name, "Listener removed: draining its connections.");
+            tokio::spawn(gone.shutdown(timeout));
+        }
+        *self
+            .addrs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            next.iter().map(|l| (Arc::clone(&l.name), l.addr)).collect();
+        *listeners = next;
+        drop(listeners);
+        remove_stale_route_series(&self.shared, &current.config, &config);
+        self.shared.metrics.reload_finished(true, generation);
+        state.last_failed_hash = None;
+        tracing::info!(
+            generation,
+            trigger = ?trigger,
+            routes = %fmt_diff(&changes.routes),
+            pools = %fmt_diff(&changes.pools),
+            endpoints = %fmt_diff(&changes.endpoints),
+            listeners = %fmt_diff(&changes.listeners),
+            "Config reloaded."
+        );
+        let report = ReloadReport {
+            result: "success",
+            trigger,
+            generation,
+            hash: Some(hash),
+            errors: Vec::new(),
+            changes,
+        };
+        state.last = Some(report.clone());
+        report
+    }
+
+    fn failure(
+        &self,
+        state: &mut State,
+        trigger: Trigger,
+        hash: Option<String>,
+        errors: Vec<String>,
+    ) -> ReloadReport {
+        let generation = self.shared.dataplane.load().generation;
+        self.shared.metrics.reload_finished(false, generation);
+        state.last_failed_hash.clone_from(&hash);
+        tracing::error!(
+            trigger = ?trigger,
+            generation,
+            errors = %errors.join("; "),
+            "Config reload failed; the running config is unchanged."
+        );
+        let report = ReloadReport {
+            result: "failure",
+            trigger,
+            generation,
+            hash,
+            errors,
+            changes: Changes::default(),
+        };
+        state.last = Some(report.clone());
+        report
+    }
+}
+
+fn unchanged(trigger: Trigger, current: &Dataplane, hash: String) -> ReloadReport {
+    ReloadReport {
+        result: "unchanged",
+        trigger,
+        generation: current.generation,
+        hash: Some(hash),
+        errors: Vec::new(),
+        changes: Changes::default(),
+    }
+}
+
+fn fmt_diff(d: &Diff) -> String {
+    format!("+{} -{} ~{}", d.added, d.removed, d.changed)
+}
+
+/// Settings that only a restart can change.
+fn restart_only_changes(old: &Config, new: &Config) -> Vec<ConfigIssue> {
+    let mut out = Vec::new();
+    let mut check = |path: &str, before: String, after: String| {
+        if before != after {
+            out.push(ConfigIssue {
+                path: path.into(),
+                message: format!("changed from {before} to {after}; this setting needs a restart, so nothing was applied"),
+                location: None,
+            });
+        }
+    };
+    check(
+        "runtime.worker_threads",
+        old.runtime.worker_threads.to_string(),
+        new.runtime.worker_threads.to_string(),
+    );
+    check(
+        "admin.listen",
+        old.admin.listen.to_string(),
+        new.admin.listen.to_string(),
+    );
+    out
+}
+
+/// New listeners bound before the swap.
+struct Plan {
+    bound: HashMap<Arc<str>, TcpListener>,
+}
+
+fn plan_listeners(running: &[ListenerHandle], config: &Config) -> Result<Plan, Vec<String>> {
+    let mut plan = Plan {
+        bound: HashMap::new(),
+    };
+    let mut errors = Vec::new();
+    for (i, l) in config.listeners.iter().enumerate() {
+        if running
+            .iter()
+            .any(|h| h.name == l.name && h.configured == l.listen)
+        {
+            continue;
+        }
+        // Same address as a listener about to go: take its socket over.
+        let handed_over = running.iter().any(|h| {
+            h.configured == l.listen
+                && !config
+                    .listeners
+                    .iter()
+                    .any(|n| n.name == h.name && n.listen == h.configured)
+        });
+        if handed_over && l.listen.port() != 0 {
+            continue;
+        }
+        match server::bind(l.listen) {
+            Ok(s) => {
+                plan.bound.insert(Arc::clone(&l.name), s);
+            }
+            Err(e) => errors.push(format!(
+                "listeners[{i}].listen: cannot bind {}: {e}",
+                l.listen
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Counts added, removed and changed objects by name, comparing the
+/// configs as written.
+fn diff(old: &Config, new: &Config) -> Changes {
+    let named = |v: &serde_json::Value, key: &str| -> HashMap<String, serde_json::Value> {
+        v.get(key)
+            .and_then(|a| a.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| Some((x.get("name")?.as_str()?.to_string(), x.clone())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let count =
+        |a: &HashMap<String, serde_json::Value>, b: &HashMap<String, serde_json::Value>| Diff {
+            added: b.keys().filter(|k| !a.contains_key(*k)).count(),
+            removed: a.keys().filter(|k| !b.contains_key(*k)).count(),
+            changed: b
+                .iter()
+                .filter(|(k, v)| a.get(*k).is_some_and(|o| o != *v))
+                .count(),
+        };
+    let endpoints = |c: &Config| -> HashMap<String, serde_json::Value> {
+        named(&c.source, "pools")
+            .into_iter()
+            .flat_map(|(pool, p)| {
+                named(&p, "endpoints")
+                    .into_iter()
+                    .map(move |(e, v)| (format!("{pool}/{e}"), v))
+            })
+            .collect()
+    };
+    let strip_endpoints =
+        |m: HashMap<String, serde_json::Value>| -> HashMap<String, serde_json::Value> {
+            m.into_iter()
+                .map(|(k, mut v)| {
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("endpoints");
+                    }
+                    (k, v)
+                })
+                .collect()
+        };
+    let old_listeners: HashSet<&str> = old.listeners.iter().map(|l| &*l.name).collect();
+    let new_listeners: HashSet<&str> = new.listeners.iter().map(|l| &*l.name).collect();
+    Changes {
+        listeners: Diff {
+            added: new_listeners.difference(&old_listeners).count(),
+            removed: old_listeners.difference(&new_listeners).count(),
+            changed: new
+                .listeners
+                .iter()
+                .filter(|n| {
+                    old.listeners
+                        .iter()
+                        .any(|o| o.name == n.name && o.listen != n.listen)
+                })
+                .count(),
+        },
+        routes: count(&named(&old.source, "routes"), &named(&new.source, "routes")),
+        pools: count(
+            &strip_endpoints(named(&old.source, "pools")),
+            &strip_endpoints(named(&new.source, "pools")),
+        ),
+        endpoints: count(&endpoints(old), &endpoints(new)),
+    }
+}
+
+/// Removes request series of (listener, route) pairs the new config lacks.
+fn remove_stale_route_series(shared: &Shared, old: &Config, new: &Config) {
+    let routes: HashSet<&str> = new.routes.routes().iter().map(|r| &*r.name).collect();
+    let listeners: HashSet<&str> = new.listeners.iter().map(|l| &*l.name).collect();
+    for l in &old.listeners {
+        let listener_gone = !listeners.contains(&*l.name);
+        if listener_gone {
+            shared.metrics.remove_route(&l.name, "");
+        }
+        for r in old.routes.routes() {
+            if listener_gone || !routes.contains(&*r.name) {
+                shared.metrics.remove_route(&l.name, &r.name);
+            }
+        }
+    }
+}
