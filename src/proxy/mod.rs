@@ -6,6 +6,7 @@
 //! (that lives in `upstream::Registry`).
 
 pub mod body;
+pub mod changes;
 pub mod dataplane;
 pub mod error;
 pub mod forward;
@@ -13,6 +14,7 @@ pub mod handler;
 pub mod reload;
 pub mod server;
 
+pub use changes::{Changes, Diff};
 pub use dataplane::{Dataplane, Shared};
 pub use error::ProxyError;
 pub use reload::{Control, ReloadReport, Trigger};

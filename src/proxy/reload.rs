@@ -8,7 +8,7 @@
 //! accepting and drains in the background; a renamed one (same address)
 //! hands its socket over. Endpoint state carries over through the registry.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
+use super::changes::{diff, fmt_diff, remove_stale_route_series, Changes};
 use super::dataplane::{Dataplane, Shared};
 use super::server::{self, ListenerHandle};
 use crate::config::{self, Config, ConfigIssue};
@@ -40,30 +41,6 @@ impl Trigger {
     fn is_background(self) -> bool {
         matches!(self, Self::File | Self::Poll)
     }
-}
-
-/// Counts of what a reload changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Diff {
-    /// New names.
-    pub added: usize,
-    /// Names gone.
-    pub removed: usize,
-    /// Same name, different settings.
-    pub changed: usize,
-}
-
-/// Per kind of object, what a reload changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Changes {
-    /// Listeners.
-    pub listeners: Diff,
-    /// Routes.
-    pub routes: Diff,
-    /// Pools.
-    pub pools: Diff,
-    /// Endpoints (by pool and name).
-    pub endpoints: Diff,
 }
 
 /// The outcome of one reload attempt, as `POST /reload` answers it.
@@ -220,7 +197,7 @@ impl Control {
         for l in &config.listeners {
             if let Some(i) = old
                 .iter()
-                .position(|h| h.name == l.name && h.configured == l.listen)
+                .position(|h| h.name == l.name && keeps(h, l.listen))
             {
                 next.push(old.swap_remove(i));
                 continue;
@@ -229,7 +206,13 @@ impl Control {
                 Some(s) => s,
                 None => {
                     // Hand-over: a removed listener had this address.
-                    let Some(i) = old.iter().position(|h| h.configured == l.listen) else {
+                    let Some(i) = old.iter().position(|h| {
+                        same_place(h, l.listen)
+                            && !config
+                                .listeners
+                                .iter()
+                                .any(|n| n.name == h.name && keeps(h, n.listen))
+                    }) else {
                         continue;
                     };
                     let (sock, drain) = old.swap_remove(i).take_socket().await;
@@ -328,10 +311,6 @@ fn unchanged(trigger: Trigger, current: &Dataplane, hash: String) -> ReloadRepor
     }
 }
 
-fn fmt_diff(d: &Diff) -> String {
-    format!("+{} -{} ~{}", d.added, d.removed, d.changed)
-}
-
 /// Settings that only a restart can change.
 fn restart_only_changes(old: &Config, new: &Config) -> Vec<ConfigIssue> {
     let mut out = Vec::new();
@@ -362,6 +341,19 @@ struct Plan {
     bound: HashMap<Arc<str>, TcpListener>,
 }
 
+/// Whether running listener `h` serves a config listener at `addr` of the
+/// same name unchanged: the configured address, or the address it actually
+/// bound (a config that pins the port picked for `:0`).
+fn keeps(h: &ListenerHandle, addr: std::net::SocketAddr) -> bool {
+    h.configured == addr || (addr.port() != 0 && h.addr == addr)
+}
+
+/// Whether a new listener at `addr` can take over `h`'s socket. A `:0`
+/// address asks for a fresh port, never an old one.
+fn same_place(h: &ListenerHandle, addr: std::net::SocketAddr) -> bool {
+    addr.port() != 0 && (h.configured == addr || h.addr == addr)
+}
+
 fn plan_listeners(running: &[ListenerHandle], config: &Config) -> Result<Plan, Vec<String>> {
     let mut plan = Plan {
         bound: HashMap::new(),
@@ -370,19 +362,19 @@ fn plan_listeners(running: &[ListenerHandle], config: &Config) -> Result<Plan, V
     for (i, l) in config.listeners.iter().enumerate() {
         if running
             .iter()
-            .any(|h| h.name == l.name && h.configured == l.listen)
+            .any(|h| h.name == l.name && keeps(h, l.listen))
         {
             continue;
         }
         // Same address as a listener about to go: take its socket over.
         let handed_over = running.iter().any(|h| {
-            h.configured == l.listen
+            same_place(h, l.listen)
                 && !config
                     .listeners
                     .iter()
-                    .any(|n| n.name == h.name && n.listen == h.configured)
+                    .any(|n| n.name == h.name && keeps(h, n.listen))
         });
-        if handed_over && l.listen.port() != 0 {
+        if handed_over {
             continue;
         }
         match server::bind(l.listen) {
@@ -399,90 +391,5 @@ fn plan_listeners(running: &[ListenerHandle], config: &Config) -> Result<Plan, V
         Ok(plan)
     } else {
         Err(errors)
-    }
-}
-
-/// Counts added, removed and changed objects by name, comparing the
-/// configs as written.
-fn diff(old: &Config, new: &Config) -> Changes {
-    let named = |v: &serde_json::Value, key: &str| -> HashMap<String, serde_json::Value> {
-        v.get(key)
-            .and_then(|a| a.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| Some((x.get("name")?.as_str()?.to_string(), x.clone())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let count =
-        |a: &HashMap<String, serde_json::Value>, b: &HashMap<String, serde_json::Value>| Diff {
-            added: b.keys().filter(|k| !a.contains_key(*k)).count(),
-            removed: a.keys().filter(|k| !b.contains_key(*k)).count(),
-            changed: b
-                .iter()
-                .filter(|(k, v)| a.get(*k).is_some_and(|o| o != *v))
-                .count(),
-        };
-    let endpoints = |c: &Config| -> HashMap<String, serde_json::Value> {
-        named(&c.source, "pools")
-            .into_iter()
-            .flat_map(|(pool, p)| {
-                named(&p, "endpoints")
-                    .into_iter()
-                    .map(move |(e, v)| (format!("{pool}/{e}"), v))
-            })
-            .collect()
-    };
-    let strip_endpoints =
-        |m: HashMap<String, serde_json::Value>| -> HashMap<String, serde_json::Value> {
-            m.into_iter()
-                .map(|(k, mut v)| {
-                    if let Some(o) = v.as_object_mut() {
-                        o.remove("endpoints");
-                    }
-                    (k, v)
-                })
-                .collect()
-        };
-    let old_listeners: HashSet<&str> = old.listeners.iter().map(|l| &*l.name).collect();
-    let new_listeners: HashSet<&str> = new.listeners.iter().map(|l| &*l.name).collect();
-    Changes {
-        listeners: Diff {
-            added: new_listeners.difference(&old_listeners).count(),
-            removed: old_listeners.difference(&new_listeners).count(),
-            changed: new
-                .listeners
-                .iter()
-                .filter(|n| {
-                    old.listeners
-                        .iter()
-                        .any(|o| o.name == n.name && o.listen != n.listen)
-                })
-                .count(),
-        },
-        routes: count(&named(&old.source, "routes"), &named(&new.source, "routes")),
-        pools: count(
-            &strip_endpoints(named(&old.source, "pools")),
-            &strip_endpoints(named(&new.source, "pools")),
-        ),
-        endpoints: count(&endpoints(old), &endpoints(new)),
-    }
-}
-
-/// Removes request series of (listener, route) pairs the new config lacks.
-fn remove_stale_route_series(shared: &Shared, old: &Config, new: &Config) {
-    let routes: HashSet<&str> = new.routes.routes().iter().map(|r| &*r.name).collect();
-    let listeners: HashSet<&str> = new.listeners.iter().map(|l| &*l.name).collect();
-    for l in &old.listeners {
-        let listener_gone = !listeners.contains(&*l.name);
-        if listener_gone {
-            shared.metrics.remove_route(&l.name, "");
-        }
-        for r in old.routes.routes() {
-            if listener_gone || !routes.contains(&*r.name) {
-                shared.metrics.remove_route(&l.name, &r.name);
-            }
-        }
     }
 }

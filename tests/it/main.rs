@@ -17,4 +17,5 @@ mod check;
 mod data_path;
 mod metrics;
 mod process;
+mod reload;
 mod upstream_pool;
