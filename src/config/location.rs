@@ -24,6 +24,31 @@ pub struct LocationMap {
     nodes: HashMap<String, Location>,
 }
 
+/// A `LocationMap` built on first use: a valid config never needs one, and
+/// building it is a second full parse of the text.
+#[derive(Debug)]
+pub struct LazyLocations<'a> {
+    text: &'a str,
+    map: std::sync::OnceLock<LocationMap>,
+}
+
+impl<'a> LazyLocations<'a> {
+    /// Positions in `text`, computed when first asked for.
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            map: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// See [`LocationMap::find`].
+    pub fn find(&self, path: &str) -> Option<Location> {
+        self.map
+            .get_or_init(|| LocationMap::build(self.text))
+            .find(path)
+    }
+}
+
 impl LocationMap {
     /// Builds the map; a text that does not parse gives an empty map (serde
     /// reports the syntax error itself).

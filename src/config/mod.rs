@@ -18,7 +18,7 @@ pub mod watch;
 pub use defaults::*;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigIssue};
-pub use location::{Location, LocationMap};
+pub use location::{LazyLocations, Location, LocationMap};
 pub use raw::RawConfig;
 pub use snapshot::{
     Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Reload, Runtime,
@@ -54,7 +54,7 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
 /// Parses and validates config text. This is the one function every entry
 /// point uses (`check`, `run`, reload).
 pub fn load_str(text: &str) -> Result<Config, ConfigError> {
-    let locations = LocationMap::build(text);
+    let locations = LazyLocations::new(text);
     let raw = parse(text, &locations)?;
     validate::validate(raw, &locations).map_err(ConfigError::Invalid)
 }
@@ -70,8 +70,10 @@ pub fn content_hash(bytes: &[u8]) -> String {
 }
 
 /// YAML → `RawConfig`. The only place that calls the YAML library, so it can
-/// be swapped (serde_yaml is archived upstream).
-fn parse(text: &str, locations: &LocationMap) -> Result<RawConfig, ConfigError> {
+/// be swapped (serde_yaml is archived upstream). The typed parse runs first;
+/// only when it fails is the text looked at again, to say "wrong version"
+/// rather than list a dozen unknown keys of another schema version.
+fn parse(text: &str, locations: &LazyLocations<'_>) -> Result<RawConfig, ConfigError> {
     let issue = |path: String, message: String, location: Option<Location>| {
         ConfigError::Invalid(vec![ConfigIssue {
             path,
@@ -79,49 +81,56 @@ fn parse(text: &str, locations: &LocationMap) -> Result<RawConfig, ConfigError> 
             location,
         }])
     };
-    // Check the version first: a config for another schema version should
-    // say so, not list a dozen unknown keys.
-    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-        let loc = e.location().map(|l| Location {
-            line: l.line(),
-            column: l.column(),
-        });
-        issue(String::new(), strip_location(&e.to_string()), loc)
-    })?;
-    match value.get("version") {
-        None => {
-            return Err(issue(
-                "version".into(),
-                "missing; this Switchyard reads `version: 1`".into(),
-                None,
-            ))
-        }
-        Some(v) if v.as_u64() != Some(1) => {
-            return Err(issue(
-                "version".into(),
-                format!(
-                    "unsupported config version {}; this Switchyard reads `version: 1`",
-                    serde_yaml::to_string(v).unwrap_or_default().trim()
-                ),
-                locations.find("version"),
-            ))
-        }
-        Some(_) => {}
-    }
+    let version_issue = |v: Option<&serde_yaml::Value>| match v {
+        None => Some(issue(
+            "version".into(),
+            "missing; this Switchyard reads `version: 1`".into(),
+            None,
+        )),
+        Some(v) if v.as_u64() != Some(1) => Some(issue(
+            "version".into(),
+            format!(
+                "unsupported config version {}; this Switchyard reads `version: 1`",
+                serde_yaml::to_string(v).unwrap_or_default().trim()
+            ),
+            locations.find("version"),
+        )),
+        Some(_) => None,
+    };
     let de = serde_yaml::Deserializer::from_str(text);
-    serde_path_to_error::deserialize::<_, RawConfig>(de).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        let inner = e.into_inner();
-        let loc = inner
-            .location()
-            .map(|l| Location {
-                line: l.line(),
-                column: l.column(),
-            })
-            .or_else(|| locations.find(&path));
-        issue(path, strip_path(&strip_location(&inner.to_string())), loc)
-    })
+    match serde_path_to_error::deserialize::<_, RawConfig>(de) {
+        Ok(raw) if raw.version == 1 => Ok(raw),
+        Ok(raw) => Err(version_issue(Some(&serde_yaml::Value::from(raw.version)))
+            .unwrap_or_else(|| issue("version".into(), "must be 1".into(), None))),
+        Err(e) => {
+            // Syntax errors first, then a wrong or missing version.
+            let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+                let loc = e.location().map(|l| Location {
+                    line: l.line(),
+                    column: l.column(),
+                });
+                issue(String::new(), strip_location(&e.to_string()), loc)
+            })?;
+            if let Some(err) = version_issue(value.get("version")) {
+                return Err(err);
+            }
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let inner = e.into_inner();
+            let loc = inner
+                .location()
+                .map(|l| Location {
+                    line: l.line(),
+                    column: l.column(),
+                })
+                .or_else(|| locations.find(&path));
+            Err(issue(
+                path,
+                strip_path(&strip_location(&inner.to_string())),
+                loc,
+            ))
+        }
+    }
 }
 
 /// serde_yaml prefixes its own (shorter) path: `routes[0]: unknown field`.

@@ -12,7 +12,7 @@ use http::uri::{Scheme, Uri};
 
 use super::defaults;
 use super::error::ConfigIssue;
-use super::location::LocationMap;
+use super::location::LazyLocations;
 use super::raw::{RawBalancer, RawConfig, RawEndpoint, RawPool};
 use super::snapshot::{
     Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, Reload, Runtime,
@@ -21,7 +21,7 @@ use super::validate_routes;
 
 /// Collects issues with their locations.
 pub(super) struct Issues<'a> {
-    locations: &'a LocationMap,
+    locations: &'a LazyLocations<'a>,
     pub(super) errors: Vec<ConfigIssue>,
     pub(super) warnings: Vec<ConfigIssue>,
 }
@@ -73,7 +73,7 @@ impl<'a> Issues<'a> {
 /// Validates `raw`; on failure returns every error found.
 pub(super) fn validate(
     raw: RawConfig,
-    locations: &LocationMap,
+    locations: &LazyLocations<'_>,
 ) -> Result<Config, Vec<ConfigIssue>> {
     let mut issues = Issues {
         locations,

@@ -75,16 +75,14 @@ pub(super) fn routes(raw: &[RawRoute], pools: &[Pool], issues: &mut Issues<'_>) 
             timeout,
         });
     }
-    for j in 0..out.len() {
-        if let Some(i) = (0..j).find(|&i| covers(&out[i].matcher, &out[j].matcher)) {
-            issues.warn(
-                format!("routes[{j}]"),
-                format!(
-                    "route {:?} is never reached: routes[{i}] ({:?}) matches everything it matches",
-                    out[j].name, out[i].name
-                ),
-            );
-        }
+    for (j, i) in crate::routing::shadowed(&out) {
+        issues.warn(
+            format!("routes[{j}]"),
+            format!(
+                "route {:?} is never reached: routes[{i}] ({:?}) matches everything it matches",
+                out[j].name, out[i].name
+            ),
+        );
     }
     RouteTable::new(out)
 }
@@ -247,33 +245,4 @@ fn header_ops(issues: &mut Issues<'_>, base: &str, raw: &RawHeaderOps) -> Header
         }
     }
     ops
-}
-
-/// Whether every request `later` matches is also matched by `earlier`
-/// (conservative: `false` when unsure).
-fn covers(earlier: &RouteMatcher, later: &RouteMatcher) -> bool {
-    let hosts = earlier.hosts.is_empty()
-        || (!later.hosts.is_empty()
-            && later.hosts.iter().all(|l| {
-                earlier.hosts.iter().any(|e| match (e, l) {
-                    (HostPattern::Exact(a), HostPattern::Exact(b)) => a == b,
-                    (HostPattern::Suffix(a), HostPattern::Exact(b)) => {
-                        HostPattern::Suffix(a.clone()).matches(b)
-                    }
-                    (HostPattern::Suffix(a), HostPattern::Suffix(b)) => b.ends_with(a.as_str()),
-                    (HostPattern::Exact(_), HostPattern::Suffix(_)) => false,
-                })
-            }));
-    let path = match (&earlier.path, &later.path) {
-        (PathMatch::Any, _) => true,
-        (PathMatch::Prefix(p), PathMatch::Prefix(q)) => crate::routing::prefix_covers(p, q),
-        (PathMatch::Prefix(p), PathMatch::Exact(e)) => PathMatch::Prefix(p.clone()).matches(e),
-        (PathMatch::Exact(a), PathMatch::Exact(b)) => a == b,
-        (PathMatch::Regex(a), PathMatch::Regex(b)) => a.as_str() == b.as_str(),
-        _ => false,
-    };
-    let methods = earlier.methods.is_empty()
-        || (!later.methods.is_empty() && later.methods.iter().all(|m| earlier.methods.contains(m)));
-    let headers = earlier.headers.iter().all(|h| later.headers.contains(h));
-    hosts && path && methods && headers
 }

@@ -5,9 +5,11 @@
 //! `match_request` is a pure function of the table and the request parts.
 
 mod matcher;
+mod shadow;
 mod table;
 
 pub use matcher::{HeaderOps, HostPattern, PathMatch, RouteMatcher};
+pub use shadow::{covers, shadowed};
 pub use table::RouteTable;
 
 use std::sync::Arc;
@@ -56,11 +58,6 @@ pub struct RequestInfo<'a> {
 /// Returns the first route, in file order, that matches `req`.
 pub fn match_request(table: &RouteTable, req: &RequestInfo<'_>) -> Option<RouteId> {
     table.find(req)
-}
-
-/// Whether prefix `outer` matches every path prefix `inner` matches.
-pub fn prefix_covers(outer: &str, inner: &str) -> bool {
-    matcher::prefix_matches(outer, inner)
 }
 
 /// Normalises a Host header or `:authority` for matching: strips the port

@@ -176,3 +176,42 @@ fn normalizes_hosts() {
     assert_eq!(normalize_host("[::1]:8080").as_deref(), Some("::1"));
     assert_eq!(normalize_host(""), None);
 }
+
+#[test]
+fn shadow_index_agrees_with_pairwise_check() {
+    let mut routes = String::new();
+    let hosts = ["a.com", "*.b.com", "c.b.com", "*.c.b.com", "x.c.b.com"];
+    for i in 0..160 {
+        let m = match i % 8 {
+            0 => format!("{{path_prefix: /p{}}}", i % 5),
+            1 => format!("{{path: /p{}/x}}", i % 5),
+            2 => format!("{{hosts: ['{}'], path_prefix: /p{}}}", hosts[i % 5], i % 3),
+            3 => format!("{{hosts: ['{}']}}", hosts[(i / 3) % 5]),
+            4 => format!("{{methods: [POST], path_prefix: /p{}/x}}", i % 3),
+            5 => format!("{{path_regex: '^/p{}/'}}", i % 4),
+            6 => format!("{{headers: {{x-t: v{}}}, path: /p{}/x}}", i % 2, i % 5),
+            _ => format!(
+                "{{hosts: ['{}', '{}'], path: /p{}/x/}}",
+                hosts[i % 5],
+                hosts[(i + 2) % 5],
+                i % 5
+            ),
+        };
+        routes.push_str(&format!("  - {{name: r{i}, match: {m}, pool: p}}\n"));
+    }
+    let cfg = table(&routes);
+    let rs = cfg.routes.routes();
+    let naive: Vec<(usize, usize)> = (0..rs.len())
+        .filter_map(|j| {
+            (0..j)
+                .find(|&i| covers(&rs[i].matcher, &rs[j].matcher))
+                .map(|i| (j, i))
+        })
+        .collect();
+    assert!(
+        naive.len() > 20,
+        "the table should shadow plenty: {}",
+        naive.len()
+    );
+    assert_eq!(shadowed(rs), naive);
+}

@@ -18,4 +18,5 @@ mod data_path;
 mod metrics;
 mod process;
 mod reload;
+mod reload_load;
 mod upstream_pool;
