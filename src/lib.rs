@@ -227,17 +227,23 @@ async fn reload_triggers(control: Arc<Control>) {
         let hangup = std::future::pending::<Option<()>>();
         let trigger = tokio::select! {
             Some(()) = events.recv() => {
-                // Debounce: wait for a quiet spell, absorbing the burst.
+                // Debounce: wait for a quiet spell, absorbing the burst, but
+                // never longer than four quiet spells in all, so a directory
+                // that never goes quiet cannot hold reloads off.
+                let deadline = tokio::time::Instant::now() + settings.debounce * 4;
                 loop {
                     tokio::select! {
                         Some(()) = events.recv() => continue,
                         () = tokio::time::sleep(settings.debounce) => break,
+                        () = tokio::time::sleep_until(deadline) => break,
                     }
                 }
                 Trigger::File
             }
             () = tokio::time::sleep(poll), if !poll.is_zero() => Trigger::Poll,
             Some(()) = hangup => Trigger::Signal,
+            // Another trigger applied a config: re-read the reload settings.
+            () = control.applied.notified() => continue,
         };
         control.reload_from_file(trigger).await;
     }

@@ -79,6 +79,9 @@ pub struct Control {
     /// Bound addresses by listener name, readable without waiting on a reload.
     addrs: std::sync::RwLock<Vec<(Arc<str>, std::net::SocketAddr)>>,
     state: Mutex<State>,
+    /// Signalled after every applied config, so the trigger loop picks up
+    /// new `reload:` settings whichever trigger applied them.
+    pub applied: tokio::sync::Notify,
 }
 
 impl Control {
@@ -94,6 +97,7 @@ impl Control {
             listeners: Mutex::new(listeners),
             addrs: std::sync::RwLock::new(addrs),
             state: Mutex::new(State::default()),
+            applied: tokio::sync::Notify::new(),
         }
     }
 
@@ -151,7 +155,26 @@ impl Control {
             });
         match parsed {
             Ok(config) => self.apply_locked(&mut state, config, hash, trigger).await,
-            Err(errors) => self.failure(&mut state, trigger, Some(hash), errors),
+            Err(errors) => {
+                // A background read may have caught a write half-way (a
+                // poll during an in-place write). If the bytes are still
+                // moving, this is not a verdict: the next event or poll
+                // will read the finished file.
+                if trigger.is_background() {
+                    let settle = current
+                        .config
+                        .reload
+                        .debounce
+                        .max(std::time::Duration::from_millis(50));
+                    tokio::time::sleep(settle).await;
+                    let now = std::fs::read(path).map(|t| config::content_hash(&t)).ok();
+                    if now.as_deref() != Some(hash.as_str()) {
+                        tracing::debug!(trigger = ?trigger, "Config file still changing; not judging it yet.");
+                        return unchanged(trigger, &current, hash);
+                    }
+                }
+                self.failure(&mut state, trigger, Some(hash), errors)
+            }
         }
     }
 
@@ -249,6 +272,7 @@ impl Control {
         drop(listeners);
         remove_stale_route_series(&self.shared, &current.config, &config);
         self.shared.metrics.reload_finished(true, generation);
+        self.applied.notify_one();
         state.last_failed_hash = None;
         tracing::info!(
             generation,

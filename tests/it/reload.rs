@@ -386,3 +386,43 @@ async fn admin_config_is_redacted_and_admin_reload_answers_json() {
     assert!(v["errors"][0].as_str().unwrap().contains("line"), "{v}");
     fp.proxy.shutdown_within(Duration::from_secs(1)).await;
 }
+
+#[tokio::test]
+async fn a_busy_config_directory_cannot_hold_reloads_off() {
+    let a = TestUpstream::spawn("a").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchyard.yaml");
+    let text = |version: &str| {
+        format!(
+            "version: 1\nadmin: {{ listen: '127.0.0.1:0' }}\nreload: {{ debounce: 250ms, poll_interval: '0' }}\n{}",
+            one_pool(
+                &format!("  - {{ name: r, pool: p, response_headers: {{ set: {{ x-version: {version} }} }} }}\n"),
+                &format!("  - {{ name: p, endpoints: [{}] }}\n", ep("a", &a)),
+            )
+        )
+    };
+    std::fs::write(&path, text("one")).unwrap();
+    let loaded = switchyard::config::load_file(&path).unwrap();
+    let proxy = Switchyard::start_with_file(loaded, Some(path.clone()))
+        .await
+        .unwrap();
+    let web = proxy.listener_addr("web").unwrap();
+    // Another program writes next to the config every 50 ms for 8 s: never
+    // a 250 ms quiet spell, so without a cap on the debounce the change
+    // would wait until the writer stops, well past the 3 s below.
+    let sibling = dir.path().join("other.log");
+    let busy = tokio::spawn(async move {
+        for i in 0..160 {
+            std::fs::write(&sibling, format!("{i}")).ok();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    std::fs::write(&path, text("two")).unwrap();
+    eventually(Duration::from_secs(3), || async {
+        (get(web, "/").await.header("x-version") == Some("two")).then_some(())
+    })
+    .await;
+    busy.abort();
+    proxy.shutdown_within(Duration::from_secs(1)).await;
+}

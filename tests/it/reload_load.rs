@@ -593,16 +593,20 @@ async fn fifty_rewrites_under_load_lose_no_request() {
     plain.signal("HUP");
     p.rejected("sighup", sent).await;
 
-    // Phase 4, plain proxy, polling only (5 writes): switched on by SIGHUP
-    // (the trigger loop re-reads its settings only after a reload it made
-    // itself, so a `POST /reload` here would leave polling off), then
-    // renames only (atomic, so a poll never reads half a file), one invalid.
+    // Phase 4, plain proxy, polling only (5 writes): switched on by
+    // `POST /reload` (the trigger loop must pick up settings applied by
+    // another trigger), then renames only, one invalid.
     let n = next();
     let text = valid(n, &names, POLL);
     Method::Rename.write(&plain_path, &text);
     let sent = Instant::now();
-    plain.signal("HUP");
-    p.applied("sighup", n, text, sent, BUDGET).await;
+    let (status, report) = post_reload(p.admin).await;
+    assert_eq!(
+        (status, report["result"].as_str()),
+        (200, Some("success")),
+        "{report}"
+    );
+    p.applied("admin", n, text, sent, BUDGET).await;
     for i in 0..4 {
         let n = next();
         if i == 2 {
