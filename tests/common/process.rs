@@ -12,7 +12,8 @@ pub struct ProxyProcess {
     child: Child,
     pub listeners: HashMap<String, SocketAddr>,
     pub admin: SocketAddr,
-    pub dir: tempfile::TempDir,
+    /// The temp dir holding the config, when `spawn` wrote it.
+    pub dir: Option<tempfile::TempDir>,
 }
 
 impl ProxyProcess {
@@ -22,6 +23,13 @@ impl ProxyProcess {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("switchyard.yaml");
         std::fs::write(&path, yaml).unwrap();
+        let mut proxy = Self::spawn_path(&path);
+        proxy.dir = Some(dir);
+        proxy
+    }
+
+    /// Starts `switchyard run` on an existing config file (or symlink).
+    pub fn spawn_path(path: &std::path::Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args([
                 "--log-format",
@@ -31,7 +39,7 @@ impl ProxyProcess {
                 "run",
                 "--config",
             ])
-            .arg(&path)
+            .arg(path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -77,7 +85,7 @@ impl ProxyProcess {
             child,
             listeners,
             admin: admin.expect("admin address logged"),
-            dir,
+            dir: None,
         }
     }
 

@@ -14,12 +14,10 @@
 //! route and the pool changed together.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -149,71 +147,6 @@ impl ConfigMapDir {
         std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
         std::fs::remove_dir_all(root.join(&self.current)).unwrap();
         self.current = next;
-    }
-}
-
-/// The real binary on a config path of our choosing (`ProxyProcess` always
-/// writes a plain file); addresses read from its JSON logs.
-struct Binary {
-    child: Child,
-    web: SocketAddr,
-    admin: SocketAddr,
-}
-
-impl Binary {
-    fn spawn(config: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .args([
-                "--log-format",
-                "json",
-                "--log-level",
-                "info",
-                "run",
-                "--config",
-            ])
-            .arg(config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                // Keep draining after the receiver is gone.
-                tx.send(line).ok();
-            }
-        });
-        let (mut web, mut admin) = (None, None);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("proxy did not start");
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            let f = &v["fields"];
-            let addr = || f["addr"].as_str().unwrap().parse::<SocketAddr>().unwrap();
-            match f["message"].as_str() {
-                Some("Listening.") if f["listener"] == "web" => web = Some(addr()),
-                Some("Admin API listening.") => admin = Some(addr()),
-                Some("Switchyard started.") => break,
-                _ => {}
-            }
-        }
-        Self {
-            child,
-            web: web.expect("web listener logged"),
-            admin: admin.expect("admin address logged"),
-        }
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
     }
 }
 
@@ -464,13 +397,13 @@ async fn fifty_rewrites_under_load_lose_no_request() {
     // Plain: a regular file in a regular directory.
     let first = valid(0, &names, WATCH);
     let plain = ProxyProcess::spawn(&first);
-    let plain_path = plain.dir.path().join("switchyard.yaml");
+    let plain_path = plain.dir.as_ref().unwrap().path().join("switchyard.yaml");
     let mut p = Tracker::new("plain", plain.web(), plain.admin, first);
     // ConfigMap: started on the symlink, default reload settings.
     let first = valid(0, &names, "");
     let mut cm_dir = ConfigMapDir::create(&first);
-    let cm_proxy = Binary::spawn(&cm_dir.path());
-    let mut c = Tracker::new("configmap", cm_proxy.web, cm_proxy.admin, first);
+    let cm_proxy = ProxyProcess::spawn_path(&cm_dir.path());
+    let mut c = Tracker::new("configmap", cm_proxy.web(), cm_proxy.admin, first);
 
     let stop = Arc::new(AtomicBool::new(false));
     // Two keep-alive clients per proxy, each sending back to back.
