@@ -73,7 +73,7 @@ impl Switchyard {
         let metrics = Arc::new(Metrics::new()?);
         let registry = Registry::new(Arc::clone(&metrics));
         let config = Arc::new(loaded.config);
-        let (dataplane, _) = Dataplane::build(Arc::clone(&config), loaded.hash, 1, &registry);
+        let dataplane = Dataplane::build(Arc::clone(&config), loaded.hash, 1, &registry);
         let shared = Arc::new(Shared {
             dataplane: ArcSwap::from_pointee(dataplane),
             registry,

@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 use crate::config::Config;
 use crate::metrics::{Metrics, RouteMetrics};
 use crate::routing::RouteId;
-use crate::upstream::{LinkReport, PoolRuntime, Registry};
+use crate::upstream::{PoolRuntime, Registry};
 
 /// One config generation, ready to serve.
 #[derive(Debug)]
@@ -31,13 +31,8 @@ pub struct Dataplane {
 
 impl Dataplane {
     /// Links `config` to the registry and builds the pool views.
-    pub fn build(
-        config: Arc<Config>,
-        hash: String,
-        generation: u64,
-        registry: &Registry,
-    ) -> (Self, LinkReport) {
-        let (linked, report) = registry.link(&config);
+    pub fn build(config: Arc<Config>, hash: String, generation: u64, registry: &Registry) -> Self {
+        let linked = registry.link(&config);
         let pools = config
             .pools
             .iter()
@@ -50,14 +45,13 @@ impl Dataplane {
             .iter()
             .map(|_| (0..slots).map(|_| OnceLock::new()).collect())
             .collect();
-        let dp = Self {
+        Self {
             generation,
             hash,
             config,
             pools,
             route_metrics,
-        };
-        (dp, report)
+        }
     }
 
     /// Index of the listener called `name` in this config.

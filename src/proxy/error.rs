@@ -80,11 +80,6 @@ impl ProxyError {
         }
     }
 
-    /// Whether the upstream side caused it (as opposed to the request).
-    pub fn is_upstream(&self) -> bool {
-        self.outcome().is_some()
-    }
-
     /// The short plain-text body naming the cause.
     pub fn body(&self) -> Bytes {
         let text = match self {

@@ -65,7 +65,6 @@ struct State {
     /// Content that failed last time: file events for the same bytes are
     /// not retried (explicit triggers are).
     last_failed_hash: Option<String>,
-    last: Option<ReloadReport>,
 }
 
 /// The running proxy's control plane.
@@ -108,11 +107,6 @@ impl Control {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         addrs.iter().find(|(n, _)| &**n == name).map(|(_, a)| *a)
-    }
-
-    /// The last reload attempt, if any.
-    pub async fn last_report(&self) -> Option<ReloadReport> {
-        self.state.lock().await.last.clone()
     }
 
     /// Takes every listener (for shutdown).
@@ -199,13 +193,13 @@ impl Control {
             return self.failure(state, trigger, Some(hash), errors);
         }
         let mut listeners = self.listeners.lock().await;
-        let mut plan = match plan_listeners(&listeners, &config) {
+        let mut bound = match plan_listeners(&listeners, &config) {
             Ok(p) => p,
             Err(errors) => return self.failure(state, trigger, Some(hash), errors),
         };
         let config = Arc::new(config);
         let generation = current.generation + 1;
-        let (dataplane, _) = Dataplane::build(
+        let dataplane = Dataplane::build(
             Arc::clone(&config),
             hash.clone(),
             generation,
@@ -225,7 +219,7 @@ impl Control {
                 next.push(old.swap_remove(i));
                 continue;
             }
-            let socket = match plan.bound.remove(&l.name) {
+            let socket = match bound.remove(&l.name) {
                 Some(s) => s,
                 None => {
                     // Hand-over: a removed listener had this address.
@@ -291,7 +285,6 @@ impl Control {
             errors: Vec::new(),
             changes,
         };
-        state.last = Some(report.clone());
         report
     }
 
@@ -319,7 +312,6 @@ impl Control {
             errors,
             changes: Changes::default(),
         };
-        state.last = Some(report.clone());
         report
     }
 }
@@ -360,11 +352,6 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<ConfigIssue> {
     out
 }
 
-/// New listeners bound before the swap.
-struct Plan {
-    bound: HashMap<Arc<str>, TcpListener>,
-}
-
 /// Whether running listener `h` serves a config listener at `addr` of the
 /// same name unchanged: the configured address, or the address it actually
 /// bound (a config that pins the port picked for `:0`).
@@ -378,10 +365,12 @@ fn same_place(h: &ListenerHandle, addr: std::net::SocketAddr) -> bool {
     addr.port() != 0 && (h.configured == addr || h.addr == addr)
 }
 
-fn plan_listeners(running: &[ListenerHandle], config: &Config) -> Result<Plan, Vec<String>> {
-    let mut plan = Plan {
-        bound: HashMap::new(),
-    };
+/// Binds the listeners `config` adds, before the swap, by name.
+fn plan_listeners(
+    running: &[ListenerHandle],
+    config: &Config,
+) -> Result<HashMap<Arc<str>, TcpListener>, Vec<String>> {
+    let mut bound = HashMap::new();
     let mut errors = Vec::new();
     for (i, l) in config.listeners.iter().enumerate() {
         if running
@@ -403,7 +392,7 @@ fn plan_listeners(running: &[ListenerHandle], config: &Config) -> Result<Plan, V
         }
         match server::bind(l.listen) {
             Ok(s) => {
-                plan.bound.insert(Arc::clone(&l.name), s);
+                bound.insert(Arc::clone(&l.name), s);
             }
             Err(e) => errors.push(format!(
                 "listeners[{i}].listen: cannot bind {}: {e}",
@@ -412,7 +401,7 @@ fn plan_listeners(running: &[ListenerHandle], config: &Config) -> Result<Plan, V
         }
     }
     if errors.is_empty() {
-        Ok(plan)
+        Ok(bound)
     } else {
         Err(errors)
     }

@@ -48,11 +48,6 @@ impl Drain {
             .await
             .is_ok()
     }
-
-    /// Connections still open.
-    pub fn open_connections(&self) -> usize {
-        self.tx.receiver_count()
-    }
 }
 
 /// A running listener.
@@ -88,11 +83,6 @@ impl ListenerHandle {
     pub async fn take_socket(self) -> (Option<TcpListener>, Arc<Drain>) {
         self.stop_accepting();
         (self.task.await.ok(), self.drain)
-    }
-
-    /// Connections still open.
-    pub fn open_connections(&self) -> usize {
-        self.drain.open_connections()
     }
 }
 

@@ -98,6 +98,13 @@ struct Inner {
     idle: Mutex<Vec<Idle>>,
 }
 
+impl Inner {
+    /// The idle stack (a poisoned lock still holds usable senders).
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// A pool of keep-alive connections to one endpoint. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct UpstreamClient {
@@ -119,7 +126,7 @@ impl Lease {
         if pool.settings.idle_timeout.is_zero() || sender.is_closed() {
             return;
         }
-        let mut idle = pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut idle = pool.idle();
         if idle.len() < MAX_IDLE {
             idle.push(Idle {
                 sender,
@@ -190,30 +197,13 @@ impl UpstreamClient {
     /// Drops idle connections older than the idle timeout or closed.
     pub fn prune(&self) {
         let limit = self.inner.settings.idle_timeout;
-        let mut idle = self
-            .inner
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut idle = self.inner.idle();
         idle.retain(|c| !c.sender.is_closed() && !c.expired(limit));
-    }
-
-    /// Idle connections held now.
-    pub fn idle_count(&self) -> usize {
-        self.inner
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
     }
 
     fn checkout(&self) -> Option<SendRequest<UpstreamBody>> {
         let limit = self.inner.settings.idle_timeout;
-        let mut idle = self
-            .inner
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut idle = self.inner.idle();
         while let Some(c) = idle.pop() {
             if !c.sender.is_closed() && !c.expired(limit) {
                 return Some(c.sender);

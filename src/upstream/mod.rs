@@ -14,4 +14,4 @@ pub use client::{
     build_client, tick_clock, ClientSettings, Lease, UpstreamBody, UpstreamClient, UpstreamError,
 };
 pub use pool::{LinkedEndpoint, PoolRuntime};
-pub use registry::{EndpointKey, EndpointState, InFlight, LinkReport, Linked, Registry};
+pub use registry::{EndpointKey, EndpointState, InFlight, Linked, Registry};

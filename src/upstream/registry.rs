@@ -74,17 +74,6 @@ impl Drop for InFlight {
     }
 }
 
-/// What a link changed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct LinkReport {
-    /// Endpoints new to the registry.
-    pub added: usize,
-    /// Endpoints carried over.
-    pub kept: usize,
-    /// Endpoints dropped.
-    pub removed: usize,
-}
-
 /// All endpoint state, by identity.
 #[derive(Debug)]
 pub struct Registry {
@@ -105,12 +94,11 @@ impl Registry {
     }
 
     /// Links `config` to existing state, creating and dropping as needed.
-    pub fn link(&self, config: &Config) -> (Linked, LinkReport) {
+    pub fn link(&self, config: &Config) -> Linked {
         let mut map = self
             .endpoints
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let mut report = LinkReport::default();
         let mut live = HashSet::new();
         let mut linked = Vec::with_capacity(config.pools.len());
         for pool in &config.pools {
@@ -126,12 +114,8 @@ impl Registry {
                     url: ep.url.original.clone(),
                 };
                 let state = match map.get(&key) {
-                    Some(s) => {
-                        report.kept += 1;
-                        Arc::clone(s)
-                    }
+                    Some(s) => Arc::clone(s),
                     None => {
-                        report.added += 1;
                         let s = Arc::new(EndpointState {
                             metrics: self.metrics.endpoint(&key.pool, &key.name),
                             key: key.clone(),
@@ -151,7 +135,6 @@ impl Registry {
         let gone: Vec<EndpointKey> = map.keys().filter(|k| !live.contains(*k)).cloned().collect();
         for key in gone {
             map.remove(&key);
-            report.removed += 1;
             // Another live endpoint may share the (pool, name) label pair
             // with a new URL; keep its series.
             if !live
@@ -161,7 +144,7 @@ impl Registry {
                 self.metrics.remove_endpoint(&key.pool, &key.name);
             }
         }
-        (linked, report)
+        linked
     }
 
     /// Closes idle upstream connections past their idle timeout.
@@ -176,18 +159,5 @@ impl Registry {
                 c.prune();
             }
         }
-    }
-
-    /// Number of endpoints held.
-    pub fn len(&self) -> usize {
-        self.endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    /// Whether no endpoints are held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
