@@ -277,15 +277,14 @@ impl Control {
             listeners = %fmt_diff(&changes.listeners),
             "Config reloaded."
         );
-        let report = ReloadReport {
+        ReloadReport {
             result: "success",
             trigger,
             generation,
             hash: Some(hash),
             errors: Vec::new(),
             changes,
-        };
-        report
+        }
     }
 
     fn failure(
@@ -304,15 +303,14 @@ impl Control {
             errors = %errors.join("; "),
             "Config reload failed; the running config is unchanged."
         );
-        let report = ReloadReport {
+        ReloadReport {
             result: "failure",
             trigger,
             generation,
             hash,
             errors,
             changes: Changes::default(),
-        };
-        report
+        }
     }
 }
 
