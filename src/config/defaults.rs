@@ -25,6 +25,44 @@ pub const RELOAD_POLL_INTERVAL: Duration = Duration::from_secs(5);
 pub const ENDPOINT_WEIGHT: u32 = 1;
 /// `pools[].endpoints[].cost`
 pub const ENDPOINT_COST: f64 = 1.0;
+/// `health_check.path`
+pub const HC_PATH: &str = "/";
+/// `health_check.interval`
+pub const HC_INTERVAL: Duration = Duration::from_secs(5);
+/// `health_check.timeout`
+pub const HC_TIMEOUT: Duration = Duration::from_secs(2);
+/// `health_check.jitter` (fraction of the interval)
+pub const HC_JITTER: f64 = 0.1;
+/// `health_check.healthy_threshold`
+pub const HC_HEALTHY_THRESHOLD: u32 = 2;
+/// `health_check.unhealthy_threshold`
+pub const HC_UNHEALTHY_THRESHOLD: u32 = 3;
+/// `outlier_detection.consecutive_failures`
+pub const OD_CONSECUTIVE_FAILURES: u32 = 5;
+/// `outlier_detection.failure_ratio`
+pub const OD_FAILURE_RATIO: f64 = 0.5;
+/// `outlier_detection.window`
+pub const OD_WINDOW: Duration = Duration::from_secs(10);
+/// `outlier_detection.min_requests`
+pub const OD_MIN_REQUESTS: u32 = 20;
+/// `outlier_detection.base_ejection_time`
+pub const OD_BASE_EJECTION_TIME: Duration = Duration::from_secs(30);
+/// `outlier_detection.max_ejection_time`
+pub const OD_MAX_EJECTION_TIME: Duration = Duration::from_secs(300);
+/// `outlier_detection.max_ejection_percent`
+pub const OD_MAX_EJECTION_PERCENT: u32 = 50;
+/// `outlier_detection.slow_start`
+pub const OD_SLOW_START: Duration = Duration::from_secs(30);
+/// `retries.attempts` (1 = no retry)
+pub const RETRY_ATTEMPTS: u32 = 1;
+/// Most attempts a route may configure.
+pub const MAX_RETRY_ATTEMPTS: u32 = 5;
+/// `retries.budget`
+pub const RETRY_BUDGET: f64 = 0.2;
+/// `retries.min_retries_per_second`
+pub const RETRY_MIN_PER_SECOND: u32 = 10;
+/// Largest request body kept for replay by a retry.
+pub const RETRY_MAX_BODY: usize = 64 * 1024;
 /// Largest accepted endpoint weight, so that weight sums cannot overflow.
 pub const MAX_WEIGHT: u32 = 1_000_000;
 

@@ -10,8 +10,10 @@ mod duration;
 mod error;
 mod location;
 mod raw;
+mod resilience;
 mod snapshot;
 mod validate;
+mod validate_resilience;
 mod validate_routes;
 pub mod watch;
 
@@ -20,6 +22,10 @@ pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigIssue};
 pub use location::{LazyLocations, Location, LocationMap};
 pub use raw::RawConfig;
+pub use resilience::{
+    CheckKind, EndpointCheck, HealthCheck, OutlierDetection, Retries, RetryOn, RetryOnSet,
+    StatusSet, WhenNoneHealthy,
+};
 pub use snapshot::{
     Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Reload, Runtime,
 };

@@ -94,8 +94,58 @@ pub struct RawRoute {
     /// Header edits on the way back to the client.
     #[serde(default)]
     pub response_headers: RawHeaderOps,
-    /// Time allowed until the upstream's response headers arrive.
+    /// Time allowed until the upstream's response headers arrive, all
+    /// retries included.
     pub timeout: Option<String>,
+    /// Retry policy.
+    #[serde(default)]
+    pub retries: RawRetries,
+}
+
+/// `routes[].retries`
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetries {
+    /// Attempts in all, the first included (1 = no retry).
+    pub attempts: Option<u32>,
+    /// Time allowed for each attempt's response headers.
+    pub per_try_timeout: Option<String>,
+    /// Failures that are retried.
+    pub on: Option<Vec<String>>,
+    /// Share of requests that retries may add (`20%` or `0.2`).
+    pub budget: Option<RawShare>,
+    /// Retries per second always allowed, whatever the budget.
+    pub min_retries_per_second: Option<u32>,
+}
+
+/// A share: a fraction such as `0.2` or a percentage such as `"20%"`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RawShare {
+    /// A fraction in [0, 1].
+    Fraction(f64),
+    /// `"N%"`.
+    Text(String),
+}
+
+/// One item of `expected_statuses`: `200`, `"200-299"` or `"2xx"`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RawStatus {
+    /// One status code.
+    Code(u16),
+    /// A range or class.
+    Text(String),
+}
+
+/// One item or a list of them.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// A single item.
+    One(T),
+    /// A list.
+    Many(Vec<T>),
 }
 
 /// `routes[].match`
@@ -147,6 +197,95 @@ pub struct RawPool {
     /// The endpoints ("vendors").
     #[serde(default)]
     pub endpoints: Vec<RawEndpoint>,
+    /// Active health checks; none when absent.
+    pub health_check: Option<RawHealthCheck>,
+    /// Passive outlier detection (on by default).
+    #[serde(default)]
+    pub outlier_detection: RawOutlierDetection,
+    /// What to do when no endpoint is routable: `any` or `fail`.
+    #[serde(default)]
+    pub when_none_healthy: RawWhenNoneHealthy,
+}
+
+/// `pools[].health_check`
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    /// `http` (default) or `tcp`.
+    #[serde(default, rename = "type")]
+    pub kind: RawCheckKind,
+    /// Path probed (http).
+    pub path: Option<String>,
+    /// Host header sent (http); default: the endpoint's authority.
+    pub host: Option<String>,
+    /// Statuses that pass (http); default 200-299.
+    pub expected_statuses: Option<OneOrMany<RawStatus>>,
+    /// Time between probes.
+    pub interval: Option<String>,
+    /// Time allowed for one probe.
+    pub timeout: Option<String>,
+    /// Random spread of each interval (`10%` or `0.1`).
+    pub jitter: Option<RawShare>,
+    /// Passes in a row that make an unhealthy endpoint healthy.
+    pub healthy_threshold: Option<u32>,
+    /// Failures in a row that make a healthy endpoint unhealthy.
+    pub unhealthy_threshold: Option<u32>,
+}
+
+/// `pools[].health_check.type`
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawCheckKind {
+    /// An HTTP GET whose status must be expected.
+    #[default]
+    Http,
+    /// A TCP connect.
+    Tcp,
+}
+
+/// `pools[].outlier_detection`
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutlierDetection {
+    /// Turns passive detection off when false (default true).
+    pub enabled: Option<bool>,
+    /// Failures in a row that eject (0 turns this trigger off).
+    pub consecutive_failures: Option<u32>,
+    /// Failure share over `window` that ejects (`0.5` or `50%`; 0 = off).
+    pub failure_ratio: Option<RawShare>,
+    /// Window of the failure ratio.
+    pub window: Option<String>,
+    /// Requests in the window before the ratio counts.
+    pub min_requests: Option<u32>,
+    /// First ejection's length; later ones in a row are multiples.
+    pub base_ejection_time: Option<String>,
+    /// Longest ejection.
+    pub max_ejection_time: Option<String>,
+    /// Most of the pool's endpoints ejected at once, in percent.
+    pub max_ejection_percent: Option<u32>,
+    /// Weight ramp after re-admission (0 turns it off).
+    pub slow_start: Option<String>,
+}
+
+/// `pools[].when_none_healthy`
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawWhenNoneHealthy {
+    /// Use the endpoint whose ejection ends soonest.
+    #[default]
+    Any,
+    /// Answer 503 at once.
+    Fail,
+}
+
+/// `pools[].endpoints[].health_check`
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpointCheck {
+    /// Path probed instead of the pool's.
+    pub path: Option<String>,
+    /// Port probed instead of the endpoint's.
+    pub port: Option<u16>,
 }
 
 /// `pools[].balancer`
@@ -176,4 +315,6 @@ pub struct RawEndpoint {
     pub weight: Option<u32>,
     /// Price of one request at this endpoint.
     pub cost: Option<f64>,
+    /// Overrides of the pool's health check for this endpoint.
+    pub health_check: Option<RawEndpointCheck>,
 }

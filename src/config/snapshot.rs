@@ -11,6 +11,7 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme};
 
 use super::error::ConfigIssue;
+use super::resilience::{EndpointCheck, HealthCheck, OutlierDetection, WhenNoneHealthy};
 use crate::routing::RouteTable;
 
 /// A validated config.
@@ -113,6 +114,12 @@ pub struct Pool {
     pub idle_timeout: Duration,
     /// Endpoints in file order.
     pub endpoints: Vec<Endpoint>,
+    /// Active health checks, if configured.
+    pub health_check: Option<HealthCheck>,
+    /// Passive outlier detection.
+    pub outlier: OutlierDetection,
+    /// What to do when no endpoint is routable.
+    pub when_none_healthy: WhenNoneHealthy,
 }
 
 /// `pools[].endpoints[]`
@@ -126,6 +133,8 @@ pub struct Endpoint {
     pub weight: u32,
     /// Price of one request.
     pub cost: f64,
+    /// Per-endpoint health check overrides.
+    pub check: EndpointCheck,
 }
 
 /// A parsed endpoint URL.

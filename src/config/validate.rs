@@ -13,11 +13,12 @@ use http::uri::{Scheme, Uri};
 use super::defaults;
 use super::error::ConfigIssue;
 use super::location::LazyLocations;
-use super::raw::{RawBalancer, RawConfig, RawEndpoint, RawPool};
+use super::raw::{RawBalancer, RawConfig, RawEndpoint, RawPool, RawWhenNoneHealthy};
+use super::resilience::{HealthCheck, WhenNoneHealthy};
 use super::snapshot::{
     Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, Reload, Runtime,
 };
-use super::validate_routes;
+use super::{validate_resilience, validate_routes};
 
 /// Collects issues with their locations.
 pub(super) struct Issues<'a> {
@@ -283,6 +284,16 @@ fn pool(issues: &mut Issues<'_>, i: usize, p: &RawPool) -> Pool {
             "a pool needs at least one endpoint",
         );
     }
+    let health_check = validate_resilience::health_check(
+        issues,
+        &format!("{base}.health_check"),
+        p.health_check.as_ref(),
+    );
+    let outlier = validate_resilience::outlier(
+        issues,
+        &format!("{base}.outlier_detection"),
+        &p.outlier_detection,
+    );
     let mut names = HashMap::new();
     let mut endpoints = Vec::new();
     for (j, e) in p.endpoints.iter().enumerate() {
@@ -296,7 +307,7 @@ fn pool(issues: &mut Issues<'_>, i: usize, p: &RawPool) -> Pool {
                 ),
             );
         }
-        endpoints.push(endpoint(issues, &path, e));
+        endpoints.push(endpoint(issues, &path, e, health_check.as_ref()));
     }
     if !endpoints.is_empty() && endpoints.iter().all(|e| e.weight == 0) {
         issues.warn(
@@ -318,10 +329,21 @@ fn pool(issues: &mut Issues<'_>, i: usize, p: &RawPool) -> Pool {
         connect_timeout,
         idle_timeout,
         endpoints,
+        health_check,
+        outlier,
+        when_none_healthy: match p.when_none_healthy {
+            RawWhenNoneHealthy::Any => WhenNoneHealthy::Any,
+            RawWhenNoneHealthy::Fail => WhenNoneHealthy::Fail,
+        },
     }
 }
 
-fn endpoint(issues: &mut Issues<'_>, path: &str, e: &RawEndpoint) -> Endpoint {
+fn endpoint(
+    issues: &mut Issues<'_>,
+    path: &str,
+    e: &RawEndpoint,
+    pool_check: Option<&HealthCheck>,
+) -> Endpoint {
     check_name(issues, &format!("{path}.name"), &e.name);
     let weight = e.weight.unwrap_or(defaults::ENDPOINT_WEIGHT);
     if weight > defaults::MAX_WEIGHT {
@@ -345,6 +367,12 @@ fn endpoint(issues: &mut Issues<'_>, path: &str, e: &RawEndpoint) -> Endpoint {
         url: endpoint_url(issues, &format!("{path}.url"), &e.url),
         weight: weight.min(defaults::MAX_WEIGHT),
         cost,
+        check: validate_resilience::endpoint_check(
+            issues,
+            &format!("{path}.health_check"),
+            e.health_check.as_ref(),
+            pool_check,
+        ),
     }
 }
 

@@ -73,6 +73,12 @@ pub(super) fn routes(raw: &[RawRoute], pools: &[Pool], issues: &mut Issues<'_>) 
                 &r.response_headers,
             ),
             timeout,
+            retries: super::validate_resilience::retries(
+                issues,
+                &format!("{base}.retries"),
+                &r.retries,
+                timeout,
+            ),
         });
     }
     for (j, i) in crate::routing::shadowed(&out) {

@@ -38,8 +38,10 @@ pub struct Route {
     pub request_headers: HeaderOps,
     /// Edits to the client response's headers.
     pub response_headers: HeaderOps,
-    /// Time allowed until upstream response headers.
+    /// Time allowed until upstream response headers, retries included.
     pub timeout: Duration,
+    /// Retry policy.
+    pub retries: crate::config::Retries,
 }
 
 /// The parts of a request that routing looks at.
