@@ -46,6 +46,13 @@ fn big_config(routes: usize, pools: usize) -> String {
 
 fn snapshot_build(c: &mut Criterion) {
     let text = big_config(10_000, 1_000);
+    // Linking starts each new endpoint's monitor task, so it needs a
+    // runtime (not driven here: the tasks just wait).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
     let metrics = Arc::new(Metrics::new().unwrap());
     let registry = Registry::new(Arc::clone(&metrics));
     let first = Arc::new(config::load_str(&text).unwrap());

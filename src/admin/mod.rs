@@ -1,5 +1,5 @@
 //! The admin listener: `/metrics`, `/healthz`, `/readyz`, `GET /config`
-//! (redacted), `POST /reload`.
+//! (redacted), `POST /reload`, `GET /upstreams`.
 //!
 //! Owns: its own socket and a tiny router. Must not: share a port with
 //! traffic, or expose anything that is not named in the config.
@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::proxy::{Control, Trigger};
 
 pub mod redact;
+pub mod upstreams;
 
 /// The running admin listener.
 #[derive(Debug)]
@@ -102,6 +103,10 @@ async fn route(
             });
             json(StatusCode::OK, &body)
         }
+        (&Method::GET, "/upstreams") => json(
+            StatusCode::OK,
+            &upstreams::document(&shared.dataplane.load_full()),
+        ),
         (&Method::POST, "/reload") => {
             let report = control.reload_from_file(Trigger::Admin).await;
             let status = if report.result == "failure" {
@@ -111,7 +116,7 @@ async fn route(
             };
             json(status, &report)
         }
-        (_, "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload") => {
+        (_, "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload" | "/upstreams") => {
             text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
         }
         _ => text(StatusCode::NOT_FOUND, "not found\n"),

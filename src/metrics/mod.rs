@@ -4,7 +4,10 @@
 //! handles for the request path (no label hashing per request). Labels carry
 //! only names from the config, never paths, hosts or client addresses.
 
+mod health;
 pub mod names;
+
+pub use health::{EndpointHealthMetrics, HealthFamilies, PoolHealthMetrics};
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -22,10 +25,12 @@ pub const CODE_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 /// Upstream attempt outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Response headers arrived with a status below 500.
+    /// Response headers arrived with a status below 500 other than 429.
     Success,
     /// Response headers arrived with a 5xx status.
     Http5xx,
+    /// Response headers arrived with status 429.
+    Http429,
     /// The connection could not be made.
     ConnectError,
     /// No response headers within the route timeout.
@@ -36,9 +41,10 @@ pub enum Outcome {
 
 impl Outcome {
     /// All outcomes, in label order.
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 6] = [
         Self::Success,
         Self::Http5xx,
+        Self::Http429,
         Self::ConnectError,
         Self::Timeout,
         Self::Reset,
@@ -49,9 +55,28 @@ impl Outcome {
         match self {
             Self::Success => "success",
             Self::Http5xx => "http_5xx",
+            Self::Http429 => "http_429",
             Self::ConnectError => "connect_error",
             Self::Timeout => "timeout",
             Self::Reset => "reset",
+        }
+    }
+
+    /// Whether outlier detection counts this as a failure (429 and other
+    /// 4xx are the client's or a rate limit's business, not a sick
+    /// endpoint's).
+    pub fn is_failure(self) -> bool {
+        !matches!(self, Self::Success | Self::Http429)
+    }
+
+    /// The outcome of a response with `status`.
+    pub fn of_status(status: http::StatusCode) -> Self {
+        if status.is_server_error() {
+            Self::Http5xx
+        } else if status == http::StatusCode::TOO_MANY_REQUESTS {
+            Self::Http429
+        } else {
+            Self::Success
         }
     }
 }
@@ -75,7 +100,7 @@ impl RouteMetrics {
 /// Pre-resolved handles for one endpoint.
 #[derive(Debug, Clone)]
 pub struct EndpointMetrics {
-    outcomes: [IntCounter; 5],
+    outcomes: [IntCounter; 6],
     /// Time to response headers.
     pub duration: Histogram,
     /// Requests in flight.
@@ -104,6 +129,8 @@ pub struct Metrics {
     last_reload_success: IntGauge,
     last_reload_timestamp: prometheus::Gauge,
     generation: IntGauge,
+    /// Health, ejection and retry families.
+    pub health: HealthFamilies,
 }
 
 impl Metrics {
@@ -184,6 +211,7 @@ impl Metrics {
                 registry.register(Box::new(g.clone()))?;
                 g
             },
+            health: HealthFamilies::register(&registry)?,
             registry,
         };
         for result in ["success", "failure"] {
@@ -236,6 +264,7 @@ impl Metrics {
         self.upstream_in_flight
             .remove_label_values(&[pool, endpoint])
             .ok();
+        self.health.remove_endpoint(pool, endpoint);
     }
 
     /// Removes a (listener, route) pair's series.

@@ -24,3 +24,15 @@ pub const CONFIG_LAST_RELOAD_TIMESTAMP_SECONDS: &str =
     "switchyard_config_last_reload_timestamp_seconds";
 /// The active config generation.
 pub const CONFIG_GENERATION: &str = "switchyard_config_generation";
+/// 1 if an endpoint is routable, else 0.
+pub const UPSTREAM_HEALTHY: &str = "switchyard_upstream_healthy";
+/// Active health checks by result (success, failure, timeout).
+pub const HEALTH_CHECKS_TOTAL: &str = "switchyard_health_checks_total";
+/// Times an endpoint was taken out of its pool, by reason.
+pub const UPSTREAM_EJECTIONS_TOTAL: &str = "switchyard_upstream_ejections_total";
+/// Retries sent, by the failure that caused them.
+pub const UPSTREAM_RETRIES_TOTAL: &str = "switchyard_upstream_retries_total";
+/// Retries refused because the pool's retry budget was spent.
+pub const RETRY_BUDGET_EXHAUSTED_TOTAL: &str = "switchyard_retry_budget_exhausted_total";
+/// Requests that found no routable endpoint in their pool.
+pub const POOL_NO_HEALTHY_TOTAL: &str = "switchyard_pool_no_healthy_total";

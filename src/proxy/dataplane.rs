@@ -37,7 +37,7 @@ impl Dataplane {
             .pools
             .iter()
             .zip(linked)
-            .map(|(p, l)| PoolRuntime::new(p, l))
+            .map(|(p, (state, l))| PoolRuntime::new(p, state, l))
             .collect();
         let slots = config.routes.len() + 1;
         let route_metrics = config

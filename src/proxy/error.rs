@@ -43,6 +43,12 @@ pub enum ProxyError {
     /// The request cannot be proxied as sent.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// The client did not send its body in time.
+    #[error("request body not received within {after:?}")]
+    RequestTimeout {
+        /// The timeout that elapsed.
+        after: Duration,
+    },
 }
 
 impl ProxyError {
@@ -55,6 +61,7 @@ impl ProxyError {
             Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::Reset { .. } => StatusCode::BAD_GATEWAY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -67,6 +74,7 @@ impl ProxyError {
             Self::Timeout { .. } => "timeout",
             Self::Reset { .. } => "reset",
             Self::BadRequest(_) => "bad_request",
+            Self::RequestTimeout { .. } => "request_timeout",
         }
     }
 
@@ -76,7 +84,10 @@ impl ProxyError {
             Self::Connect { .. } => Some(Outcome::ConnectError),
             Self::Timeout { .. } => Some(Outcome::Timeout),
             Self::Reset { .. } => Some(Outcome::Reset),
-            Self::NoRoute | Self::NoEndpoint { .. } | Self::BadRequest(_) => None,
+            Self::NoRoute
+            | Self::NoEndpoint { .. }
+            | Self::BadRequest(_)
+            | Self::RequestTimeout { .. } => None,
         }
     }
 
@@ -89,6 +100,7 @@ impl ProxyError {
             Self::Timeout { .. } => "upstream timeout\n".to_string(),
             Self::Reset { .. } => "upstream connection reset\n".to_string(),
             Self::BadRequest(why) => format!("bad request: {why}\n"),
+            Self::RequestTimeout { .. } => "request body not received in time\n".to_string(),
         };
         Bytes::from(text)
     }
@@ -126,6 +138,13 @@ mod tests {
                 "timeout",
             ),
             (ProxyError::BadRequest("x"), 400, "bad_request"),
+            (
+                ProxyError::RequestTimeout {
+                    after: Duration::from_secs(1),
+                },
+                408,
+                "request_timeout",
+            ),
         ];
         for (err, status, reason) in cases {
             assert_eq!(err.status().as_u16(), status, "{err}");

@@ -70,14 +70,14 @@ pub struct ClientInfo<'a> {
     pub authority_form: bool,
 }
 
-/// Rewrites `parts` in place into the upstream request.
+/// Rewrites the headers of `parts` for the upstream, whichever endpoint it
+/// goes to. Returns whether the request names no host of its own (HTTP/1.0
+/// without Host), in which case `retarget` names the endpoint.
 pub fn prepare_request(
     parts: &mut http::request::Parts,
-    endpoint: &EndpointUrl,
     route: &Route,
     client: ClientInfo<'_>,
-) -> Result<(), ProxyError> {
-    let uri = upstream_uri(&parts.uri, endpoint, route.strip_prefix.as_deref())?;
+) -> bool {
     let headers = &mut parts.headers;
     remove_hop_by_hop(headers);
     append_forwarded_for(headers, client.peer);
@@ -97,15 +97,26 @@ pub fn prepare_request(
             headers.remove(&X_FORWARDED_HOST);
         }
     }
-    if !headers.contains_key(header::HOST) {
-        // HTTP/1.0 without Host: name the upstream, as a client would.
+    route.request_headers.apply(headers);
+    parts.version = Version::HTTP_11;
+    !headers.contains_key(header::HOST)
+}
+
+/// Points `parts` at `endpoint`: the path built from the client's
+/// `original` URI, and Host when the client named none (as a client would).
+pub fn retarget(
+    parts: &mut http::request::Parts,
+    original: &Uri,
+    endpoint: &EndpointUrl,
+    route: &Route,
+    needs_host: bool,
+) -> Result<(), ProxyError> {
+    parts.uri = upstream_uri(original, endpoint, route.strip_prefix.as_deref())?;
+    if needs_host {
         if let Ok(v) = HeaderValue::from_str(endpoint.authority.as_str()) {
-            headers.insert(header::HOST, v);
+            parts.headers.insert(header::HOST, v);
         }
     }
-    route.request_headers.apply(headers);
-    parts.uri = uri;
-    parts.version = Version::HTTP_11;
     Ok(())
 }
 

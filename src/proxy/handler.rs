@@ -12,11 +12,11 @@ use std::time::Instant;
 use http::{header, HeaderValue, Request, Response};
 use hyper::body::Incoming;
 
+use super::attempt::{self, Sent};
 use super::body::{Completion, ResponseBody};
 use super::dataplane::{Dataplane, Shared};
 use super::error::ProxyError;
 use super::forward::{self, ClientInfo};
-use crate::metrics::Outcome;
 use crate::routing::{self, RequestInfo, RouteId};
 
 /// Per-connection facts every request on it shares.
@@ -94,46 +94,19 @@ async fn try_handle(
     *route_out = Some(id);
     let route = dp.config.routes.get(id).ok_or(ProxyError::NoRoute)?;
     let pool = &dp.pools[route.pool.0];
-    let endpoint = pool.select().ok_or_else(|| ProxyError::NoEndpoint {
-        pool: Arc::clone(&pool.name),
-    })?;
     let client = ClientInfo {
         peer: ctx.peer,
         proto: ctx.proto,
         host: host_str,
         authority_form: parts.uri.authority().is_some(),
     };
-    forward::prepare_request(&mut parts, &endpoint.config.url, route, client)?;
-    let in_flight = endpoint.state.begin();
-    let sent = Instant::now();
-    let request = Request::from_parts(parts, body);
-    let em = &endpoint.state.metrics;
-    let (response, lease) =
-        match tokio::time::timeout(route.timeout, endpoint.client.send(request)).await {
-            Ok(Ok(pair)) => pair,
-            Ok(Err(source)) => {
-                let err = if source.is_connect() {
-                    ProxyError::Connect { source }
-                } else {
-                    ProxyError::Reset { source }
-                };
-                em.outcome(err.outcome().unwrap_or(Outcome::Reset));
-                return Err(err);
-            }
-            Err(_) => {
-                em.outcome(Outcome::Timeout);
-                return Err(ProxyError::Timeout {
-                    after: route.timeout,
-                });
-            }
-        };
-    em.duration.observe(sent.elapsed().as_secs_f64());
+    let needs_host = forward::prepare_request(&mut parts, route, client);
+    let Sent {
+        response,
+        lease,
+        in_flight,
+    } = attempt::send(pool, route, parts, body, needs_host, start).await?;
     let status = response.status();
-    em.outcome(if status.is_server_error() {
-        Outcome::Http5xx
-    } else {
-        Outcome::Success
-    });
     let (mut parts, body) = response.into_parts();
     forward::prepare_response(&mut parts, route);
     let completion = Completion {

@@ -21,8 +21,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-/// The body type sent upstream: the client's body, streamed as it arrives.
-pub type UpstreamBody = Incoming;
+pub use super::body::RequestBody as UpstreamBody;
 
 /// Settings that shape an endpoint's pool; a change rebuilds the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +52,16 @@ pub enum UpstreamError {
     /// The connection failed after the request was (partly) sent.
     #[error("upstream connection failed: {0}")]
     Reset(#[source] hyper::Error),
+}
+
+/// A failed send, with the request back when it provably never reached
+/// the upstream (so it may be sent elsewhere, whatever its method).
+#[derive(Debug)]
+pub struct SendFailure {
+    /// What went wrong.
+    pub error: UpstreamError,
+    /// The request, if none of it was sent.
+    pub unsent: Option<Request<UpstreamBody>>,
 }
 
 impl UpstreamError {
@@ -153,7 +162,7 @@ impl UpstreamClient {
     pub async fn send(
         &self,
         mut req: Request<UpstreamBody>,
-    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+    ) -> Result<(Response<Incoming>, Lease), SendFailure> {
         let mut stale = 0;
         loop {
             let reused = if stale < MAX_STALE_RETRIES {
@@ -163,16 +172,26 @@ impl UpstreamClient {
             };
             let (mut sender, is_reused) = match reused {
                 Some(s) => (s, true),
-                None => (self.connect().await?, false),
+                None => match self.connect().await {
+                    Ok(s) => (s, false),
+                    Err(error) => {
+                        return Err(SendFailure {
+                            error,
+                            unsent: Some(req),
+                        })
+                    }
+                },
             };
             if sender.ready().await.is_err() {
                 if is_reused {
                     stale += 1;
                     continue;
                 }
-                return Err(
-                    self.connect_error(std::io::Error::other("connection closed during handshake"))
-                );
+                return Err(SendFailure {
+                    error: self
+                        .connect_error(std::io::Error::other("connection closed during handshake")),
+                    unsent: Some(req),
+                });
             }
             match sender.try_send_request(req).await {
                 Ok(resp) => {
@@ -188,7 +207,12 @@ impl UpstreamClient {
                         req = r;
                         stale += 1;
                     }
-                    _ => return Err(UpstreamError::Reset(e.into_error())),
+                    unsent => {
+                        return Err(SendFailure {
+                            error: UpstreamError::Reset(e.into_error()),
+                            unsent,
+                        })
+                    }
                 },
             }
         }

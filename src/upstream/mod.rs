@@ -6,12 +6,20 @@
 //! or listeners.
 
 pub mod balancer;
+mod body;
+mod budget;
 mod client;
+pub mod health;
 mod pool;
+mod pool_state;
 mod registry;
 
+pub use body::{buffer, Replay, RequestBody};
+pub use budget::RetryBudget;
 pub use client::{
-    build_client, tick_clock, ClientSettings, Lease, UpstreamBody, UpstreamClient, UpstreamError,
+    build_client, tick_clock, ClientSettings, Lease, SendFailure, UpstreamBody, UpstreamClient,
+    UpstreamError,
 };
-pub use pool::{LinkedEndpoint, PoolRuntime};
+pub use pool::{LinkedEndpoint, Pick, PoolRuntime};
+pub use pool_state::PoolState;
 pub use registry::{EndpointKey, EndpointState, InFlight, Linked, Registry};

@@ -2,16 +2,19 @@
 //!
 //! A new config links to the registry: endpoints whose pool name, endpoint
 //! name and URL are unchanged get their existing state back (connection
-//! pool, counters, and later health and breaker state); a changed URL is a
-//! new endpoint; endpoints that left the config are dropped and their
-//! metric series removed.
+//! pool, counters, health and ejection state, and its monitor task keeps
+//! running); a changed URL is a new endpoint; endpoints that left the
+//! config are dropped, their monitors stopped and their metric series
+//! removed. Pools are keyed by name the same way.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::client::{build_client, ClientSettings, UpstreamClient};
-use crate::config::Config;
+use super::health::{self, EndpointHealth, HealthSettings, ProbeTarget};
+use super::pool_state::PoolState;
+use crate::config::{Config, Endpoint, Pool};
 use crate::metrics::{EndpointMetrics, Metrics};
 
 /// Stable identity of an endpoint.
@@ -32,6 +35,10 @@ pub struct EndpointState {
     pub key: EndpointKey,
     /// Metric handles.
     pub metrics: EndpointMetrics,
+    /// Health, ejection and slow start.
+    pub health: Arc<EndpointHealth>,
+    /// The pool's long-lived state (ejection cap, retry budget).
+    pub pool: Arc<PoolState>,
     in_flight: AtomicU64,
     client: Mutex<Option<(ClientSettings, UpstreamClient)>>,
 }
@@ -74,15 +81,50 @@ impl Drop for InFlight {
     }
 }
 
-/// All endpoint state, by identity.
+/// All endpoint and pool state, by identity.
 #[derive(Debug)]
 pub struct Registry {
     metrics: Arc<Metrics>,
     endpoints: Mutex<HashMap<EndpointKey, Arc<EndpointState>>>,
+    pools: Mutex<HashMap<Arc<str>, Arc<PoolState>>>,
 }
 
-/// Per pool, per endpoint: the state and the client to use.
-pub type Linked = Vec<Vec<(Arc<EndpointState>, UpstreamClient)>>;
+/// What an endpoint's health follows, from its pool's and its own config.
+fn health_settings(pool: &Pool, ep: &Endpoint) -> HealthSettings {
+    let host = ep.url.authority.host();
+    let port = ep
+        .check
+        .port
+        .or_else(|| ep.url.authority.port_u16())
+        .unwrap_or(80);
+    let authority = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let check = pool.health_check.clone();
+    let target = ProbeTarget {
+        authority,
+        host: check
+            .as_ref()
+            .and_then(|c| c.host.clone())
+            .unwrap_or_else(|| ep.url.authority.as_str().to_string()),
+        path: ep
+            .check
+            .path
+            .clone()
+            .or_else(|| check.as_ref().map(|c| c.path.clone()))
+            .unwrap_or_else(|| "/".into()),
+    };
+    HealthSettings {
+        check,
+        target,
+        outlier: pool.outlier.clone(),
+    }
+}
+
+/// Per pool: its state, and per endpoint the state and the client to use.
+pub type Linked = Vec<(Arc<PoolState>, Vec<(Arc<EndpointState>, UpstreamClient)>)>;
 
 impl Registry {
     /// An empty registry reporting into `metrics`.
@@ -90,18 +132,43 @@ impl Registry {
         Self {
             metrics,
             endpoints: Mutex::new(HashMap::new()),
+            pools: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The long-lived state of the pool called `name`, creating it.
+    fn pool_state(
+        &self,
+        pools: &mut HashMap<Arc<str>, Arc<PoolState>>,
+        name: &Arc<str>,
+    ) -> (Arc<PoolState>, bool) {
+        match pools.get(name) {
+            Some(p) => (Arc::clone(p), true),
+            None => {
+                let p = Arc::new(PoolState::new(
+                    Arc::clone(name),
+                    self.metrics.health.pool(name),
+                ));
+                pools.insert(Arc::clone(name), Arc::clone(&p));
+                (p, false)
+            }
         }
     }
 
     /// Links `config` to existing state, creating and dropping as needed.
+    /// New endpoints get a monitor task on the current tokio runtime; new
+    /// endpoints of a pool that already existed start in slow start.
     pub fn link(&self, config: &Config) -> Linked {
         let mut map = self
             .endpoints
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = health::now_ms();
         let mut live = HashSet::new();
         let mut linked = Vec::with_capacity(config.pools.len());
         for pool in &config.pools {
+            let (pool_state, existed) = self.pool_state(&mut pools, &pool.name);
             let settings = ClientSettings {
                 connect_timeout: pool.connect_timeout,
                 idle_timeout: pool.idle_timeout,
@@ -113,12 +180,27 @@ impl Registry {
                     name: Arc::clone(&ep.name),
                     url: ep.url.original.clone(),
                 };
+                let hs = health_settings(pool, ep);
                 let state = match map.get(&key) {
-                    Some(s) => Arc::clone(s),
+                    Some(s) => {
+                        s.health.update(hs, now);
+                        Arc::clone(s)
+                    }
                     None => {
+                        let health = Arc::new(EndpointHealth::new(
+                            Arc::clone(&key.pool),
+                            Arc::clone(&key.name),
+                            hs,
+                            self.metrics.health.endpoint(&key.pool, &key.name),
+                            existed,
+                            now,
+                        ));
+                        health::spawn_monitor(Arc::clone(&health));
                         let s = Arc::new(EndpointState {
                             metrics: self.metrics.endpoint(&key.pool, &key.name),
                             key: key.clone(),
+                            health,
+                            pool: Arc::clone(&pool_state),
                             in_flight: AtomicU64::new(0),
                             client: Mutex::new(None),
                         });
@@ -130,11 +212,23 @@ impl Registry {
                 live.insert(key);
                 eps.push((state, client));
             }
-            linked.push(eps);
+            pool_state.set_members(eps.iter().map(|(s, _)| Arc::downgrade(&s.health)).collect());
+            linked.push((pool_state, eps));
+        }
+        let gone_pools: Vec<Arc<str>> = pools
+            .keys()
+            .filter(|name| !config.pools.iter().any(|p| p.name == **name))
+            .cloned()
+            .collect();
+        for name in gone_pools {
+            pools.remove(&name);
+            self.metrics.health.remove_pool(&name);
         }
         let gone: Vec<EndpointKey> = map.keys().filter(|k| !live.contains(*k)).cloned().collect();
         for key in gone {
-            map.remove(&key);
+            if let Some(s) = map.remove(&key) {
+                s.health.retire();
+            }
             // Another live endpoint may share the (pool, name) label pair
             // with a new URL; keep its series.
             if !live

@@ -44,13 +44,14 @@ pub enum Balancer {
 }
 
 impl Balancer {
-    /// A balancer of `kind` for a pool of `len` endpoints. The smooth
+    /// A balancer of `kind` for a pool with configured `weights`, whose
+    /// view will report effective weights `scale` times larger. The smooth
     /// strategy starts at a random phase so that many proxies started
     /// together do not all send their first requests to the same endpoint.
-    pub fn new(kind: BalancerKind, weights: &[u32]) -> Self {
+    pub fn new(kind: BalancerKind, weights: &[u32], scale: i64) -> Self {
         match kind {
             BalancerKind::WeightedRoundRobin => {
-                Self::SmoothWeighted(SmoothWeighted::with_random_phase(weights))
+                Self::SmoothWeighted(SmoothWeighted::with_random_phase(weights, scale))
             }
             BalancerKind::RoundRobin => {
                 Self::RoundRobin(RoundRobin::with_random_start(weights.len()))

@@ -26,7 +26,10 @@ impl SmoothWeighted {
 
     /// Starts after a random number of silent picks within one cycle (the
     /// idea of Envoy's `createWithPicks`), so a fleet does not march in step.
-    pub fn with_random_phase(weights: &[u32]) -> Self {
+    /// The picks run on `weights`; the state is then scaled by `scale`, the
+    /// factor between them and the weights the pool view will report (the
+    /// algorithm is scale-invariant, so this is the same phase).
+    pub fn with_random_phase(weights: &[u32], scale: i64) -> Self {
         let b = Self::new(weights.len());
         let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
         if total > 0 {
@@ -35,6 +38,14 @@ impl SmoothWeighted {
             for _ in 0..picks {
                 b.pick(&view);
             }
+        }
+        for cw in b
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter_mut()
+        {
+            *cw *= scale;
         }
         b
     }

@@ -41,7 +41,7 @@ fn swrr_sequence_matches_nginx() {
 fn swrr_exact_shares_per_cycle_from_any_phase() {
     let view = fake(&[3, 1]);
     for _ in 0..20 {
-        let b = SmoothWeighted::with_random_phase(&view.weights);
+        let b = SmoothWeighted::with_random_phase(&view.weights, 1);
         let mut counts = [0; 2];
         for _ in 0..400 {
             counts[b.pick(&view).unwrap()] += 1;
@@ -126,7 +126,7 @@ fn no_strategy_picks_an_ineligible_endpoint() {
             BalancerKind::Random,
             BalancerKind::LeastRequest,
         ] {
-            let b = Balancer::new(kind, &view.weights);
+            let b = Balancer::new(kind, &view.weights, 1);
             for _ in 0..20 {
                 match b.pick(&view) {
                     Some(i) => assert!(

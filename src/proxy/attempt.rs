@@ -1,0 +1,267 @@
+//! Sending a request into a pool: pick an endpoint, send with a per-try
+//! timeout, classify the outcome, feed it to the endpoint's health, and
+//! retry when the route's policy, the request's safety and the pool's
+//! budget all allow.
+//!
+//! Safety: a retry resends a request only when it is idempotent (GET, HEAD,
+//! OPTIONS, TRACE, PUT, DELETE, or it carries `Idempotency-Key`) and its
+//! body was kept (at most 64 KiB), or when none of it reached the endpoint
+//! (connect errors), whatever the method. The route timeout bounds all
+//! attempts together; a retry goes to an endpoint not yet tried when one is
+//! routable, after a full-jitter backoff (25 ms doubling, capped at 250 ms).
+
+use std::time::{Duration, Instant};
+
+use http::request::Parts;
+use http::{HeaderName, Method, Request, Response};
+use hyper::body::Incoming;
+
+use super::error::ProxyError;
+use super::forward;
+use crate::config::{RetryOn, RETRY_MAX_BODY};
+use crate::metrics::Outcome;
+use crate::routing::Route;
+use crate::upstream::health::{millis_at, now_ms};
+use crate::upstream::{
+    buffer, InFlight, Lease, LinkedEndpoint, Pick, PoolRuntime, Replay, RequestBody, SendFailure,
+};
+
+static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// A response from an endpoint, with what must live while its body streams.
+#[derive(Debug)]
+pub(super) struct Sent {
+    /// The response head and body.
+    pub response: Response<Incoming>,
+    /// The connection, given back at the end of the body.
+    pub lease: Lease,
+    /// The endpoint's in-flight count.
+    pub in_flight: InFlight,
+}
+
+type Attempt = Result<Sent, (ProxyError, Option<Request<RequestBody>>)>;
+
+/// Sends `parts` (headers already prepared, URI still the client's) and
+/// `body` to `pool` as `route` says.
+pub(super) async fn send(
+    pool: &PoolRuntime,
+    route: &Route,
+    mut parts: Parts,
+    body: Incoming,
+    needs_host: bool,
+    start: Instant,
+) -> Result<Sent, ProxyError> {
+    let policy = &route.retries;
+    let deadline = start + route.timeout;
+    let original = std::mem::take(&mut parts.uri);
+    if !policy.enabled() {
+        let ep = endpoint(pool, &[])?;
+        forward::retarget(&mut parts, &original, &ep.config.url, route, needs_host)?;
+        let request = Request::from_parts(parts, RequestBody::Stream(body));
+        return once(pool, ep, request, route.timeout)
+            .await
+            .map_err(|(e, _)| e);
+    }
+    pool.state.deposit(now_ms());
+    let idempotent = is_idempotent(&parts.method) || parts.headers.contains_key(&IDEMPOTENCY_KEY);
+    let (replay, mut body): (Option<Replay>, RequestBody) = if idempotent {
+        match tokio::time::timeout_at(deadline.into(), buffer(body, RETRY_MAX_BODY)).await {
+            Err(_) => {
+                return Err(ProxyError::RequestTimeout {
+                    after: route.timeout,
+                })
+            }
+            Ok(Err(_)) => return Err(ProxyError::BadRequest("request body could not be read")),
+            Ok(Ok(Ok(r))) => {
+                let b = r.body();
+                (Some(r), b)
+            }
+            Ok(Ok(Err(b))) => (None, b),
+        }
+    } else {
+        (None, RequestBody::Stream(body))
+    };
+    let mut tried: Vec<usize> = Vec::with_capacity(policy.attempts as usize);
+    let mut next = endpoint_index(pool, &tried)?;
+    let mut n = 0;
+    loop {
+        n += 1;
+        tried.push(next);
+        let ep = &pool.endpoints[next];
+        let mut p = clone_parts(&parts);
+        forward::retarget(&mut p, &original, &ep.config.url, route, needs_host)?;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let per_try = policy
+            .per_try_timeout
+            .map_or(remaining, |t| t.min(remaining));
+        let result = once(pool, ep, Request::from_parts(p, body), per_try).await;
+        let Some(cause) = retry_cause(&result).filter(|c| policy.on.contains(*c)) else {
+            return result.map_err(|(e, _)| e);
+        };
+        if n >= policy.attempts || Instant::now() >= deadline {
+            return result.map_err(|(e, _)| e);
+        }
+        // The body for the next attempt: the kept copy, or the request
+        // itself when none of it was sent.
+        let (result, unsent) = match result {
+            Ok(sent) => (Ok(sent), None),
+            Err((e, unsent)) => (Err(e), unsent),
+        };
+        body = match (&replay, unsent) {
+            (Some(r), _) => r.body(),
+            (None, Some(u)) => u.into_body(),
+            (None, None) => return result,
+        };
+        let (Pick::Ready(i) | Pick::Fallback(i)) = pool.select(&tried) else {
+            return result;
+        };
+        if !pool
+            .state
+            .withdraw(policy.budget, policy.min_retries_per_second, now_ms())
+        {
+            pool.state.metrics.budget_exhausted.inc();
+            return result;
+        }
+        pool.state.metrics.retry(cause);
+        tracing::debug!(pool = %pool.name, endpoint = %ep.config.name, attempt = n,
+            cause = cause.as_str(), "Retrying.");
+        if let Ok(sent) = result {
+            discard(sent);
+        }
+        next = i;
+        let backoff = backoff(n).min(deadline.saturating_duration_since(Instant::now()));
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+fn endpoint<'a>(pool: &'a PoolRuntime, tried: &[usize]) -> Result<&'a LinkedEndpoint, ProxyError> {
+    endpoint_index(pool, tried).map(|i| &pool.endpoints[i])
+}
+
+fn endpoint_index(pool: &PoolRuntime, tried: &[usize]) -> Result<usize, ProxyError> {
+    match pool.select(tried) {
+        Pick::Ready(i) | Pick::Fallback(i) => Ok(i),
+        Pick::None => Err(ProxyError::NoEndpoint {
+            pool: pool.name.clone(),
+        }),
+    }
+}
+
+/// One attempt: send within `timeout`, count the outcome, feed health.
+async fn once(
+    pool: &PoolRuntime,
+    ep: &LinkedEndpoint,
+    request: Request<RequestBody>,
+    timeout: Duration,
+) -> Attempt {
+    let in_flight = ep.state.begin();
+    let sent = Instant::now();
+    let em = &ep.state.metrics;
+    let (result, outcome) = match tokio::time::timeout(timeout, ep.client.send(request)).await {
+        Ok(Ok((response, lease))) => {
+            em.duration.observe(sent.elapsed().as_secs_f64());
+            let outcome = Outcome::of_status(response.status());
+            let sent = Sent {
+                response,
+                lease,
+                in_flight,
+            };
+            (Ok(sent), outcome)
+        }
+        Ok(Err(SendFailure { error, unsent })) => {
+            let err = if error.is_connect() {
+                ProxyError::Connect { source: error }
+            } else {
+                ProxyError::Reset { source: error }
+            };
+            let outcome = err.outcome().unwrap_or(Outcome::Reset);
+            (Err((err, unsent)), outcome)
+        }
+        Err(_) => (
+            Err((ProxyError::Timeout { after: timeout }, None)),
+            Outcome::Timeout,
+        ),
+    };
+    em.outcome(outcome);
+    let now = millis_at(Instant::now());
+    ep.state
+        .health
+        .record(outcome.is_failure(), &pool.config.outlier, now, &pool.state);
+    result
+}
+
+/// The retry condition an attempt's result meets, if any.
+fn retry_cause(result: &Attempt) -> Option<RetryOn> {
+    match result {
+        Ok(sent) => match Outcome::of_status(sent.response.status()) {
+            Outcome::Http5xx => Some(RetryOn::Http5xx),
+            Outcome::Http429 => Some(RetryOn::Http429),
+            _ => None,
+        },
+        Err((e, _)) => match e.outcome()? {
+            Outcome::ConnectError => Some(RetryOn::ConnectError),
+            Outcome::Reset => Some(RetryOn::Reset),
+            Outcome::Timeout => Some(RetryOn::Timeout),
+            _ => None,
+        },
+    }
+}
+
+/// Drops a response that is being retried; its connection is reused when
+/// it has no body left to read.
+fn discard(sent: Sent) {
+    let Sent {
+        response, lease, ..
+    } = sent;
+    if http_body::Body::is_end_stream(response.body()) {
+        lease.release();
+    }
+}
+
+/// Full jitter: uniform in [0, min(250 ms, 25 ms × 2^(n-1))).
+fn backoff(n: u32) -> Duration {
+    let cap = (25u64 << n.saturating_sub(1).min(4)).min(250);
+    Duration::from_millis(rand::random_range(0..cap))
+}
+
+/// RFC 9110 §9.2.2 idempotent methods.
+fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+fn clone_parts(p: &Parts) -> Parts {
+    let mut r = Request::new(());
+    *r.method_mut() = p.method.clone();
+    *r.uri_mut() = p.uri.clone();
+    *r.version_mut() = p.version;
+    *r.headers_mut() = p.headers.clone();
+    r.into_parts().0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_jittered_under_a_doubling_cap() {
+        for n in 1..=6 {
+            let cap = [25, 50, 100, 200, 250, 250][n as usize - 1];
+            for _ in 0..200 {
+                assert!(backoff(n) < Duration::from_millis(cap), "attempt {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_idempotent_methods_are_replayed() {
+        for m in [Method::GET, Method::HEAD, Method::PUT, Method::DELETE] {
+            assert!(is_idempotent(&m), "{m}");
+        }
+        for m in [Method::POST, Method::PATCH, Method::CONNECT] {
+            assert!(!is_idempotent(&m), "{m}");
+        }
+    }
+}

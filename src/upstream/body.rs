@@ -1,0 +1,154 @@
+//! The body sent upstream: the client's body streamed as it arrives, or a
+//! copy kept in memory so that a retry can send it again.
+//!
+//! Owns: buffering for replay (up to a limit; a bigger body streams on
+//! with the part already read in front, and cannot be replayed).
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+/// A request body on its way upstream.
+#[derive(Debug)]
+pub enum RequestBody {
+    /// Streamed from the client.
+    Stream(Incoming),
+    /// Complete in memory.
+    Full {
+        /// Data not yet sent.
+        data: Option<Bytes>,
+        /// Trailers not yet sent.
+        trailers: Option<HeaderMap>,
+    },
+    /// A prefix read while trying to buffer, then the rest streamed.
+    Prefixed {
+        /// Chunks already read.
+        prefix: VecDeque<Bytes>,
+        /// The rest of the client's body.
+        rest: Incoming,
+    },
+}
+
+/// A request body kept for replay.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    data: Bytes,
+    trailers: Option<HeaderMap>,
+}
+
+impl Replay {
+    /// A fresh body with the same content.
+    pub fn body(&self) -> RequestBody {
+        RequestBody::Full {
+            data: Some(self.data.clone()).filter(|d| !d.is_empty()),
+            trailers: self.trailers.clone(),
+        }
+    }
+}
+
+/// Reads `body` into memory if it is at most `limit` bytes. A bigger body
+/// comes back as a `Prefixed` stream with what was read; a read error
+/// comes back as is.
+pub async fn buffer(
+    body: Incoming,
+    limit: usize,
+) -> Result<Result<Replay, RequestBody>, hyper::Error> {
+    if body.is_end_stream() {
+        return Ok(Ok(Replay {
+            data: Bytes::new(),
+            trailers: None,
+        }));
+    }
+    if body.size_hint().lower() > limit as u64 {
+        return Ok(Err(RequestBody::Stream(body)));
+    }
+    let mut body = body;
+    let mut chunks: VecDeque<Bytes> = VecDeque::new();
+    let mut size = 0usize;
+    let mut trailers = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame?;
+        match frame.into_data() {
+            Ok(data) => {
+                size += data.len();
+                chunks.push_back(data);
+                if size > limit {
+                    return Ok(Err(RequestBody::Prefixed {
+                        prefix: chunks,
+                        rest: body,
+                    }));
+                }
+            }
+            Err(frame) => {
+                if let Ok(t) = frame.into_trailers() {
+                    trailers = Some(t);
+                }
+            }
+        }
+    }
+    let data = if chunks.len() == 1 {
+        chunks.pop_front().unwrap_or_default()
+    } else {
+        let mut all = BytesMut::with_capacity(size);
+        for c in chunks {
+            all.extend_from_slice(&c);
+        }
+        all.freeze()
+    };
+    Ok(Ok(Replay { data, trailers }))
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            Self::Stream(b) => Pin::new(b).poll_frame(cx),
+            Self::Full { data, trailers } => Poll::Ready(match data.take() {
+                Some(d) => Some(Ok(Frame::data(d))),
+                None => trailers.take().map(|t| Ok(Frame::trailers(t))),
+            }),
+            Self::Prefixed { prefix, rest } => match prefix.pop_front() {
+                Some(d) => Poll::Ready(Some(Ok(Frame::data(d)))),
+                None => Pin::new(rest).poll_frame(cx),
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Stream(b) => b.is_end_stream(),
+            Self::Full { data, trailers } => data.is_none() && trailers.is_none(),
+            Self::Prefixed { prefix, rest } => prefix.is_empty() && rest.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Stream(b) => b.size_hint(),
+            Self::Full { data, .. } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            Self::Prefixed { prefix, rest } => {
+                let head: u64 = prefix.iter().map(|c| c.len() as u64).sum();
+                let tail = rest.size_hint();
+                let mut hint = SizeHint::new();
+                hint.set_lower(head + tail.lower());
+                if let Some(upper) = tail.upper() {
+                    hint.set_upper(head + upper);
+                }
+                hint
+            }
+        }
+    }
+}

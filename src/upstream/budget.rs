@@ -1,0 +1,93 @@
+//! The retry budget (Finagle, linkerd, tower's `TpsBudget`): retries may
+//! add at most `ratio` of the requests seen over the last ten seconds,
+//! plus `min_per_second` retries per second whatever the traffic, so a
+//! quiet pool can still retry and a failing one cannot multiply its load.
+//! Pure: time comes in as milliseconds.
+
+const SLOTS: usize = 10;
+const SLOT_MS: u64 = 1000;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    second: u64,
+    requests: u32,
+    retries: u32,
+}
+
+/// Requests and retries over the last ten seconds.
+#[derive(Debug, Clone, Default)]
+pub struct RetryBudget {
+    slots: [Slot; SLOTS],
+}
+
+impl RetryBudget {
+    fn slot(&mut self, now_ms: u64) -> &mut Slot {
+        let second = now_ms / SLOT_MS;
+        let s = &mut self.slots[(second % SLOTS as u64) as usize];
+        if s.second != second {
+            *s = Slot {
+                second,
+                requests: 0,
+                retries: 0,
+            };
+        }
+        s
+    }
+
+    fn totals(&self, now_ms: u64) -> (u64, u64) {
+        let second = now_ms / SLOT_MS;
+        self.slots
+            .iter()
+            .filter(|s| s.second + SLOTS as u64 > second && s.second <= second)
+            .fold((0, 0), |(r, t), s| {
+                (r + u64::from(s.requests), t + u64::from(s.retries))
+            })
+    }
+
+    /// Counts a first attempt.
+    pub fn deposit(&mut self, now_ms: u64) {
+        let s = self.slot(now_ms);
+        s.requests = s.requests.saturating_add(1);
+    }
+
+    /// Takes one retry if `retries < ratio × requests + min_per_second × 10`.
+    pub fn withdraw(&mut self, ratio: f64, min_per_second: u32, now_ms: u64) -> bool {
+        let (requests, retries) = self.totals(now_ms);
+        let allowed = ratio * requests as f64 + f64::from(min_per_second) * SLOTS as f64;
+        if (retries as f64) < allowed {
+            let s = self.slot(now_ms);
+            s.retries = s.retries.saturating_add(1);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RetryBudget;
+
+    #[test]
+    fn ratio_plus_floor_bounds_retries() {
+        let mut b = RetryBudget::default();
+        for _ in 0..100 {
+            b.deposit(500);
+        }
+        // 20% of 100 plus a floor of 1/s over 10 s: 30 retries.
+        let granted = (0..100).filter(|_| b.withdraw(0.2, 1, 600)).count();
+        assert_eq!(granted, 30);
+        // Ten seconds later everything has slid out; only the floor is left.
+        let granted = (0..100).filter(|_| b.withdraw(0.2, 1, 10_600)).count();
+        assert_eq!(granted, 10);
+    }
+
+    #[test]
+    fn zero_budget_and_floor_refuses_everything() {
+        let mut b = RetryBudget::default();
+        for _ in 0..100 {
+            b.deposit(0);
+        }
+        assert!(!b.withdraw(0.0, 0, 0));
+    }
+}

@@ -1,0 +1,234 @@
+//! `EndpointHealth`: one endpoint's state machine plus the atomics the
+//! request path reads, the monitor's wake-up, and logging of transitions.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use arc_swap::ArcSwap;
+use tokio::sync::Notify;
+
+use super::machine::{Machine, ProbeResult, Status, Transition};
+use super::{ramp_permille, HealthView, Millis};
+use crate::config::{HealthCheck, OutlierDetection};
+use crate::metrics::EndpointHealthMetrics;
+use crate::upstream::pool_state::PoolState;
+
+/// Where and how to probe an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTarget {
+    /// `host:port` to connect to.
+    pub authority: String,
+    /// Host header value.
+    pub host: String,
+    /// Path requested.
+    pub path: String,
+}
+
+/// The settings an endpoint's health follows; replaced on reload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthSettings {
+    /// Active checks, if configured.
+    pub check: Option<HealthCheck>,
+    /// Where probes go.
+    pub target: ProbeTarget,
+    /// Passive detection and slow start.
+    pub outlier: OutlierDetection,
+}
+
+const NONE: u64 = u64::MAX;
+
+/// One endpoint's health.
+#[derive(Debug)]
+pub struct EndpointHealth {
+    pool: Arc<str>,
+    endpoint: Arc<str>,
+    machine: Mutex<Machine>,
+    status: AtomicU8,
+    ramp_since: AtomicU64,
+    out_until: AtomicU64,
+    pub(super) wake: Notify,
+    retired: AtomicBool,
+    pub(super) settings: ArcSwap<HealthSettings>,
+    metrics: EndpointHealthMetrics,
+}
+
+impl EndpointHealth {
+    /// A new endpoint's health; `ramp` starts slow start (for endpoints
+    /// that join a pool already serving).
+    pub fn new(
+        pool: Arc<str>,
+        endpoint: Arc<str>,
+        settings: HealthSettings,
+        metrics: EndpointHealthMetrics,
+        ramp: bool,
+        now: Millis,
+    ) -> Self {
+        let ramp = ramp && !settings.outlier.slow_start.is_zero();
+        let machine = Machine::new(settings.check.is_some(), ramp, now);
+        let h = Self {
+            pool,
+            endpoint,
+            machine: Mutex::new(machine),
+            status: AtomicU8::new(Status::Checking as u8),
+            ramp_since: AtomicU64::new(NONE),
+            out_until: AtomicU64::new(0),
+            wake: Notify::new(),
+            retired: AtomicBool::new(false),
+            settings: ArcSwap::from_pointee(settings),
+            metrics,
+        };
+        h.publish(&h.lock());
+        h
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Machine> {
+        // The machine has no invariants a panic mid-update could break
+        // beyond stale counters; keep using it.
+        self.machine.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The status as of the last change.
+    pub fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Ordering::Acquire))
+    }
+
+    /// Effective weight factor in per-mille for a routable endpoint (slow
+    /// start), 0 for one that is not routable.
+    pub fn weight_permille(&self, slow_start: std::time::Duration) -> u32 {
+        if self.status() != Status::Healthy {
+            return 0;
+        }
+        match self.ramp_since.load(Ordering::Relaxed) {
+            NONE => 1000,
+            since => ramp_permille(Some(since), slow_start, super::now_ms()),
+        }
+    }
+
+    /// For the no-healthy fallback: when the endpoint is expected back
+    /// (0 while awaiting its first probe, `u64::MAX` when failing checks).
+    pub fn out_until(&self) -> u64 {
+        self.out_until.load(Ordering::Relaxed)
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> Arc<HealthSettings> {
+        self.settings.load_full()
+    }
+
+    /// Replaces the settings after a reload; wakes the monitor.
+    pub fn update(&self, settings: HealthSettings, now: Millis) {
+        if **self.settings.load() == settings {
+            return;
+        }
+        let checked = settings.check.is_some();
+        self.settings.store(Arc::new(settings));
+        let mut m = self.lock();
+        let t = m.set_checked(checked, now);
+        self.publish(&m);
+        drop(m);
+        if let Some(t) = t {
+            self.announce(&t);
+        }
+        self.wake.notify_one();
+    }
+
+    /// Stops the monitor (the endpoint left the config).
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// Whether the endpoint left the config.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
+
+    /// Records a finished request; may eject, within the pool's cap.
+    pub fn record(&self, failure: bool, od: &OutlierDetection, now: Millis, pool: &PoolState) {
+        if !od.enabled {
+            return;
+        }
+        let mut m = self.lock();
+        let Some((reason, why)) = m.record(failure, od, now) else {
+            return;
+        };
+        let mut transition = None;
+        let allowed = pool.try_eject(od.max_ejection_percent, self, || {
+            transition = m.eject(reason, why.clone(), od, rand::random_range(0.8..1.2), now);
+            self.publish(&m);
+        });
+        drop(m);
+        if !allowed {
+            tracing::debug!(pool = %self.pool, endpoint = %self.endpoint, reason = %why,
+                max_ejection_percent = od.max_ejection_percent,
+                "Not ejecting: the pool's ejection cap is reached.");
+        }
+        if let Some(t) = transition {
+            self.announce(&t);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Applies a probe result.
+    pub fn on_probe(&self, result: ProbeResult, hc: &HealthCheck, od: &OutlierDetection) {
+        self.metrics.probe(result.label());
+        let now = super::now_ms();
+        let mut m = self.lock();
+        let t = m.on_probe(result, hc, od.slow_start, now);
+        self.publish(&m);
+        drop(m);
+        if let Some(t) = t {
+            self.announce(&t);
+        }
+    }
+
+    /// Ends ejections and ramps whose time is up; returns the next time
+    /// there is such work.
+    pub fn tick(&self, od: &OutlierDetection, now: Millis) -> Option<Millis> {
+        let mut m = self.lock();
+        let t = m.tick(od.slow_start, now);
+        self.publish(&m);
+        let next = m.next_deadline(od.slow_start);
+        drop(m);
+        if let Some(t) = t {
+            self.announce(&t);
+        }
+        next
+    }
+
+    /// A copy of the state for the admin API.
+    pub fn view(&self) -> HealthView {
+        self.lock().view()
+    }
+
+    fn publish(&self, m: &Machine) {
+        let status = m.status();
+        self.ramp_since
+            .store(m.ramp_since().unwrap_or(NONE), Ordering::Relaxed);
+        self.out_until.store(
+            match status {
+                Status::Checking | Status::Healthy => 0,
+                Status::Ejected => m.ejection().map_or(NONE, |e| e.until),
+                Status::Unhealthy => NONE,
+            },
+            Ordering::Relaxed,
+        );
+        self.status.store(status as u8, Ordering::Release);
+        self.metrics
+            .healthy
+            .set(i64::from(status == Status::Healthy));
+    }
+
+    fn announce(&self, t: &Transition) {
+        if let Some(reason) = t.ejection {
+            self.metrics.ejection(reason.as_str());
+        }
+        if t.to == Status::Healthy {
+            tracing::info!(pool = %self.pool, endpoint = %self.endpoint, from = t.from.as_str(),
+                to = t.to.as_str(), reason = %t.reason, "Endpoint is back in its pool.");
+        } else {
+            tracing::warn!(pool = %self.pool, endpoint = %self.endpoint, from = t.from.as_str(),
+                to = t.to.as_str(), reason = %t.reason, "Endpoint is out of its pool.");
+        }
+    }
+}

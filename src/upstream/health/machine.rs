@@ -1,0 +1,497 @@
+//! The per-endpoint health state machine: active verdicts, passive
+//! ejections and the slow-start ramp. Pure: time comes in as milliseconds
+//! and randomness as a jitter factor, so tests are exact.
+//!
+//! An endpoint is `Checking` until its first probe, `Unhealthy` once probes
+//! fail `unhealthy_threshold` times in a row (until they pass
+//! `healthy_threshold` times), `Ejected` while a passive ejection lasts,
+//! and `Healthy` otherwise. Every change of status comes back as a
+//! `Transition` carrying the reason and the numbers behind it.
+
+use std::time::Duration;
+
+use super::window::FailureWindow;
+use super::Millis;
+use crate::config::{HealthCheck, OutlierDetection};
+
+/// Where an endpoint stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    /// Routable.
+    Healthy = 0,
+    /// Awaiting its first probe.
+    Checking = 1,
+    /// Failed its active health checks.
+    Unhealthy = 2,
+    /// Ejected by passive outlier detection.
+    Ejected = 3,
+}
+
+impl Status {
+    /// The name used in logs and the admin API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::Checking => "checking",
+            Self::Unhealthy => "unhealthy",
+            Self::Ejected => "ejected",
+        }
+    }
+
+    /// Inverse of `as u8`.
+    pub fn from_u8(v: u8) -> Self {
+        match v {
+            0 => Self::Healthy,
+            1 => Self::Checking,
+            2 => Self::Unhealthy,
+            _ => Self::Ejected,
+        }
+    }
+}
+
+/// Why an endpoint was taken out; the `reason` label of ejection metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EjectReason {
+    /// `consecutive_failures` in a row.
+    ConsecutiveFailures,
+    /// The failure ratio over the window.
+    FailureRatio,
+    /// Active health checks failed.
+    HealthCheck,
+}
+
+impl EjectReason {
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConsecutiveFailures => "consecutive_failures",
+            Self::FailureRatio => "failure_ratio",
+            Self::HealthCheck => "health_check",
+        }
+    }
+}
+
+/// The result of one probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeResult {
+    /// Passed.
+    Success,
+    /// Failed, with what went wrong.
+    Failure(String),
+    /// No answer within the timeout.
+    Timeout,
+}
+
+impl ProbeResult {
+    /// The `result` label of the health-check counter.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure(_) => "failure",
+            Self::Timeout => "timeout",
+        }
+    }
+
+    /// Human description.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Success => "passed".into(),
+            Self::Failure(why) => format!("failed: {why}"),
+            Self::Timeout => "timed out".into(),
+        }
+    }
+}
+
+/// A change of status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// Before.
+    pub from: Status,
+    /// After.
+    pub to: Status,
+    /// Why, with the numbers behind it.
+    pub reason: String,
+    /// Set when this took the endpoint out of the pool.
+    pub ejection: Option<EjectReason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Unknown,
+    Healthy,
+    Unhealthy,
+}
+
+/// Active-check state.
+#[derive(Debug, Clone)]
+struct Active {
+    verdict: Verdict,
+    successes: u32,
+    failures: u32,
+    last: Option<(Millis, ProbeResult)>,
+}
+
+/// A passive ejection in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ejection {
+    /// When it began.
+    pub since: Millis,
+    /// When it ends.
+    pub until: Millis,
+    /// Why.
+    pub reason: EjectReason,
+}
+
+/// Everything the admin API shows about an endpoint's health.
+#[derive(Debug, Clone)]
+pub struct HealthView {
+    /// Current status.
+    pub status: Status,
+    /// Whether active checks are configured.
+    pub checked: bool,
+    /// Last probe: when and how it went.
+    pub last_probe: Option<(Millis, ProbeResult)>,
+    /// Probe passes in a row.
+    pub probe_successes: u32,
+    /// Probe failures in a row.
+    pub probe_failures: u32,
+    /// Request failures in a row.
+    pub consecutive_failures: u32,
+    /// Ejection in force.
+    pub ejection: Option<Ejection>,
+    /// Ejections in a row (drives the ejection length).
+    pub ejections_in_row: u32,
+    /// Slow start began at.
+    pub ramp_since: Option<Millis>,
+    /// Last change: when, to what, why.
+    pub last_change: Option<(Millis, Status, String)>,
+}
+
+/// One endpoint's health.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    active: Option<Active>,
+    consecutive_failures: u32,
+    window: FailureWindow,
+    ejection: Option<Ejection>,
+    ejections_in_row: u32,
+    readmitted_at: Millis,
+    ramp_since: Option<Millis>,
+    ramp_on_first_pass: bool,
+    last_change: Option<(Millis, Status, String)>,
+}
+
+/// Linear ramp from 10% to 100% over `slow_start`, in per-mille.
+pub fn ramp_permille(ramp_since: Option<Millis>, slow_start: Duration, now: Millis) -> u32 {
+    let window = u64::try_from(slow_start.as_millis()).unwrap_or(u64::MAX);
+    match ramp_since {
+        Some(since) if window > 0 => {
+            let elapsed = now.saturating_sub(since);
+            if elapsed >= window {
+                1000
+            } else {
+                // 100 + 900 * elapsed / window, computed in u128 to avoid overflow.
+                100 + u32::try_from(u128::from(elapsed) * 900 / u128::from(window)).unwrap_or(900)
+            }
+        }
+        _ => 1000,
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Machine {
+    /// A new endpoint. With active checks it is `Checking` until its first
+    /// probe; `ramp` starts slow start (at once, or at the first passing
+    /// probe), for endpoints that join a pool already serving.
+    pub fn new(checked: bool, ramp: bool, now: Millis) -> Self {
+        Self {
+            active: checked.then_some(Active {
+                verdict: Verdict::Unknown,
+                successes: 0,
+                failures: 0,
+                last: None,
+            }),
+            consecutive_failures: 0,
+            window: FailureWindow::default(),
+            ejection: None,
+            ejections_in_row: 0,
+            readmitted_at: now,
+            ramp_since: (ramp && !checked).then_some(now),
+            ramp_on_first_pass: ramp && checked,
+            last_change: None,
+        }
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        if self.ejection.is_some() {
+            return Status::Ejected;
+        }
+        match self.active.as_ref().map(|a| a.verdict) {
+            Some(Verdict::Unknown) => Status::Checking,
+            Some(Verdict::Unhealthy) => Status::Unhealthy,
+            Some(Verdict::Healthy) | None => Status::Healthy,
+        }
+    }
+
+    /// When slow start began, if it is still running.
+    pub fn ramp_since(&self) -> Option<Millis> {
+        self.ramp_since
+    }
+
+    /// The ejection in force.
+    pub fn ejection(&self) -> Option<Ejection> {
+        self.ejection
+    }
+
+    /// Turns active checks on or off after a reload. An endpoint that was
+    /// serving keeps serving when checks are added: the thresholds decide.
+    pub fn set_checked(&mut self, checked: bool, now: Millis) -> Option<Transition> {
+        let before = self.status();
+        match (checked, self.active.is_some()) {
+            (true, false) => {
+                self.active = Some(Active {
+                    verdict: Verdict::Healthy,
+                    successes: 0,
+                    failures: 0,
+                    last: None,
+                })
+            }
+            (false, true) => self.active = None,
+            _ => return None,
+        }
+        let why = if checked {
+            "health check added"
+        } else {
+            "health check removed"
+        };
+        self.finish(before, now, why.into(), None)
+    }
+
+    /// Applies a probe result.
+    pub fn on_probe(
+        &mut self,
+        result: ProbeResult,
+        hc: &HealthCheck,
+        slow_start: Duration,
+        now: Millis,
+    ) -> Option<Transition> {
+        let before = self.status();
+        let a = self.active.as_mut()?;
+        let passed = result == ProbeResult::Success;
+        let what = result.describe();
+        a.last = Some((now, result));
+        if passed {
+            a.successes = a.successes.saturating_add(1);
+            a.failures = 0;
+        } else {
+            a.failures = a.failures.saturating_add(1);
+            a.successes = 0;
+        }
+        let (next, why) = match (a.verdict, passed) {
+            (Verdict::Unknown, true) => (Verdict::Healthy, format!("first health check {what}")),
+            (Verdict::Unknown, false) => (Verdict::Unhealthy, format!("first health check {what}")),
+            (Verdict::Healthy, false) if a.failures >= hc.unhealthy_threshold => (
+                Verdict::Unhealthy,
+                format!(
+                    "health check failed {} times in a row (threshold {}); last {what}",
+                    a.failures, hc.unhealthy_threshold
+                ),
+            ),
+            (Verdict::Unhealthy, true) if a.successes >= hc.healthy_threshold => (
+                Verdict::Healthy,
+                format!(
+                    "health check passed {} times in a row (threshold {})",
+                    a.successes, hc.healthy_threshold
+                ),
+            ),
+            (v, _) => (v, String::new()),
+        };
+        let was = a.verdict;
+        a.verdict = next;
+        if was == next {
+            return None;
+        }
+        let recovered = was == Verdict::Unhealthy;
+        let first_pass = was == Verdict::Unknown && self.ramp_on_first_pass;
+        if next == Verdict::Healthy {
+            // Failures seen while it was down are stale evidence.
+            self.consecutive_failures = 0;
+            self.window.clear();
+            if (recovered || first_pass) && !slow_start.is_zero() {
+                self.ramp_since = Some(now);
+            }
+            self.ramp_on_first_pass = false;
+        } else {
+            self.ramp_since = None;
+        }
+        let ejection = (next == Verdict::Unhealthy && before == Status::Healthy)
+            .then_some(EjectReason::HealthCheck);
+        self.finish(before, now, why, ejection)
+    }
+
+    /// Records one request outcome and says whether it calls for an
+    /// ejection now. The caller checks the pool's ejection cap and then
+    /// calls `eject`. Outcomes at an ejected endpoint are not recorded.
+    pub fn record(
+        &mut self,
+        failure: bool,
+        od: &OutlierDetection,
+        now: Millis,
+    ) -> Option<(EjectReason, String)> {
+        if self.ejection.is_some() {
+            return None;
+        }
+        if failure {
+            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        } else {
+            self.consecutive_failures = 0;
+        }
+        let window = millis(od.window);
+        self.window.record(failure, now, window);
+        if !failure {
+            return None;
+        }
+        if od.consecutive_failures > 0 && self.consecutive_failures >= od.consecutive_failures {
+            return Some((
+                EjectReason::ConsecutiveFailures,
+                format!(
+                    "{} failures in a row (threshold {})",
+                    self.consecutive_failures, od.consecutive_failures
+                ),
+            ));
+        }
+        if od.failure_ratio > 0.0 {
+            let (requests, failures) = self.window.totals(now, window);
+            if requests >= od.min_requests
+                && f64::from(failures) >= od.failure_ratio * f64::from(requests)
+            {
+                return Some((
+                    EjectReason::FailureRatio,
+                    format!(
+                        "{failures} of {requests} requests failed in {:?} ({:.0}%, threshold {:.0}%)",
+                        od.window,
+                        100.0 * f64::from(failures) / f64::from(requests),
+                        100.0 * od.failure_ratio
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
+    /// Ejects for `base × ejections in a row` (capped, times `jitter`,
+    /// normally drawn from 0.8..1.2). The count in a row decays by one for
+    /// every `base` spent in the pool since the last ejection ended.
+    pub fn eject(
+        &mut self,
+        reason: EjectReason,
+        why: String,
+        od: &OutlierDetection,
+        jitter: f64,
+        now: Millis,
+    ) -> Option<Transition> {
+        let before = self.status();
+        let base = millis(od.base_ejection_time).max(1);
+        let quiet = now.saturating_sub(self.readmitted_at) / base;
+        let decayed = self
+            .ejections_in_row
+            .saturating_sub(u32::try_from(quiet).unwrap_or(u32::MAX));
+        self.ejections_in_row = decayed.saturating_add(1);
+        let length = base
+            .saturating_mul(u64::from(self.ejections_in_row))
+            .min(millis(od.max_ejection_time));
+        let length = (length as f64 * jitter.clamp(0.5, 1.5)) as u64;
+        self.ejection = Some(Ejection {
+            since: now,
+            until: now.saturating_add(length.max(1)),
+            reason,
+        });
+        self.consecutive_failures = 0;
+        self.window.clear();
+        self.ramp_since = None;
+        let why = format!(
+            "{why}; ejected for {:.1}s (ejection {} in a row)",
+            length as f64 / 1000.0,
+            self.ejections_in_row
+        );
+        self.finish(before, now, why, Some(reason))
+    }
+
+    /// Ends an ejection whose time is up and a slow start whose window is
+    /// over.
+    pub fn tick(&mut self, slow_start: Duration, now: Millis) -> Option<Transition> {
+        if let Some(r) = self.ramp_since {
+            if now.saturating_sub(r) >= millis(slow_start) {
+                self.ramp_since = None;
+            }
+        }
+        let e = self.ejection?;
+        if now < e.until {
+            return None;
+        }
+        let before = self.status();
+        self.ejection = None;
+        self.readmitted_at = now;
+        if self.status() == Status::Healthy && !slow_start.is_zero() {
+            self.ramp_since = Some(now);
+        }
+        let why = format!(
+            "ejection of {:.1}s ended",
+            e.until.saturating_sub(e.since) as f64 / 1000.0
+        );
+        self.finish(before, now, why, None)
+    }
+
+    /// The next time `tick` has work: the end of the ejection or the ramp.
+    pub fn next_deadline(&self, slow_start: Duration) -> Option<Millis> {
+        let ramp_end = self
+            .ramp_since
+            .map(|r| r.saturating_add(millis(slow_start)));
+        match (self.ejection.map(|e| e.until), ramp_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A copy of everything, for the admin API.
+    pub fn view(&self) -> HealthView {
+        let a = self.active.as_ref();
+        HealthView {
+            status: self.status(),
+            checked: a.is_some(),
+            last_probe: a.and_then(|a| a.last.clone()),
+            probe_successes: a.map_or(0, |a| a.successes),
+            probe_failures: a.map_or(0, |a| a.failures),
+            consecutive_failures: self.consecutive_failures,
+            ejection: self.ejection,
+            ejections_in_row: self.ejections_in_row,
+            ramp_since: self.ramp_since,
+            last_change: self.last_change.clone(),
+        }
+    }
+
+    fn finish(
+        &mut self,
+        before: Status,
+        now: Millis,
+        reason: String,
+        ejection: Option<EjectReason>,
+    ) -> Option<Transition> {
+        let after = self.status();
+        if after == before {
+            return None;
+        }
+        self.last_change = Some((now, after, reason.clone()));
+        Some(Transition {
+            from: before,
+            to: after,
+            reason,
+            ejection,
+        })
+    }
+}
