@@ -165,6 +165,7 @@ impl Switchyard {
         for t in &self.tasks {
             t.abort();
         }
+        self.shared().registry.retire_all();
         self.shared().ready.store(false, Ordering::Release);
         let listeners = self.control.take_listeners().await;
         for l in &listeners {

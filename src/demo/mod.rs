@@ -147,6 +147,7 @@ fn print_banner(proxy: &Switchyard) {
         }
     }
     println!("  curl -s http://{admin}/metrics | grep switchyard_upstream_requests_total");
+    println!("  curl -s http://{admin}/upstreams      # health, ejections, weights");
     println!("  curl -s http://{admin}/readyz");
     println!("Vendors (latency):");
     let all = dp

@@ -241,6 +241,17 @@ impl Registry {
         linked
     }
 
+    /// Stops every endpoint's monitor (at shutdown).
+    pub fn retire_all(&self) {
+        let map = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for state in map.values() {
+            state.health.retire();
+        }
+    }
+
     /// Closes idle upstream connections past their idle timeout.
     pub fn prune_idle(&self) {
         let map = self
