@@ -49,8 +49,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             }
         };
         rest = &rest[unit_len..];
-        total += Duration::try_from_secs_f64(number * seconds)
-            .map_err(|_| format!("invalid duration {text:?}: out of range"))?;
+        // Each part may be in range while their sum is not (`Duration`'s `+`
+        // panics on overflow), so add with a check too.
+        total = Duration::try_from_secs_f64(number * seconds)
+            .ok()
+            .and_then(|part| total.checked_add(part))
+            .ok_or_else(|| format!("invalid duration {text:?}: out of range"))?;
     }
     Ok(total)
 }
@@ -71,7 +75,8 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "5", "s", "5x", "-1s", "1s5"] {
+        let overflow = "10000000000000000000s10000000000000000000s";
+        for bad in ["", "5", "s", "5x", "-1s", "1s5", overflow] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -10,10 +10,13 @@ mod duration;
 mod error;
 mod location;
 mod raw;
+mod raw_values;
 mod resilience;
 mod snapshot;
 mod validate;
+mod validate_pools;
 mod validate_resilience;
+mod validate_retries;
 mod validate_routes;
 pub mod watch;
 

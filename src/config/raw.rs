@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub(super) use super::raw_values::{OneOrMany, RawShare, RawStatus};
+
 /// The whole file.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -116,36 +118,6 @@ pub struct RawRetries {
     pub budget: Option<RawShare>,
     /// Retries per second always allowed, whatever the budget.
     pub min_retries_per_second: Option<u32>,
-}
-
-/// A share: a fraction such as `0.2` or a percentage such as `"20%"`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum RawShare {
-    /// A fraction in [0, 1].
-    Fraction(f64),
-    /// `"N%"`.
-    Text(String),
-}
-
-/// One item of `expected_statuses`: `200`, `"200-299"` or `"2xx"`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum RawStatus {
-    /// One status code.
-    Code(u16),
-    /// A range or class.
-    Text(String),
-}
-
-/// One item or a list of them.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum OneOrMany<T> {
-    /// A single item.
-    One(T),
-    /// A list.
-    Many(Vec<T>),
 }
 
 /// `routes[].match`

@@ -2,8 +2,9 @@
 //! no-healthy policy and retries.
 //!
 //! Owns: the snapshot types and their defaults' meaning. Built by
-//! `validate_resilience`; read by `upstream::health` and the proxy's retry
-//! loop. Must not: hold runtime state (that is `upstream::Registry`'s).
+//! `validate_resilience` and `validate_retries`; read by `upstream::health`
+//! and the proxy's retry loop. Must not: hold runtime state (that is
+//! `upstream::Registry`'s).
 
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ pub struct HealthCheck {
     pub interval: Duration,
     /// Time allowed for one probe; always below `interval`.
     pub timeout: Duration,
-    /// Random spread of each interval, as a fraction in [0, 1).
+    /// Random spread of each interval, as a fraction in [0, 0.5).
     pub jitter: f64,
     /// Passes in a row that make an unhealthy endpoint healthy.
     pub healthy_threshold: u32,

@@ -1,22 +1,20 @@
-//! Validation of health checks, outlier detection and retries.
+//! Validation of health checks and outlier detection.
 //!
 //! Owns: the rules and error wording for `pools[].health_check`,
-//! `pools[].outlier_detection`, `pools[].endpoints[].health_check` and
-//! `routes[].retries`.
+//! `pools[].outlier_detection` and `pools[].endpoints[].health_check`, and
+//! the share parser (`0.2` or `"20%"`) that `validate_retries` uses too.
+//! Must not: look at routes (retries are `validate_retries`').
 
 use std::time::Duration;
 
-use http::HeaderValue;
+use http::uri::Authority;
 
 use super::defaults;
 use super::raw::{
-    OneOrMany, RawCheckKind, RawEndpointCheck, RawHealthCheck, RawOutlierDetection, RawRetries,
-    RawShare, RawStatus,
+    OneOrMany, RawCheckKind, RawEndpointCheck, RawHealthCheck, RawOutlierDetection, RawShare,
+    RawStatus,
 };
-use super::resilience::{
-    CheckKind, EndpointCheck, HealthCheck, OutlierDetection, Retries, RetryOn, RetryOnSet,
-    StatusSet,
-};
+use super::resilience::{CheckKind, EndpointCheck, HealthCheck, OutlierDetection, StatusSet};
 use super::validate::Issues;
 
 /// `pools[i].health_check`
@@ -26,98 +24,114 @@ pub(super) fn health_check(
     raw: Option<&RawHealthCheck>,
 ) -> Option<HealthCheck> {
     let raw = raw?;
-    let interval = issues.duration(
-        &format!("{base}.interval"),
-        raw.interval.as_deref(),
-        defaults::HC_INTERVAL,
-        false,
-    );
-    let timeout = issues.duration(
-        &format!("{base}.timeout"),
-        raw.timeout.as_deref(),
-        defaults::HC_TIMEOUT.min(interval),
-        false,
-    );
-    if timeout >= interval && raw.timeout.is_some() {
-        issues.error(
-            format!("{base}.timeout"),
-            format!("{timeout:?} must be shorter than the interval ({interval:?})"),
-        );
-    }
+    let (interval, timeout) = probe_timing(issues, base, raw);
     let jitter = match &raw.jitter {
         None => defaults::HC_JITTER,
-        Some(s) => share(issues, &format!("{base}.jitter"), s).min(0.5),
-    };
-    if raw.jitter.is_some() && jitter >= 0.5 {
-        issues.error(format!("{base}.jitter"), "must be below 50%");
-    }
-    let threshold = |issues: &mut Issues<'_>, name: &str, v: Option<u32>, d: u32| match v {
-        Some(0) => {
-            issues.error(format!("{base}.{name}"), "must be at least 1");
-            d
+        Some(s) => {
+            let path = format!("{base}.jitter");
+            let j = share(issues, &path, s);
+            if j >= 0.5 {
+                issues.error(
+                    path,
+                    format!("{} is too much: must be below 50%", share_text(s)),
+                );
+            }
+            j.min(0.5)
         }
-        Some(n) if n > 100 => {
-            issues.error(
-                format!("{base}.{name}"),
-                format!("{n} is more than the limit of 100"),
-            );
-            d
-        }
-        Some(n) => n,
-        None => d,
     };
-    let healthy_threshold = threshold(
-        issues,
-        "healthy_threshold",
-        raw.healthy_threshold,
-        defaults::HC_HEALTHY_THRESHOLD,
-    );
-    let unhealthy_threshold = threshold(
-        issues,
-        "unhealthy_threshold",
-        raw.unhealthy_threshold,
-        defaults::HC_UNHEALTHY_THRESHOLD,
-    );
     let kind = match raw.kind {
         RawCheckKind::Http => CheckKind::Http,
         RawCheckKind::Tcp => CheckKind::Tcp,
     };
-    if kind == CheckKind::Tcp {
-        for (set, key) in [
-            (raw.path.is_some(), "path"),
-            (raw.host.is_some(), "host"),
-            (raw.expected_statuses.is_some(), "expected_statuses"),
-        ] {
-            if set {
-                issues.error(format!("{base}.{key}"), "only applies to type: http checks");
+    let path = raw.path.clone().unwrap_or_else(|| defaults::HC_PATH.into());
+    let mut expected = StatusSet::success();
+    match kind {
+        CheckKind::Http => {
+            check_path(issues, &format!("{base}.path"), &path);
+            if let Some(host) = &raw.host {
+                check_host(issues, &format!("{base}.host"), host);
+            }
+            if let Some(items) = &raw.expected_statuses {
+                expected = statuses(issues, &format!("{base}.expected_statuses"), items);
+            }
+        }
+        CheckKind::Tcp => {
+            for (set, key) in [
+                (raw.path.is_some(), "path"),
+                (raw.host.is_some(), "host"),
+                (raw.expected_statuses.is_some(), "expected_statuses"),
+            ] {
+                if set {
+                    issues.error(format!("{base}.{key}"), "only applies to type: http checks");
+                }
             }
         }
     }
-    let path = raw.path.clone().unwrap_or_else(|| defaults::HC_PATH.into());
-    check_path(issues, &format!("{base}.path"), &path);
-    if let Some(host) = &raw.host {
-        if host.is_empty() || HeaderValue::from_str(host).is_err() {
-            issues.error(
-                format!("{base}.host"),
-                format!("invalid Host header value {host:?}"),
-            );
-        }
-    }
-    let expected = match &raw.expected_statuses {
-        None => StatusSet::success(),
-        Some(items) => statuses(issues, &format!("{base}.expected_statuses"), items),
-    };
     Some(HealthCheck {
         kind,
         path,
         host: raw.host.clone(),
         expected,
         interval,
-        timeout: timeout.min(interval),
+        timeout,
         jitter,
-        healthy_threshold,
-        unhealthy_threshold,
+        healthy_threshold: threshold(
+            issues,
+            &format!("{base}.healthy_threshold"),
+            raw.healthy_threshold,
+            defaults::HC_HEALTHY_THRESHOLD,
+        ),
+        unhealthy_threshold: threshold(
+            issues,
+            &format!("{base}.unhealthy_threshold"),
+            raw.unhealthy_threshold,
+            defaults::HC_UNHEALTHY_THRESHOLD,
+        ),
     })
+}
+
+/// `interval` and `timeout`, with `timeout < interval` guaranteed.
+fn probe_timing(issues: &mut Issues<'_>, base: &str, raw: &RawHealthCheck) -> (Duration, Duration) {
+    let before = issues.errors.len();
+    let interval = issues.duration(
+        &format!("{base}.interval"),
+        raw.interval.as_deref(),
+        defaults::HC_INTERVAL,
+        false,
+    );
+    let interval_ok = issues.errors.len() == before;
+    // The default must stay below short intervals too (`interval: 1s`).
+    let timeout = issues.duration(
+        &format!("{base}.timeout"),
+        raw.timeout.as_deref(),
+        defaults::HC_TIMEOUT.min(interval / 2),
+        false,
+    );
+    // A bad interval is already reported; its stand-in is not what the
+    // operator wrote, so comparing with it would only mislead.
+    if interval_ok && timeout >= interval {
+        issues.error(
+            format!("{base}.timeout"),
+            format!("{timeout:?} must be shorter than the interval ({interval:?})"),
+        );
+    }
+    (interval, timeout.min(interval))
+}
+
+/// `healthy_threshold` / `unhealthy_threshold`: 1 to 100.
+fn threshold(issues: &mut Issues<'_>, path: &str, value: Option<u32>, default: u32) -> u32 {
+    match value {
+        None => default,
+        Some(0) => {
+            issues.error(path, "must be at least 1");
+            default
+        }
+        Some(n) if n > 100 => {
+            issues.error(path, format!("{n} is more than the limit of 100"));
+            default
+        }
+        Some(n) => n,
+    }
 }
 
 fn check_path(issues: &mut Issues<'_>, path: &str, value: &str) {
@@ -128,6 +142,19 @@ fn check_path(issues: &mut Issues<'_>, path: &str, value: &str) {
         issues.error(
             path,
             format!("invalid probe path {value:?}: use an absolute path such as /healthz"),
+        );
+    }
+}
+
+/// A Host header names an authority (`host` or `host:port`), nothing else.
+fn check_host(issues: &mut Issues<'_>, path: &str, host: &str) {
+    let ok = !host.is_empty()
+        && !host.contains('@')
+        && host.parse::<Authority>().is_ok_and(|a| a.as_str() == host);
+    if !ok {
+        issues.error(
+            path,
+            format!("invalid Host header value {host:?}: use a host name with an optional port, such as api.example.com:8080"),
         );
     }
 }
@@ -165,13 +192,12 @@ fn statuses(issues: &mut Issues<'_>, path: &str, items: &OneOrMany<RawStatus>) -
 }
 
 fn parse_status(item: &RawStatus) -> Option<(u16, u16)> {
-    let valid = |c: u16| (100..=599).contains(&c);
-    let (lo, hi) = match item {
+    let (lo, hi): (i64, i64) = match item {
         RawStatus::Code(c) => (*c, *c),
         RawStatus::Text(t) => {
             let t = t.trim();
             if let Some(class) = t.strip_suffix("xx").or_else(|| t.strip_suffix("XX")) {
-                let d: u16 = class.parse().ok().filter(|d| (1..=5).contains(d))?;
+                let d: i64 = class.parse().ok().filter(|d| (1..=5).contains(d))?;
                 (d * 100, d * 100 + 99)
             } else if let Some((a, b)) = t.split_once('-') {
                 (a.trim().parse().ok()?, b.trim().parse().ok()?)
@@ -181,18 +207,23 @@ fn parse_status(item: &RawStatus) -> Option<(u16, u16)> {
             }
         }
     };
-    (valid(lo) && valid(hi) && lo <= hi).then_some((lo, hi))
+    let code = |c: i64| u16::try_from(c).ok().filter(|c| (100..=599).contains(c));
+    let (lo, hi) = (code(lo)?, code(hi)?);
+    (lo <= hi).then_some((lo, hi))
 }
 
 /// A `RawShare` as a fraction in [0, 1], recording an error when out of range.
 pub(super) fn share(issues: &mut Issues<'_>, path: &str, raw: &RawShare) -> f64 {
     let value = match raw {
         RawShare::Fraction(f) => Some(*f),
-        RawShare::Text(t) => t
-            .trim()
-            .strip_suffix('%')
-            .and_then(|n| n.trim().parse::<f64>().ok())
-            .map(|p| p / 100.0),
+        RawShare::Text(t) => {
+            let t = t.trim();
+            match t.strip_suffix('%') {
+                Some(n) => n.trim().parse::<f64>().ok().map(|p| p / 100.0),
+                // A quoted fraction ("0.2") means what it says.
+                None => t.parse::<f64>().ok(),
+            }
+        }
     };
     match value {
         Some(v) if v.is_finite() && (0.0..=1.0).contains(&v) => v,
@@ -201,14 +232,19 @@ pub(super) fn share(issues: &mut Issues<'_>, path: &str, raw: &RawShare) -> f64 
                 path,
                 format!(
                     "invalid share {}: use a fraction from 0 to 1 (0.2) or a percentage (20%)",
-                    match raw {
-                        RawShare::Fraction(f) => f.to_string(),
-                        RawShare::Text(t) => format!("{t:?}"),
-                    }
+                    share_text(raw)
                 ),
             );
             0.0
         }
+    }
+}
+
+/// A share as written, for messages.
+fn share_text(raw: &RawShare) -> String {
+    match raw {
+        RawShare::Fraction(f) => f.to_string(),
+        RawShare::Text(t) => format!("{t:?}"),
     }
 }
 
@@ -222,28 +258,7 @@ pub(super) fn outlier(
         issues.duration(&format!("{base}.{key}"), v.as_deref(), d, zero)
     };
     let window = dur(issues, "window", &raw.window, defaults::OD_WINDOW, false);
-    let base_ejection_time = dur(
-        issues,
-        "base_ejection_time",
-        &raw.base_ejection_time,
-        defaults::OD_BASE_EJECTION_TIME,
-        false,
-    );
-    let max_ejection_time = dur(
-        issues,
-        "max_ejection_time",
-        &raw.max_ejection_time,
-        defaults::OD_MAX_EJECTION_TIME.max(base_ejection_time),
-        false,
-    );
-    if max_ejection_time < base_ejection_time {
-        issues.error(
-            format!("{base}.max_ejection_time"),
-            format!(
-                "{max_ejection_time:?} is shorter than base_ejection_time ({base_ejection_time:?})"
-            ),
-        );
-    }
+    let (base_ejection_time, max_ejection_time) = ejection_times(issues, base, raw);
     let slow_start = dur(
         issues,
         "slow_start",
@@ -275,10 +290,41 @@ pub(super) fn outlier(
         window,
         min_requests: raw.min_requests.unwrap_or(defaults::OD_MIN_REQUESTS).max(1),
         base_ejection_time,
-        max_ejection_time: max_ejection_time.max(base_ejection_time),
+        max_ejection_time,
         max_ejection_percent,
         slow_start,
     }
+}
+
+/// `base_ejection_time` and `max_ejection_time`, with `base <= max`
+/// guaranteed.
+fn ejection_times(
+    issues: &mut Issues<'_>,
+    base: &str,
+    raw: &RawOutlierDetection,
+) -> (Duration, Duration) {
+    let before = issues.errors.len();
+    let base_time = issues.duration(
+        &format!("{base}.base_ejection_time"),
+        raw.base_ejection_time.as_deref(),
+        defaults::OD_BASE_EJECTION_TIME,
+        false,
+    );
+    let base_ok = issues.errors.len() == before;
+    let max_time = issues.duration(
+        &format!("{base}.max_ejection_time"),
+        raw.max_ejection_time.as_deref(),
+        defaults::OD_MAX_EJECTION_TIME.max(base_time),
+        false,
+    );
+    // As with probe timing: no comparison with a stand-in for a bad value.
+    if base_ok && max_time < base_time {
+        issues.error(
+            format!("{base}.max_ejection_time"),
+            format!("{max_time:?} is shorter than base_ejection_time ({base_time:?})"),
+        );
+    }
+    (base_time, max_time.max(base_time))
 }
 
 /// `pools[i].endpoints[j].health_check`
@@ -301,7 +347,8 @@ pub(super) fn endpoint_check(
         }
         Some(_) => {}
     }
-    if let Some(p) = &raw.path {
+    let tcp = pool_check.is_some_and(|c| c.kind == CheckKind::Tcp);
+    if let Some(p) = raw.path.as_deref().filter(|_| !tcp) {
         check_path(issues, &format!("{base}.path"), p);
     }
     if raw.port == Some(0) {
@@ -310,83 +357,5 @@ pub(super) fn endpoint_check(
     EndpointCheck {
         path: raw.path.clone(),
         port: raw.port,
-    }
-}
-
-/// `routes[i].retries`
-pub(super) fn retries(
-    issues: &mut Issues<'_>,
-    base: &str,
-    raw: &RawRetries,
-    route_timeout: Duration,
-) -> Retries {
-    let attempts = match raw.attempts {
-        None => defaults::RETRY_ATTEMPTS,
-        Some(0) => {
-            issues.error(
-                format!("{base}.attempts"),
-                "must be at least 1 (1 means no retry)",
-            );
-            1
-        }
-        Some(n) if n > defaults::MAX_RETRY_ATTEMPTS => {
-            issues.error(
-                format!("{base}.attempts"),
-                format!(
-                    "{n} is more than the limit of {}",
-                    defaults::MAX_RETRY_ATTEMPTS
-                ),
-            );
-            defaults::MAX_RETRY_ATTEMPTS
-        }
-        Some(n) => n,
-    };
-    let per_try_timeout = raw.per_try_timeout.as_deref().map(|t| {
-        let path = format!("{base}.per_try_timeout");
-        let d = issues.duration(&path, Some(t), route_timeout, false);
-        if d > route_timeout {
-            issues.error(
-                path,
-                format!("{d:?} is longer than the route timeout ({route_timeout:?}), which bounds all attempts"),
-            );
-        }
-        d.min(route_timeout)
-    });
-    let on = match &raw.on {
-        None => RetryOnSet::of(&[
-            RetryOn::ConnectError,
-            RetryOn::Reset,
-            RetryOn::Timeout,
-            RetryOn::Http5xx,
-        ]),
-        Some(names) => {
-            let mut items = Vec::with_capacity(names.len());
-            for (k, name) in names.iter().enumerate() {
-                match RetryOn::ALL.iter().find(|c| c.as_str() == name) {
-                    Some(c) => items.push(*c),
-                    None => issues.error(
-                        format!("{base}.on[{k}]"),
-                        format!(
-                            "unknown retry condition {name:?}: expected one of {}",
-                            RetryOn::ALL.map(RetryOn::as_str).join(", ")
-                        ),
-                    ),
-                }
-            }
-            RetryOnSet::of(&items)
-        }
-    };
-    let budget = match &raw.budget {
-        None => defaults::RETRY_BUDGET,
-        Some(s) => share(issues, &format!("{base}.budget"), s),
-    };
-    Retries {
-        attempts,
-        per_try_timeout,
-        on,
-        budget,
-        min_retries_per_second: raw
-            .min_retries_per_second
-            .unwrap_or(defaults::RETRY_MIN_PER_SECOND),
     }
 }

@@ -51,12 +51,14 @@ pub(super) fn routes(raw: &[RawRoute], pools: &[Pool], issues: &mut Issues<'_>) 
                 None
             }
         });
+        let before = issues.errors.len();
         let timeout = issues.duration(
             &format!("{base}.timeout"),
             r.timeout.as_deref(),
             defaults::ROUTE_TIMEOUT,
             false,
         );
+        let timeout_ok = issues.errors.len() == before;
         out.push(Route {
             name: Arc::from(r.name.as_str()),
             matcher: matcher(issues, &format!("{base}.match"), &r.matcher),
@@ -73,11 +75,11 @@ pub(super) fn routes(raw: &[RawRoute], pools: &[Pool], issues: &mut Issues<'_>) 
                 &r.response_headers,
             ),
             timeout,
-            retries: super::validate_resilience::retries(
+            retries: super::validate_retries::retries(
                 issues,
                 &format!("{base}.retries"),
                 &r.retries,
-                timeout,
+                timeout_ok.then_some(timeout),
             ),
         });
     }

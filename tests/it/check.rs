@@ -9,6 +9,9 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
+mod resilience;
+mod resilience_errors;
+
 /// What one run of the binary printed.
 struct Run {
     code: Option<i32>,

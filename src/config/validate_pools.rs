@@ -1,0 +1,180 @@
+//! Pool validation: pool settings, endpoints and endpoint URLs.
+//!
+//! Owns: the rules and error wording for `pools[]` and
+//! `pools[].endpoints[]`. Health checks and outlier detection are checked in
+//! `validate_resilience`; duplicate pool names in `validate`. Must not: look
+//! at routes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http::uri::{Scheme, Uri};
+
+use super::defaults;
+use super::raw::{RawBalancer, RawEndpoint, RawPool, RawWhenNoneHealthy};
+use super::resilience::{HealthCheck, WhenNoneHealthy};
+use super::snapshot::{BalancerKind, Endpoint, EndpointUrl, Pool};
+use super::validate::{check_name, Issues};
+use super::validate_resilience;
+
+pub(super) fn pool(issues: &mut Issues<'_>, i: usize, p: &RawPool) -> Pool {
+    let base = format!("pools[{i}]");
+    check_name(issues, &format!("{base}.name"), &p.name);
+    let connect_timeout = issues.duration(
+        &format!("{base}.connect_timeout"),
+        p.connect_timeout.as_deref(),
+        defaults::CONNECT_TIMEOUT,
+        false,
+    );
+    let idle_timeout = issues.duration(
+        &format!("{base}.idle_timeout"),
+        p.idle_timeout.as_deref(),
+        defaults::IDLE_TIMEOUT,
+        true,
+    );
+    if p.endpoints.is_empty() {
+        issues.error(
+            format!("{base}.endpoints"),
+            "a pool needs at least one endpoint",
+        );
+    }
+    let health_check = validate_resilience::health_check(
+        issues,
+        &format!("{base}.health_check"),
+        p.health_check.as_ref(),
+    );
+    let outlier = validate_resilience::outlier(
+        issues,
+        &format!("{base}.outlier_detection"),
+        &p.outlier_detection,
+    );
+    let mut names = HashMap::new();
+    let mut endpoints = Vec::new();
+    for (j, e) in p.endpoints.iter().enumerate() {
+        let path = format!("{base}.endpoints[{j}]");
+        if let Some(first) = names.insert(e.name.as_str(), j) {
+            issues.error(
+                format!("{path}.name"),
+                format!(
+                    "duplicate endpoint name {:?} in pool {:?} (first used by endpoints[{first}])",
+                    e.name, p.name
+                ),
+            );
+        }
+        endpoints.push(endpoint(issues, &path, e, health_check.as_ref()));
+    }
+    if !endpoints.is_empty() && endpoints.iter().all(|e| e.weight == 0) {
+        issues.warn(
+            format!("{base}.endpoints"),
+            format!(
+                "every endpoint of pool {:?} has weight 0, so it serves nothing",
+                p.name
+            ),
+        );
+    }
+    Pool {
+        name: Arc::from(p.name.as_str()),
+        balancer: match p.balancer {
+            RawBalancer::WeightedRoundRobin => BalancerKind::WeightedRoundRobin,
+            RawBalancer::RoundRobin => BalancerKind::RoundRobin,
+            RawBalancer::Random => BalancerKind::Random,
+            RawBalancer::LeastRequest => BalancerKind::LeastRequest,
+        },
+        connect_timeout,
+        idle_timeout,
+        endpoints,
+        health_check,
+        outlier,
+        when_none_healthy: match p.when_none_healthy {
+            RawWhenNoneHealthy::Any => WhenNoneHealthy::Any,
+            RawWhenNoneHealthy::Fail => WhenNoneHealthy::Fail,
+        },
+    }
+}
+
+fn endpoint(
+    issues: &mut Issues<'_>,
+    path: &str,
+    e: &RawEndpoint,
+    pool_check: Option<&HealthCheck>,
+) -> Endpoint {
+    check_name(issues, &format!("{path}.name"), &e.name);
+    let weight = e.weight.unwrap_or(defaults::ENDPOINT_WEIGHT);
+    if weight > defaults::MAX_WEIGHT {
+        issues.error(
+            format!("{path}.weight"),
+            format!(
+                "{weight} is more than the limit of {}",
+                defaults::MAX_WEIGHT
+            ),
+        );
+    }
+    let cost = e.cost.unwrap_or(defaults::ENDPOINT_COST);
+    if !cost.is_finite() || cost < 0.0 {
+        issues.error(
+            format!("{path}.cost"),
+            format!("{cost} must be a finite number >= 0"),
+        );
+    }
+    Endpoint {
+        name: Arc::from(e.name.as_str()),
+        url: endpoint_url(issues, &format!("{path}.url"), &e.url),
+        weight: weight.min(defaults::MAX_WEIGHT),
+        cost,
+        check: validate_resilience::endpoint_check(
+            issues,
+            &format!("{path}.health_check"),
+            e.health_check.as_ref(),
+            pool_check,
+        ),
+    }
+}
+
+fn endpoint_url(issues: &mut Issues<'_>, path: &str, text: &str) -> EndpointUrl {
+    let fallback = || EndpointUrl {
+        scheme: Scheme::HTTP,
+        authority: http::uri::Authority::from_static("invalid.invalid:80"),
+        base_path: String::new(),
+        original: text.to_string(),
+    };
+    let uri: Uri = match text.parse() {
+        Ok(u) => u,
+        Err(e) => {
+            issues.error(path, format!("invalid URL {text:?}: {e}"));
+            return fallback();
+        }
+    };
+    let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
+        issues.error(
+            path,
+            format!("invalid URL {text:?}: expected http://HOST:PORT"),
+        );
+        return fallback();
+    };
+    if scheme != &Scheme::HTTP {
+        issues.error(
+            path,
+            format!("unsupported scheme {scheme:?} in {text:?}: use http://"),
+        );
+        return fallback();
+    }
+    if authority.as_str().contains('@') {
+        issues.error(path, format!("credentials in URL {text:?} are not allowed"));
+        return fallback();
+    }
+    if text.contains('#') {
+        issues.error(path, format!("URL {text:?} must not have a fragment"));
+        return fallback();
+    }
+    if uri.query().is_some() {
+        issues.error(path, format!("URL {text:?} must not have a query"));
+        return fallback();
+    }
+    let base_path = uri.path().trim_end_matches('/').to_string();
+    EndpointUrl {
+        scheme: scheme.clone(),
+        authority: authority.clone(),
+        base_path,
+        original: text.to_string(),
+    }
+}
