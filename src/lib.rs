@@ -231,7 +231,10 @@ async fn reload_triggers(control: Arc<Control>) {
                 // Debounce: wait for a quiet spell, absorbing the burst, but
                 // never longer than four quiet spells in all, so a directory
                 // that never goes quiet cannot hold reloads off.
-                let deadline = tokio::time::Instant::now() + settings.debounce * 4;
+                let now = tokio::time::Instant::now();
+                let deadline = now
+                    .checked_add(settings.debounce.saturating_mul(4))
+                    .unwrap_or(now + Duration::from_secs(86_400));
                 loop {
                     tokio::select! {
                         Some(()) = events.recv() => continue,

@@ -52,7 +52,10 @@ pub(super) async fn send(
     start: Instant,
 ) -> Result<Sent, ProxyError> {
     let policy = &route.retries;
-    let deadline = start + route.timeout;
+    // A timeout too large for the clock means no deadline to speak of.
+    let deadline = start
+        .checked_add(route.timeout)
+        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400));
     let original = std::mem::take(&mut parts.uri);
     if !policy.enabled() {
         let ep = endpoint(pool, &[])?;
