@@ -160,9 +160,12 @@ async fn once(
     let in_flight = ep.state.begin();
     let sent = Instant::now();
     let em = &ep.state.metrics;
-    let (result, outcome) = match tokio::time::timeout(timeout, ep.client.send(request)).await {
+    let answer = tokio::time::timeout(timeout, ep.client.send(request)).await;
+    let done = Instant::now();
+    let (result, outcome) = match answer {
         Ok(Ok((response, lease))) => {
-            em.duration.observe(sent.elapsed().as_secs_f64());
+            em.duration
+                .observe(done.saturating_duration_since(sent).as_secs_f64());
             let outcome = Outcome::of_status(response.status());
             let sent = Sent {
                 response,
@@ -186,7 +189,7 @@ async fn once(
         ),
     };
     em.outcome(outcome);
-    let now = millis_at(Instant::now());
+    let now = millis_at(done);
     ep.state
         .health
         .record(outcome.is_failure(), &pool.config.outlier, now, &pool.state);
