@@ -42,13 +42,17 @@ async fn attempt(target: &ProbeTarget, hc: &HealthCheck) -> Result<(), String> {
         .map_err(|e| format!("bad probe request: {e}"))?;
     let exchange = sender.send_request(request);
     tokio::pin!(conn);
+    tokio::pin!(exchange);
     let response = tokio::select! {
-        r = exchange => r.map_err(|e| format!("request: {e}"))?,
-        c = &mut conn => return Err(match c {
-            Ok(()) => "connection closed before a response".into(),
-            Err(e) => format!("connection: {e}"),
-        }),
-    };
+        r = &mut exchange => r,
+        c = &mut conn => match c {
+            // With `Connection: close` the connection may finish right
+            // after handing over the response: collect it.
+            Ok(()) => exchange.await,
+            Err(e) => return Err(format!("connection: {e}")),
+        },
+    }
+    .map_err(|e| format!("request: {e}"))?;
     let status = response.status();
     if hc.expected.contains(status) {
         Ok(())
