@@ -2,6 +2,7 @@
 //! a small HTTP client, and `eventually` for polling with a deadline.
 #![allow(dead_code)]
 
+pub mod blackhole;
 pub mod process;
 pub mod upstream;
 
@@ -17,7 +18,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use switchyard::Switchyard;
 
-pub use upstream::TestUpstream;
+pub use blackhole::Blackhole;
+pub use upstream::{closed_port, Health, TestUpstream};
 
 /// Starts the proxy from YAML text (listen on 127.0.0.1:0).
 pub async fn start_proxy(yaml: &str) -> Switchyard {
@@ -36,6 +38,14 @@ pub fn config(rest: &str) -> String {
     format!(
         "version: 1\nruntime: {{ worker_threads: 2, shutdown_timeout: 5s }}\nadmin: {{ listen: '127.0.0.1:0' }}\nlisteners:\n  - {{ name: web, listen: '127.0.0.1:0' }}\n{rest}"
     )
+}
+
+/// `{ name, url }` items for an endpoints list.
+pub fn eps(list: &[(&str, String)]) -> String {
+    list.iter()
+        .map(|(n, u)| format!("{{ name: {n}, url: '{u}' }}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A plain HTTP/1.1 client without retries.
@@ -84,6 +94,67 @@ pub async fn get(addr: SocketAddr, path: &str) -> Reply {
             .unwrap(),
     )
     .await
+}
+
+/// GET `http://addr{path}` on `client`, which keeps its connections alive.
+pub async fn get_on(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    addr: SocketAddr,
+    path: &str,
+) -> Reply {
+    let req = Request::get(format!("http://{addr}{path}"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    collect(client.request(req).await.expect("request sent")).await
+}
+
+/// The admin API's `GET /upstreams` document.
+pub async fn upstreams(admin: SocketAddr) -> serde_json::Value {
+    let r = get(admin, "/upstreams").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    serde_json::from_str(&r.body).expect("/upstreams is JSON")
+}
+
+/// One endpoint of one pool in an `upstreams` document.
+pub fn endpoint<'a>(doc: &'a serde_json::Value, pool: &str, name: &str) -> &'a serde_json::Value {
+    doc["pools"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == pool))
+        .and_then(|p| p["endpoints"].as_array())
+        .and_then(|es| es.iter().find(|e| e["name"] == name))
+        .unwrap_or_else(|| panic!("no endpoint {pool}/{name} in {doc}"))
+}
+
+/// Polls `/upstreams` until every `(pool, endpoint, status)` holds at once.
+pub async fn wait_status(admin: SocketAddr, deadline: Duration, want: &[(&str, &str, &str)]) {
+    let end = Instant::now() + deadline;
+    loop {
+        let doc = upstreams(admin).await;
+        if want
+            .iter()
+            .all(|(p, e, s)| endpoint(&doc, p, e)["status"] == *s)
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "not {want:?} within {deadline:?}; last /upstreams: {doc}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The admin API's `/metrics` text.
+pub async fn metrics_text(admin: SocketAddr) -> String {
+    get(admin, "/metrics").await.body
+}
+
+/// Applies new YAML to a running proxy (as a reload does).
+pub async fn reload(proxy: &Switchyard, yaml: &str) -> switchyard::proxy::ReloadReport {
+    let config = switchyard::config::load_str(yaml)
+        .unwrap_or_else(|e| panic!("bad test config: {e}\n{yaml}"));
+    let hash = switchyard::config::content_hash(yaml.as_bytes());
+    proxy.control().apply(config, hash).await
 }
 
 /// Polls `check` until it returns `Some` or `deadline` passes.
