@@ -16,6 +16,7 @@ mod cell;
 mod machine;
 mod monitor;
 mod probe;
+mod types;
 mod window;
 
 pub use cell::{EndpointHealth, HealthSettings, ProbeTarget};
