@@ -140,4 +140,3 @@ pub struct HealthView {
     /// Last change: when, to what, why.
     pub last_change: Option<(Millis, Status, String)>,
 }
-
