@@ -114,7 +114,7 @@ impl PoolRuntime {
                 return None;
             }
             let until = match e.state.health.status() {
-                Status::Checking | Status::Healthy => 0,
+                Status::Checking | Status::Healthy | Status::HalfOpen => 0,
                 Status::Ejected | Status::Unhealthy if any => e.state.health.out_until(),
                 Status::Ejected | Status::Unhealthy => return None,
             };
@@ -144,6 +144,10 @@ impl PoolView for PoolRuntime {
         let e = &self.endpoints[i];
         let factor = e.state.health.weight_permille(self.slow_start());
         if factor == 0 {
+            return 0;
+        }
+        // On probation, one trial request at a time (linkerd's gate).
+        if e.state.health.status() == Status::HalfOpen && e.state.in_flight() > 0 {
             return 0;
         }
         // At most MAX_WEIGHT (1e6) x 1000 = 1e9, inside u32.

@@ -1,13 +1,13 @@
 //! `EndpointHealth`: one endpoint's state machine plus the atomics the
 //! request path reads, the monitor's wake-up, and logging of transitions.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::ArcSwap;
 use tokio::sync::Notify;
 
-use super::machine::{Machine, ProbeResult, Status, Transition};
+use super::machine::{EjectReason, Machine, ProbeResult, Recorded, Status, Transition};
 use super::{ramp_permille, HealthView, Millis};
 use crate::config::{HealthCheck, OutlierDetection};
 use crate::metrics::EndpointHealthMetrics;
@@ -36,6 +36,8 @@ pub struct HealthSettings {
 }
 
 const NONE: u64 = u64::MAX;
+/// The weight share of a half-open endpoint on probation.
+const PROBATION_PERMILLE: u32 = 100;
 
 /// One endpoint's health.
 #[derive(Debug)]
@@ -46,6 +48,8 @@ pub struct EndpointHealth {
     status: AtomicU8,
     ramp_since: AtomicU64,
     out_until: AtomicU64,
+    /// The scorer's weight factor in per-mille (1000 without scoring).
+    score: AtomicU32,
     pub(super) wake: Notify,
     retired: AtomicBool,
     pub(super) settings: ArcSwap<HealthSettings>,
@@ -72,6 +76,7 @@ impl EndpointHealth {
             status: AtomicU8::new(Status::Checking as u8),
             ramp_since: AtomicU64::new(NONE),
             out_until: AtomicU64::new(0),
+            score: AtomicU32::new(1000),
             wake: Notify::new(),
             retired: AtomicBool::new(false),
             settings: ArcSwap::from_pointee(settings),
@@ -92,16 +97,30 @@ impl EndpointHealth {
         Status::from_u8(self.status.load(Ordering::Acquire))
     }
 
-    /// Effective weight factor in per-mille for a routable endpoint (slow
-    /// start), 0 for one that is not routable.
+    /// Effective weight factor in per-mille: the score times the slow-start
+    /// ramp for a healthy endpoint, the probation share (10%) for a
+    /// half-open one, 0 for one that is not routable.
     pub fn weight_permille(&self, slow_start: std::time::Duration) -> u32 {
-        if self.status() != Status::Healthy {
-            return 0;
+        match self.status() {
+            Status::Healthy => {}
+            Status::HalfOpen => return PROBATION_PERMILLE,
+            Status::Checking | Status::Unhealthy | Status::Ejected => return 0,
         }
+        let score = self.score.load(Ordering::Relaxed);
         match self.ramp_since.load(Ordering::Relaxed) {
-            NONE => 1000,
-            since => ramp_permille(Some(since), slow_start, super::now_ms()),
+            NONE => score,
+            since => score * ramp_permille(Some(since), slow_start, super::now_ms()) / 1000,
         }
+    }
+
+    /// Sets the scorer's weight factor (per-mille, at most 1000).
+    pub fn set_score(&self, permille: u32) {
+        self.score.store(permille.min(1000), Ordering::Relaxed);
+    }
+
+    /// The scorer's weight factor in per-mille.
+    pub fn score(&self) -> u32 {
+        self.score.load(Ordering::Relaxed)
     }
 
     /// For the no-healthy fallback: when the endpoint is expected back
@@ -143,24 +162,85 @@ impl EndpointHealth {
         self.retired.load(Ordering::Acquire)
     }
 
-    /// Records a finished request; may eject, within the pool's cap.
+    /// Records a finished request; may eject, within the pool's cap, or
+    /// close a half-open endpoint.
     pub fn record(&self, failure: bool, od: &OutlierDetection, now: Millis, pool: &PoolState) {
         if !od.enabled {
             return;
         }
         let mut m = self.lock();
-        let Some((reason, why)) = m.record(failure, od, now) else {
-            return;
-        };
+        match m.record(failure, od, now) {
+            Recorded::Nothing => {}
+            Recorded::Changed(t) => {
+                self.publish(&m);
+                drop(m);
+                self.announce(&t);
+                self.wake.notify_one();
+            }
+            Recorded::Eject(reason, why) => {
+                drop(m);
+                self.eject(pool, od.max_ejection_percent, &why, |m| {
+                    m.eject(reason, why.clone(), od, rand::random_range(0.8..1.2), now)
+                });
+            }
+        }
+    }
+
+    /// Opens the breaker for `length` because the upstream said
+    /// `Retry-After`, within the pool's cap.
+    pub fn retry_after(
+        &self,
+        length: std::time::Duration,
+        status: u16,
+        od: &OutlierDetection,
+        now: Millis,
+        pool: &PoolState,
+    ) {
+        let ms = u64::try_from(length.min(od.max_ejection_time).as_millis()).unwrap_or(u64::MAX);
+        let why = format!("status {status} with Retry-After {}s", length.as_secs());
+        self.eject(pool, od.max_ejection_percent, &why, |m| {
+            if m.ejection().is_some() {
+                return None;
+            }
+            m.eject_for(EjectReason::RetryAfter, why.clone(), ms, now)
+        });
+    }
+
+    /// Ejects because the scorer's error score stayed too low, within the
+    /// pool's cap.
+    pub fn score_trip(&self, why: String, od: &OutlierDetection, now: Millis, pool: &PoolState) {
+        self.eject(pool, od.max_ejection_percent, &why, |m| {
+            if m.status() != Status::Healthy {
+                return None;
+            }
+            m.eject(
+                EjectReason::Score,
+                why.clone(),
+                od,
+                rand::random_range(0.8..1.2),
+                now,
+            )
+        });
+    }
+
+    /// Runs `open` on the machine if the pool's ejection cap allows.
+    fn eject(
+        &self,
+        pool: &PoolState,
+        max_percent: u32,
+        why: &str,
+        open: impl FnOnce(&mut Machine) -> Option<Transition>,
+    ) {
+        let mut m = self.lock();
         let mut transition = None;
-        let allowed = pool.try_eject(od.max_ejection_percent, self, || {
-            transition = m.eject(reason, why.clone(), od, rand::random_range(0.8..1.2), now);
+        let allowed = pool.try_eject(max_percent, self, || {
+            transition = open(&mut m);
             self.publish(&m);
         });
         drop(m);
         if !allowed {
             tracing::debug!(pool = %self.pool, endpoint = %self.endpoint, reason = %why,
-                max_ejection_percent = od.max_ejection_percent,
+                max_ejection_percent = max_percent,
                 "Not ejecting: the pool's ejection cap is reached.");
         }
         if let Some(t) = transition {
@@ -207,23 +287,24 @@ impl EndpointHealth {
             .store(m.ramp_since().unwrap_or(NONE), Ordering::Relaxed);
         self.out_until.store(
             match status {
-                Status::Checking | Status::Healthy => 0,
+                Status::Checking | Status::Healthy | Status::HalfOpen => 0,
                 Status::Ejected => m.ejection().map_or(NONE, |e| e.until),
                 Status::Unhealthy => NONE,
             },
             Ordering::Relaxed,
         );
         self.status.store(status as u8, Ordering::Release);
-        self.metrics
-            .healthy
-            .set(i64::from(status == Status::Healthy));
+        self.metrics.healthy.set(i64::from(matches!(
+            status,
+            Status::Healthy | Status::HalfOpen
+        )));
     }
 
     fn announce(&self, t: &Transition) {
         if let Some(reason) = t.ejection {
             self.metrics.ejection(reason.as_str());
         }
-        if t.to == Status::Healthy {
+        if matches!(t.to, Status::Healthy | Status::HalfOpen) {
             tracing::info!(pool = %self.pool, endpoint = %self.endpoint, from = t.from.as_str(),
                 to = t.to.as_str(), reason = %t.reason, "Endpoint is back in its pool.");
         } else {

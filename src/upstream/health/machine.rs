@@ -4,9 +4,12 @@
 //!
 //! An endpoint is `Checking` until its first probe, `Unhealthy` once probes
 //! fail `unhealthy_threshold` times in a row (until they pass
-//! `healthy_threshold` times), `Ejected` while a passive ejection lasts,
-//! and `Healthy` otherwise. Every change of status comes back as a
-//! `Transition` carrying the reason and the numbers behind it.
+//! `healthy_threshold` times), `Ejected` while an ejection lasts (the
+//! breaker is open), `HalfOpen` after it (on probation until
+//! `HALF_OPEN_SUCCESSES` trial requests pass; a failed trial ejects again),
+//! and `Healthy` otherwise (closed, with a slow start after probation).
+//! Every change of status comes back as a `Transition` carrying the reason
+//! and the numbers behind it.
 
 use std::time::Duration;
 
@@ -14,6 +17,20 @@ pub use super::types::{EjectReason, Ejection, HealthView, ProbeResult, Status, T
 use super::window::FailureWindow;
 use super::Millis;
 use crate::config::{HealthCheck, OutlierDetection};
+
+/// Trial requests (or passing probes) that close a half-open endpoint.
+pub const HALF_OPEN_SUCCESSES: u32 = 3;
+
+/// What one recorded outcome calls for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// Nothing changes.
+    Nothing,
+    /// An ejection, if the pool's cap allows: the reason and why.
+    Eject(EjectReason, String),
+    /// A status change that needs no cap (probation passed).
+    Changed(Transition),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -38,6 +55,10 @@ pub struct Machine {
     consecutive_failures: u32,
     window: FailureWindow,
     ejection: Option<Ejection>,
+    /// Why the last ejection happened (a failed trial repeats it).
+    last_reason: Option<EjectReason>,
+    /// Trial successes while on probation (half-open).
+    probation: Option<u32>,
     ejections_in_row: u32,
     readmitted_at: Millis,
     ramp_since: Option<Millis>,
@@ -81,6 +102,8 @@ impl Machine {
             consecutive_failures: 0,
             window: FailureWindow::default(),
             ejection: None,
+            last_reason: None,
+            probation: None,
             ejections_in_row: 0,
             readmitted_at: now,
             ramp_since: (ramp && !checked).then_some(now),
@@ -97,6 +120,7 @@ impl Machine {
         match self.active.as_ref().map(|a| a.verdict) {
             Some(Verdict::Unknown) => Status::Checking,
             Some(Verdict::Unhealthy) => Status::Unhealthy,
+            Some(Verdict::Healthy) | None if self.probation.is_some() => Status::HalfOpen,
             Some(Verdict::Healthy) | None => Status::Healthy,
         }
     }
@@ -177,7 +201,11 @@ impl Machine {
         let was = a.verdict;
         a.verdict = next;
         if was == next {
-            return None;
+            // A passing probe counts as one trial on probation.
+            return match self.probation {
+                Some(_) if passed => self.trial_passed(slow_start, now, "health checks"),
+                _ => None,
+            };
         }
         let recovered = was == Verdict::Unhealthy;
         let first_pass = was == Verdict::Unknown && self.ramp_on_first_pass;
@@ -191,23 +219,30 @@ impl Machine {
             self.ramp_on_first_pass = false;
         } else {
             self.ramp_since = None;
+            self.probation = None;
         }
-        let ejection = (next == Verdict::Unhealthy && before == Status::Healthy)
-            .then_some(EjectReason::HealthCheck);
+        let ejection = (next == Verdict::Unhealthy
+            && matches!(before, Status::Healthy | Status::HalfOpen))
+        .then_some(EjectReason::HealthCheck);
         self.finish(before, now, why, ejection)
     }
 
-    /// Records one request outcome and says whether it calls for an
-    /// ejection now. The caller checks the pool's ejection cap and then
-    /// calls `eject`. Outcomes at an ejected endpoint are not recorded.
-    pub fn record(
-        &mut self,
-        failure: bool,
-        od: &OutlierDetection,
-        now: Millis,
-    ) -> Option<(EjectReason, String)> {
+    /// Records one request outcome and says what it calls for: an ejection
+    /// (the caller checks the pool's cap, then calls `eject`), or closing
+    /// a half-open endpoint. Outcomes at an ejected endpoint (requests that
+    /// were in flight, or fallback traffic) are not evidence.
+    pub fn record(&mut self, failure: bool, od: &OutlierDetection, now: Millis) -> Recorded {
         if self.ejection.is_some() {
-            return None;
+            return Recorded::Nothing;
+        }
+        if self.probation.is_some() {
+            if failure {
+                let reason = self.last_reason.unwrap_or(EjectReason::ConsecutiveFailures);
+                return Recorded::Eject(reason, "a trial request failed on probation".into());
+            }
+            return self
+                .trial_passed(od.slow_start, now, "trial requests")
+                .map_or(Recorded::Nothing, Recorded::Changed);
         }
         if failure {
             self.consecutive_failures = self.consecutive_failures.saturating_add(1);
@@ -217,23 +252,23 @@ impl Machine {
         let window = millis(od.window);
         self.window.record(failure, now, window);
         if !failure {
-            return None;
+            return Recorded::Nothing;
         }
         if od.consecutive_failures > 0 && self.consecutive_failures >= od.consecutive_failures {
-            return Some((
+            return Recorded::Eject(
                 EjectReason::ConsecutiveFailures,
                 format!(
                     "{} failures in a row (threshold {})",
                     self.consecutive_failures, od.consecutive_failures
                 ),
-            ));
+            );
         }
         if od.failure_ratio > 0.0 {
             let (requests, failures) = self.window.totals(now, window);
             if requests >= od.min_requests
                 && f64::from(failures) >= od.failure_ratio * f64::from(requests)
             {
-                return Some((
+                return Recorded::Eject(
                     EjectReason::FailureRatio,
                     format!(
                         "{failures} of {requests} requests failed in {:?} ({:.0}%, threshold {:.0}%)",
@@ -241,10 +276,33 @@ impl Machine {
                         100.0 * f64::from(failures) / f64::from(requests),
                         100.0 * od.failure_ratio
                     ),
-                ));
+                );
             }
         }
-        None
+        Recorded::Nothing
+    }
+
+    /// One more trial success on probation; closes after enough of them.
+    fn trial_passed(
+        &mut self,
+        slow_start: Duration,
+        now: Millis,
+        what: &str,
+    ) -> Option<Transition> {
+        let before = self.status();
+        let n = self.probation?.saturating_add(1);
+        if n < HALF_OPEN_SUCCESSES {
+            self.probation = Some(n);
+            return None;
+        }
+        self.probation = None;
+        self.consecutive_failures = 0;
+        self.window.clear();
+        if !slow_start.is_zero() {
+            self.ramp_since = Some(now);
+        }
+        let why = format!("{n} {what} passed on probation");
+        self.finish(before, now, why, None)
     }
 
     /// Ejects for `base × ejections in a row` (capped, times `jitter`,
@@ -269,19 +327,46 @@ impl Machine {
             .saturating_mul(u64::from(self.ejections_in_row))
             .min(millis(od.max_ejection_time));
         let length = (length as f64 * jitter.clamp(0.5, 1.5)) as u64;
-        self.ejection = Some(Ejection {
-            since: now,
-            until: now.saturating_add(length.max(1)),
-            reason,
-        });
-        self.consecutive_failures = 0;
-        self.window.clear();
-        self.ramp_since = None;
         let why = format!(
             "{why}; ejected for {:.1}s (ejection {} in a row)",
             length as f64 / 1000.0,
             self.ejections_in_row
         );
+        self.open(before, reason, why, length, now)
+    }
+
+    /// Ejects for exactly `length_ms` (an upstream's `Retry-After`), without
+    /// counting toward the growing ejection length.
+    pub fn eject_for(
+        &mut self,
+        reason: EjectReason,
+        why: String,
+        length_ms: u64,
+        now: Millis,
+    ) -> Option<Transition> {
+        let before = self.status();
+        let why = format!("{why}; ejected for {:.1}s", length_ms as f64 / 1000.0);
+        self.open(before, reason, why, length_ms, now)
+    }
+
+    fn open(
+        &mut self,
+        before: Status,
+        reason: EjectReason,
+        why: String,
+        length_ms: u64,
+        now: Millis,
+    ) -> Option<Transition> {
+        self.ejection = Some(Ejection {
+            since: now,
+            until: now.saturating_add(length_ms.max(1)),
+            reason,
+        });
+        self.last_reason = Some(reason);
+        self.probation = None;
+        self.consecutive_failures = 0;
+        self.window.clear();
+        self.ramp_since = None;
         self.finish(before, now, why, Some(reason))
     }
 
@@ -300,11 +385,12 @@ impl Machine {
         let before = self.status();
         self.ejection = None;
         self.readmitted_at = now;
-        if self.status() == Status::Healthy && !slow_start.is_zero() {
-            self.ramp_since = Some(now);
+        // Back on probation, unless its health checks say it is down.
+        if self.active.as_ref().map(|a| a.verdict) != Some(Verdict::Unhealthy) {
+            self.probation = Some(0);
         }
         let why = format!(
-            "ejection of {:.1}s ended",
+            "ejection of {:.1}s ended; on probation until {HALF_OPEN_SUCCESSES} trials pass",
             e.until.saturating_sub(e.since) as f64 / 1000.0
         );
         self.finish(before, now, why, None)
@@ -333,6 +419,7 @@ impl Machine {
             consecutive_failures: self.consecutive_failures,
             ejection: self.ejection,
             ejections_in_row: self.ejections_in_row,
+            probation_successes: self.probation,
             ramp_since: self.ramp_since,
             last_change: self.last_change.clone(),
         }

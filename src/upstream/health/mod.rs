@@ -22,6 +22,7 @@ mod window;
 pub use cell::{EndpointHealth, HealthSettings, ProbeTarget};
 pub use machine::{
     ramp_permille, EjectReason, Ejection, HealthView, Machine, ProbeResult, Status, Transition,
+    HALF_OPEN_SUCCESSES,
 };
 pub use monitor::spawn_monitor;
 pub use probe::probe;

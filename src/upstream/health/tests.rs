@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::machine::{EjectReason, Machine, ProbeResult, Status};
+use super::machine::{EjectReason, Machine, ProbeResult, Recorded, Status};
 use super::{ramp_permille, EndpointHealth, HealthSettings, ProbeTarget};
 use crate::config::{CheckKind, HealthCheck, OutlierDetection, StatusSet};
 use crate::metrics::Metrics;
@@ -38,6 +38,14 @@ fn od() -> OutlierDetection {
 }
 
 const SLOW: Duration = Duration::from_secs(30);
+
+/// The ejection a recorded outcome asks for, if any.
+fn eject_of(r: Recorded) -> Option<(EjectReason, String)> {
+    match r {
+        Recorded::Eject(reason, why) => Some((reason, why)),
+        _ => None,
+    }
+}
 fn fail() -> ProbeResult {
     ProbeResult::Failure("status 500".into())
 }
@@ -95,19 +103,24 @@ fn consecutive_failures_eject_for_a_growing_capped_time() {
     let od = od();
     let mut m = Machine::new(false, false, 0);
     for t in 0..4 {
-        assert!(m.record(true, &od, t).is_none());
+        assert_eq!(m.record(true, &od, t), Recorded::Nothing);
     }
-    let (reason, why) = m.record(true, &od, 4).unwrap();
+    let (reason, why) = eject_of(m.record(true, &od, 4)).unwrap();
     assert_eq!(reason, EjectReason::ConsecutiveFailures);
     let t = m.eject(reason, why, &od, 1.0, 4).unwrap();
     assert_eq!(t.to, Status::Ejected);
     assert_eq!(m.ejection().unwrap().until, 30_004);
     assert!(m.tick(SLOW, 30_003).is_none());
     let t = m.tick(SLOW, 30_004).unwrap();
-    assert_eq!(t.to, Status::Healthy);
-    assert_eq!(m.ramp_since(), Some(30_004));
-    // Ejected again soon after: twice as long.
-    let reason = (0..5).find_map(|_| m.record(true, &od, 31_000)).unwrap().0;
+    assert_eq!(t.to, Status::HalfOpen);
+    assert_eq!(
+        m.ramp_since(),
+        None,
+        "slow start waits for probation to pass"
+    );
+    // A failed trial ejects again, for twice as long.
+    let (reason, why) = eject_of(m.record(true, &od, 31_000)).unwrap();
+    assert_eq!(reason, EjectReason::ConsecutiveFailures, "{why}");
     m.eject(reason, String::new(), &od, 1.0, 31_000);
     assert_eq!(m.ejection().unwrap().until, 31_000 + 60_000);
     // Many ejections in a row: capped at max_ejection_time.
@@ -115,11 +128,77 @@ fn consecutive_failures_eject_for_a_growing_capped_time() {
     for _ in 0..20 {
         m.tick(SLOW, m.ejection().map_or(now, |e| e.until));
         now = m.ejection().map_or(now, |e| e.until) + 1;
-        let r = (0..5).find_map(|_| m.record(true, &od, now)).unwrap().0;
+        let r = (0..5)
+            .find_map(|_| eject_of(m.record(true, &od, now)))
+            .unwrap()
+            .0;
         m.eject(r, String::new(), &od, 1.0, now);
     }
     let e = m.ejection().unwrap();
     assert_eq!(e.until - e.since, 300_000);
+}
+
+#[test]
+fn probation_closes_after_three_trials_and_then_ramps() {
+    let od = od();
+    let mut m = Machine::new(false, false, 0);
+    m.eject(EjectReason::FailureRatio, String::new(), &od, 1.0, 0);
+    m.tick(SLOW, 30_000);
+    assert_eq!(m.status(), Status::HalfOpen);
+    assert_eq!(m.record(false, &od, 30_001), Recorded::Nothing);
+    assert_eq!(m.record(false, &od, 30_002), Recorded::Nothing);
+    let Recorded::Changed(t) = m.record(false, &od, 30_003) else {
+        panic!("the third trial closes");
+    };
+    assert_eq!((t.from, t.to), (Status::HalfOpen, Status::Healthy));
+    assert_eq!(m.ramp_since(), Some(30_003));
+}
+
+#[test]
+fn a_failed_trial_repeats_the_last_reason() {
+    let od = od();
+    let mut m = Machine::new(false, false, 0);
+    m.eject(EjectReason::FailureRatio, String::new(), &od, 1.0, 0);
+    m.tick(SLOW, 30_000);
+    m.record(false, &od, 30_001);
+    let (reason, _) = eject_of(m.record(true, &od, 30_002)).unwrap();
+    assert_eq!(reason, EjectReason::FailureRatio);
+}
+
+#[test]
+fn passing_probes_count_as_trials() {
+    let od = od();
+    let mut m = Machine::new(true, false, 0);
+    m.on_probe(ProbeResult::Success, &hc(), SLOW, 0);
+    m.eject(EjectReason::ConsecutiveFailures, String::new(), &od, 1.0, 0);
+    m.tick(SLOW, 30_000);
+    assert!(m
+        .on_probe(ProbeResult::Success, &hc(), SLOW, 30_001)
+        .is_none());
+    assert!(m
+        .on_probe(ProbeResult::Success, &hc(), SLOW, 30_002)
+        .is_none());
+    let t = m
+        .on_probe(ProbeResult::Success, &hc(), SLOW, 30_003)
+        .unwrap();
+    assert_eq!(t.to, Status::Healthy);
+}
+
+#[test]
+fn retry_after_opens_for_exactly_its_length() {
+    let mut m = Machine::new(false, false, 0);
+    let t = m
+        .eject_for(EjectReason::RetryAfter, "429".into(), 2000, 100)
+        .unwrap();
+    assert_eq!(t.ejection, Some(EjectReason::RetryAfter));
+    assert_eq!(m.ejection().unwrap().until, 2100);
+    assert_eq!(
+        m.view().ejections_in_row,
+        0,
+        "Retry-After does not escalate"
+    );
+    assert!(m.tick(SLOW, 2099).is_none());
+    assert_eq!(m.tick(SLOW, 2100).unwrap().to, Status::HalfOpen);
 }
 
 #[test]
@@ -156,7 +235,7 @@ fn failure_ratio_needs_enough_requests() {
     // Alternating: never five in a row, but half of all requests fail.
     let mut hit = None;
     for i in 0..40u64 {
-        if let Some(r) = m.record(i % 2 == 1, &od, i * 10) {
+        if let Some(r) = eject_of(m.record(i % 2 == 1, &od, i * 10)) {
             hit = Some((i, r));
             break;
         }
@@ -172,7 +251,7 @@ fn successes_below_the_ratio_never_eject() {
     let od = od();
     let mut m = Machine::new(false, false, 0);
     for i in 0..1000u64 {
-        assert!(m.record(i % 3 == 0, &od, i * 10).is_none());
+        assert_eq!(m.record(i % 3 == 0, &od, i * 10), Recorded::Nothing);
     }
 }
 

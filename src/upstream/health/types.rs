@@ -13,8 +13,11 @@ pub enum Status {
     Checking = 1,
     /// Failed its active health checks.
     Unhealthy = 2,
-    /// Ejected by passive outlier detection.
+    /// Ejected (the breaker is open).
     Ejected = 3,
+    /// Back from an ejection on probation: a small share of traffic, one
+    /// request at a time, until trial requests pass.
+    HalfOpen = 4,
 }
 
 impl Status {
@@ -25,6 +28,7 @@ impl Status {
             Self::Checking => "checking",
             Self::Unhealthy => "unhealthy",
             Self::Ejected => "ejected",
+            Self::HalfOpen => "half_open",
         }
     }
 
@@ -34,7 +38,8 @@ impl Status {
             0 => Self::Healthy,
             1 => Self::Checking,
             2 => Self::Unhealthy,
-            _ => Self::Ejected,
+            3 => Self::Ejected,
+            _ => Self::HalfOpen,
         }
     }
 }
@@ -48,6 +53,10 @@ pub enum EjectReason {
     FailureRatio,
     /// Active health checks failed.
     HealthCheck,
+    /// The scorer's error score stayed below its threshold.
+    Score,
+    /// A 429 or 503 carried `Retry-After`.
+    RetryAfter,
 }
 
 impl EjectReason {
@@ -57,6 +66,8 @@ impl EjectReason {
             Self::ConsecutiveFailures => "consecutive_failures",
             Self::FailureRatio => "failure_ratio",
             Self::HealthCheck => "health_check",
+            Self::Score => "score",
+            Self::RetryAfter => "retry_after",
         }
     }
 }
@@ -135,6 +146,8 @@ pub struct HealthView {
     pub ejection: Option<Ejection>,
     /// Ejections in a row (drives the ejection length).
     pub ejections_in_row: u32,
+    /// Trial successes so far while on probation.
+    pub probation_successes: Option<u32>,
     /// Slow start began at.
     pub ramp_since: Option<Millis>,
     /// Last change: when, to what, why.
