@@ -72,3 +72,28 @@ pub fn worker_threads() -> usize {
         .map(std::num::NonZeroUsize::get)
         .unwrap_or(1)
 }
+
+/// `scoring.interval` with the local source
+pub const SCORING_INTERVAL: Duration = Duration::from_secs(10);
+/// `scoring.interval` with a Prometheus source
+pub const SCORING_INTERVAL_PROMETHEUS: Duration = Duration::from_secs(15);
+/// `scoring.window`
+pub const SCORING_WINDOW: Duration = Duration::from_secs(60);
+/// `scoring.latency_target`
+pub const SCORING_LATENCY_TARGET: Duration = Duration::from_millis(250);
+/// `scoring.cost_exponent`
+pub const SCORING_COST_EXPONENT: f64 = 0.5;
+/// `scoring.error_ok`
+pub const SCORING_ERROR_OK: f64 = 0.01;
+/// `scoring.error_max`
+pub const SCORING_ERROR_MAX: f64 = 0.25;
+/// `scoring.eject_below`
+pub const SCORING_EJECT_BELOW: f64 = 0.2;
+/// `scoring.rearm_above`
+pub const SCORING_REARM_ABOVE: f64 = 0.6;
+/// `scoring.min_requests`
+pub const SCORING_MIN_REQUESTS: u32 = 20;
+/// `scoring.min_weight`
+pub const SCORING_MIN_WEIGHT: f64 = 0.05;
+/// `scoring.source.prometheus.timeout`
+pub const PROMETHEUS_TIMEOUT: Duration = Duration::from_secs(2);

@@ -18,6 +18,7 @@ mod validate_pools;
 mod validate_resilience;
 mod validate_retries;
 mod validate_routes;
+mod validate_scoring;
 pub mod watch;
 
 pub use defaults::*;
@@ -26,8 +27,8 @@ pub use error::{ConfigError, ConfigIssue};
 pub use location::{LazyLocations, Location, LocationMap};
 pub use raw::RawConfig;
 pub use resilience::{
-    CheckKind, EndpointCheck, HealthCheck, OutlierDetection, Retries, RetryOn, RetryOnSet,
-    StatusSet, WhenNoneHealthy,
+    CheckKind, EndpointCheck, HealthCheck, OutlierDetection, PrometheusSource, Retries, RetryOn,
+    RetryOnSet, Scoring, ScoringSource, StatusSet, WhenNoneHealthy,
 };
 pub use snapshot::{
     Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Reload, Runtime,

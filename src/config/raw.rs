@@ -177,6 +177,68 @@ pub struct RawPool {
     /// What to do when no endpoint is routable: `any` or `fail`.
     #[serde(default)]
     pub when_none_healthy: RawWhenNoneHealthy,
+    /// Periodic scoring of endpoints on errors, latency and cost; none when
+    /// absent (configured weights stay).
+    pub scoring: Option<RawScoring>,
+}
+
+/// `pools[].scoring`
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScoring {
+    /// Time between scoring ticks.
+    pub interval: Option<String>,
+    /// Span of data each tick looks at.
+    pub window: Option<String>,
+    /// p99 latency any endpoint may have without penalty.
+    pub latency_target: Option<String>,
+    /// How strongly cost lowers weight (0 ignores cost).
+    pub cost_exponent: Option<f64>,
+    /// Error ratio with no penalty (`1%`).
+    pub error_ok: Option<RawShare>,
+    /// Error ratio at which the error score reaches 0 (`25%`).
+    pub error_max: Option<RawShare>,
+    /// Error score below which (two ticks running) the endpoint is ejected.
+    pub eject_below: Option<f64>,
+    /// Error score an endpoint must reach again before it can be ejected
+    /// by score once more.
+    pub rearm_above: Option<f64>,
+    /// Requests in the window before the score may eject.
+    pub min_requests: Option<u32>,
+    /// Smallest weight share a scored endpoint keeps while in the pool.
+    pub min_weight: Option<RawShare>,
+    /// `local` (default) or `{ prometheus: { url, timeout, selector } }`.
+    pub source: Option<RawScoringSource>,
+}
+
+/// `pools[].scoring.source`: `local` or `{ prometheus: {...} }`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RawScoringSource {
+    /// `local`: the proxy's own registry (checked in validation).
+    Named(String),
+    /// A Prometheus server's query API.
+    Prometheus(RawPrometheusSource),
+}
+
+/// `{ prometheus: {...} }`
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrometheusSource {
+    /// The server.
+    pub prometheus: RawPrometheus,
+}
+
+/// `pools[].scoring.source.prometheus`
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrometheus {
+    /// Base URL, `http://host:port`.
+    pub url: String,
+    /// Time allowed for each query.
+    pub timeout: Option<String>,
+    /// Extra label matchers, `{job="switchyard"}`.
+    pub selector: Option<String>,
 }
 
 /// `pools[].health_check`

@@ -204,3 +204,64 @@ impl Retries {
         self.attempts > 1
     }
 }
+
+/// `pools[].scoring`, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scoring {
+    /// Time between ticks.
+    pub interval: Duration,
+    /// Span of data each tick looks at.
+    pub window: Duration,
+    /// p99 latency without penalty.
+    pub latency_target: Duration,
+    /// Exponent of the cost factor; 0 ignores cost.
+    pub cost_exponent: f64,
+    /// Error ratio with no penalty.
+    pub error_ok: f64,
+    /// Error ratio where the error score reaches 0 (above `error_ok`).
+    pub error_max: f64,
+    /// Error score below which, two ticks running, the endpoint is ejected.
+    pub eject_below: f64,
+    /// Error score that re-arms score ejection (at least `eject_below`).
+    pub rearm_above: f64,
+    /// Requests in the window before the score may eject; also the weight
+    /// of the prior in the smoothed error ratio.
+    pub min_requests: u32,
+    /// Weight floor while in the pool, as a fraction of configured weight.
+    pub min_weight: f64,
+    /// Where the numbers come from.
+    pub source: ScoringSource,
+}
+
+/// `pools[].scoring.source`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScoringSource {
+    /// The proxy's own metrics registry.
+    Local,
+    /// A Prometheus server.
+    Prometheus(PrometheusSource),
+}
+
+impl ScoringSource {
+    /// The `source` label value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Prometheus(_) => "prometheus",
+        }
+    }
+}
+
+/// `pools[].scoring.source.prometheus`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrometheusSource {
+    /// `host:port` of the server.
+    pub authority: String,
+    /// Path prefix before `/api/v1/query` (empty for none).
+    pub base_path: String,
+    /// Time allowed for each query.
+    pub timeout: Duration,
+    /// Extra label matchers without braces, e.g. `job="switchyard"`;
+    /// empty for none.
+    pub selector: String,
+}

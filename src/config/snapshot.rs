@@ -11,7 +11,7 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme};
 
 use super::error::ConfigIssue;
-use super::resilience::{EndpointCheck, HealthCheck, OutlierDetection, WhenNoneHealthy};
+use super::resilience::{EndpointCheck, HealthCheck, OutlierDetection, Scoring, WhenNoneHealthy};
 use crate::routing::RouteTable;
 
 /// A validated config.
@@ -120,6 +120,8 @@ pub struct Pool {
     pub outlier: OutlierDetection,
     /// What to do when no endpoint is routable.
     pub when_none_healthy: WhenNoneHealthy,
+    /// Scoring, if configured.
+    pub scoring: Option<Scoring>,
 }
 
 /// `pools[].endpoints[]`

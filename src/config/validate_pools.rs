@@ -85,6 +85,11 @@ pub(super) fn pool(issues: &mut Issues<'_>, i: usize, p: &RawPool) -> Pool {
         endpoints,
         health_check,
         outlier,
+        scoring: super::validate_scoring::scoring(
+            issues,
+            &format!("{base}.scoring"),
+            p.scoring.as_ref(),
+        ),
         when_none_healthy: match p.when_none_healthy {
             RawWhenNoneHealthy::Any => WhenNoneHealthy::Any,
             RawWhenNoneHealthy::Fail => WhenNoneHealthy::Fail,
