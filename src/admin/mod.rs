@@ -81,11 +81,23 @@ async fn route(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let shared = &control.shared;
     let resp = match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => respond(
-            StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
-            shared.metrics.encode(),
-        ),
+        (&Method::GET, "/metrics") => {
+            // Slow start moves effective weights continuously: export them
+            // as of this scrape.
+            let dp = shared.dataplane.load_full();
+            for pool in &dp.pools {
+                for e in &pool.endpoints {
+                    e.state
+                        .health
+                        .export_weight(e.config.weight, pool.config.outlier.slow_start);
+                }
+            }
+            respond(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                shared.metrics.encode(),
+            )
+        }
         (&Method::GET, "/healthz") => text(StatusCode::OK, "ok\n"),
         (&Method::GET, "/readyz") => {
             if shared.ready.load(Ordering::Acquire) {

@@ -23,14 +23,33 @@ pub fn document(dp: &Dataplane) -> Value {
                     let h = &e.state.health;
                     let factor = h.weight_permille(slow_start);
                     let effective = f64::from(e.config.weight) * f64::from(factor) / 1000.0;
-                    endpoint(
+                    let mut doc = endpoint(
                         &e.config.name,
                         &e.config.url.original,
                         h.view(),
                         e.config.weight,
                         effective,
                         e.state.in_flight(),
-                    )
+                    );
+                    doc["score"] = h.score_report().map_or(Value::Null, |r| {
+                        json!({
+                            "source": r.source,
+                            "error": r.score.error,
+                            "latency": r.score.latency,
+                            "cost": r.score.cost,
+                            "total": r.score.total,
+                            "weight_factor": r.factor,
+                            "can_eject": r.armed,
+                            "raw": {
+                                "requests": r.stats.requests,
+                                "failures": r.stats.failures,
+                                "error_ratio_smoothed": r.score.error_ratio,
+                                "p99_seconds": r.stats.p99,
+                                "cost": r.cost,
+                            },
+                        })
+                    });
+                    doc
                 })
                 .collect();
             json!({
@@ -46,6 +65,11 @@ pub fn document(dp: &Dataplane) -> Value {
                     "unhealthy_threshold": c.unhealthy_threshold,
                 })),
                 "outlier_detection": pool.config.outlier.enabled,
+                "scoring": pool.config.scoring.as_ref().map(|s| json!({
+                    "source": s.source.as_str(),
+                    "interval_seconds": s.interval.as_secs_f64(),
+                    "window_seconds": s.window.as_secs_f64(),
+                })),
                 "routable": endpoints.iter().filter(|e| e["routable"] == true).count(),
                 "endpoints": endpoints,
             })

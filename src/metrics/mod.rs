@@ -107,7 +107,45 @@ pub struct EndpointMetrics {
     pub in_flight: IntGauge,
 }
 
+/// Cumulative numbers of one endpoint, for scoring from the local registry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EndpointSample {
+    /// Attempts, all outcomes.
+    pub requests: u64,
+    /// Attempts that count as failures.
+    pub failures: u64,
+    /// Response-header histogram: (upper bound, cumulative count), finite
+    /// bounds in order.
+    pub buckets: Vec<(f64, u64)>,
+    /// Observations in all (the `+Inf` bucket).
+    pub count: u64,
+}
+
 impl EndpointMetrics {
+    /// The endpoint's cumulative numbers now.
+    pub fn sample(&self) -> EndpointSample {
+        use prometheus::core::Metric as _;
+        let (mut requests, mut failures) = (0, 0);
+        for (o, c) in Outcome::ALL.iter().zip(&self.outcomes) {
+            requests += c.get();
+            if o.is_failure() {
+                failures += c.get();
+            }
+        }
+        let m = self.duration.metric();
+        let h = m.get_histogram();
+        EndpointSample {
+            requests,
+            failures,
+            buckets: h
+                .get_bucket()
+                .iter()
+                .map(|b| (b.upper_bound(), b.cumulative_count()))
+                .collect(),
+            count: h.get_sample_count(),
+        }
+    }
+
     /// Counts one attempt's outcome.
     pub fn outcome(&self, outcome: Outcome) {
         let i = Outcome::ALL.iter().position(|o| *o == outcome).unwrap_or(0);

@@ -36,3 +36,11 @@ pub const UPSTREAM_RETRIES_TOTAL: &str = "switchyard_upstream_retries_total";
 pub const RETRY_BUDGET_EXHAUSTED_TOTAL: &str = "switchyard_retry_budget_exhausted_total";
 /// Requests that found no routable endpoint in their pool.
 pub const POOL_NO_HEALTHY_TOTAL: &str = "switchyard_pool_no_healthy_total";
+/// An endpoint's score components (error, latency, cost, total).
+pub const UPSTREAM_SCORE: &str = "switchyard_upstream_score";
+/// An endpoint's weight (configured, effective).
+pub const UPSTREAM_WEIGHT: &str = "switchyard_upstream_weight";
+/// 1 for an endpoint's current breaker state.
+pub const UPSTREAM_STATE: &str = "switchyard_upstream_state";
+/// 1 for the scoring source a pool's last tick used.
+pub const SCORING_SOURCE: &str = "switchyard_scoring_source";

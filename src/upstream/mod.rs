@@ -13,6 +13,7 @@ pub mod health;
 mod pool;
 mod pool_state;
 mod registry;
+pub mod scoring;
 
 pub use body::{buffer, Replay, RequestBody};
 pub use budget::RetryBudget;
@@ -21,5 +22,5 @@ pub use client::{
     UpstreamError,
 };
 pub use pool::{LinkedEndpoint, Pick, PoolRuntime};
-pub use pool_state::PoolState;
+pub use pool_state::{PoolState, Roster};
 pub use registry::{EndpointKey, EndpointState, InFlight, Linked, Registry};

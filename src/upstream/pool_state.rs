@@ -2,11 +2,28 @@
 //! the members (for the ejection cap), the retry budget and the pool's
 //! health metric handles.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use arc_swap::ArcSwap;
+use tokio::sync::Notify;
 
 use super::budget::RetryBudget;
 use super::health::{EndpointHealth, Status};
+use super::registry::EndpointState;
+use crate::config::{OutlierDetection, Scoring};
 use crate::metrics::PoolHealthMetrics;
+
+/// What the pool's scorer works on; replaced on reload.
+#[derive(Debug, Default)]
+pub struct Roster {
+    /// Scoring settings, if configured.
+    pub scoring: Option<Scoring>,
+    /// Outlier settings (for score ejections).
+    pub outlier: Option<OutlierDetection>,
+    /// Endpoints with their cost and configured weight.
+    pub endpoints: Vec<(Weak<EndpointState>, f64, u32)>,
+}
 
 /// One pool's long-lived state.
 #[derive(Debug)]
@@ -17,6 +34,10 @@ pub struct PoolState {
     pub metrics: PoolHealthMetrics,
     members: Mutex<Vec<Weak<EndpointHealth>>>,
     budget: Mutex<RetryBudget>,
+    roster: ArcSwap<Roster>,
+    /// Wakes the scorer (roster changed, or retired).
+    pub wake: Notify,
+    retired: AtomicBool,
 }
 
 impl PoolState {
@@ -27,7 +48,32 @@ impl PoolState {
             metrics,
             members: Mutex::new(Vec::new()),
             budget: Mutex::new(RetryBudget::default()),
+            roster: ArcSwap::from_pointee(Roster::default()),
+            wake: Notify::new(),
+            retired: AtomicBool::new(false),
         }
+    }
+
+    /// The scorer's roster.
+    pub fn roster(&self) -> Arc<Roster> {
+        self.roster.load_full()
+    }
+
+    /// Replaces the roster after a reload and wakes the scorer.
+    pub fn set_roster(&self, roster: Roster) {
+        self.roster.store(Arc::new(roster));
+        self.wake.notify_one();
+    }
+
+    /// Stops the scorer (the pool left the config, or shutdown).
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// Whether the pool left the config.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
     }
 
     /// Sets the members after a reload.

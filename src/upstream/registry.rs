@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::client::{build_client, ClientSettings, UpstreamClient};
 use super::health::{self, EndpointHealth, HealthSettings, ProbeTarget};
-use super::pool_state::PoolState;
+use super::pool_state::{PoolState, Roster};
 use crate::config::{Config, Endpoint, Pool};
 use crate::metrics::{EndpointMetrics, Metrics};
 
@@ -149,6 +149,7 @@ impl Registry {
                     Arc::clone(name),
                     self.metrics.health.pool(name),
                 ));
+                super::scoring::spawn_scorer(Arc::clone(&p));
                 pools.insert(Arc::clone(name), Arc::clone(&p));
                 (p, false)
             }
@@ -213,6 +214,15 @@ impl Registry {
                 eps.push((state, client));
             }
             pool_state.set_members(eps.iter().map(|(s, _)| Arc::downgrade(&s.health)).collect());
+            pool_state.set_roster(Roster {
+                scoring: pool.scoring.clone(),
+                outlier: Some(pool.outlier.clone()),
+                endpoints: eps
+                    .iter()
+                    .zip(&pool.endpoints)
+                    .map(|((s, _), e)| (Arc::downgrade(s), e.cost, e.weight))
+                    .collect(),
+            });
             linked.push((pool_state, eps));
         }
         let gone_pools: Vec<Arc<str>> = pools
@@ -221,7 +231,9 @@ impl Registry {
             .cloned()
             .collect();
         for name in gone_pools {
-            pools.remove(&name);
+            if let Some(p) = pools.remove(&name) {
+                p.retire();
+            }
             self.metrics.health.remove_pool(&name);
         }
         let gone: Vec<EndpointKey> = map.keys().filter(|k| !live.contains(*k)).cloned().collect();
@@ -249,6 +261,14 @@ impl Registry {
             .unwrap_or_else(PoisonError::into_inner);
         for state in map.values() {
             state.health.retire();
+        }
+        for pool in self
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+        {
+            pool.retire();
         }
     }
 

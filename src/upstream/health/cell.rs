@@ -12,6 +12,7 @@ use super::{ramp_permille, HealthView, Millis};
 use crate::config::{HealthCheck, OutlierDetection};
 use crate::metrics::EndpointHealthMetrics;
 use crate::upstream::pool_state::PoolState;
+use crate::upstream::scoring::ScoreView;
 
 /// Where and how to probe an endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +51,8 @@ pub struct EndpointHealth {
     out_until: AtomicU64,
     /// The scorer's weight factor in per-mille (1000 without scoring).
     score: AtomicU32,
+    /// The scorer's last report.
+    report: Mutex<Option<ScoreView>>,
     pub(super) wake: Notify,
     retired: AtomicBool,
     pub(super) settings: ArcSwap<HealthSettings>,
@@ -77,6 +80,7 @@ impl EndpointHealth {
             ramp_since: AtomicU64::new(NONE),
             out_until: AtomicU64::new(0),
             score: AtomicU32::new(1000),
+            report: Mutex::new(None),
             wake: Notify::new(),
             retired: AtomicBool::new(false),
             settings: ArcSwap::from_pointee(settings),
@@ -121,6 +125,37 @@ impl EndpointHealth {
     /// The scorer's weight factor in per-mille.
     pub fn score(&self) -> u32 {
         self.score.load(Ordering::Relaxed)
+    }
+
+    /// Records the scorer's report and exports its components.
+    pub fn publish_score(&self, view: &ScoreView) {
+        let s = &view.score;
+        for (g, v) in self
+            .metrics
+            .score
+            .iter()
+            .zip([s.error, s.latency, s.cost, s.total])
+        {
+            g.set(v);
+        }
+        *self.report.lock().unwrap_or_else(PoisonError::into_inner) = Some(view.clone());
+    }
+
+    /// The scorer's last report, if the pool is scored.
+    pub fn score_report(&self) -> Option<ScoreView> {
+        self.report
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Exports configured and effective weight (called at scrape time, since
+    /// slow start moves the effective weight continuously).
+    pub fn export_weight(&self, configured: u32, slow_start: std::time::Duration) {
+        let effective =
+            f64::from(configured) * f64::from(self.weight_permille(slow_start)) / 1000.0;
+        self.metrics.weight[0].set(f64::from(configured));
+        self.metrics.weight[1].set(effective);
     }
 
     /// For the no-healthy fallback: when the endpoint is expected back
