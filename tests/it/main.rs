@@ -23,4 +23,5 @@ mod process;
 mod reload;
 mod reload_load;
 mod retries;
+mod scoring;
 mod upstream_pool;
