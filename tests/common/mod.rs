@@ -4,6 +4,7 @@
 
 pub mod blackhole;
 pub mod process;
+pub mod prometheus;
 pub mod upstream;
 
 use std::future::Future;

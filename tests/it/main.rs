@@ -15,6 +15,7 @@ mod common;
 mod balancing;
 mod check;
 mod data_path;
+mod fleet;
 mod health;
 mod health_reload;
 mod metrics;

@@ -87,6 +87,10 @@ impl EndpointHealth {
             metrics,
         };
         h.publish(&h.lock());
+        // Neutral until a scorer says otherwise.
+        for g in &h.metrics.score {
+            g.set(1.0);
+        }
         h
     }
 
@@ -200,7 +204,9 @@ impl EndpointHealth {
     /// Records a finished request; may eject, within the pool's cap, or
     /// close a half-open endpoint.
     pub fn record(&self, failure: bool, od: &OutlierDetection, now: Millis, pool: &PoolState) {
-        if !od.enabled {
+        // With passive detection off, outcomes still decide probation (an
+        // endpoint the scorer or Retry-After ejected must be able to close).
+        if !od.enabled && self.status() != Status::HalfOpen {
             return;
         }
         let mut m = self.lock();
@@ -243,7 +249,13 @@ impl EndpointHealth {
 
     /// Ejects because the scorer's error score stayed too low, within the
     /// pool's cap.
-    pub fn score_trip(&self, why: String, od: &OutlierDetection, now: Millis, pool: &PoolState) {
+    pub fn score_trip(
+        &self,
+        why: String,
+        od: &OutlierDetection,
+        now: Millis,
+        pool: &PoolState,
+    ) -> bool {
         self.eject(pool, od.max_ejection_percent, &why, |m| {
             if m.status() != Status::Healthy {
                 return None;
@@ -255,7 +267,17 @@ impl EndpointHealth {
                 rand::random_range(0.8..1.2),
                 now,
             )
-        });
+        })
+    }
+
+    /// Forgets the scorer's view (the pool no longer has scoring): the
+    /// configured weight applies again.
+    pub fn clear_score(&self) {
+        self.set_score(1000);
+        for g in &self.metrics.score {
+            g.set(1.0);
+        }
+        *self.report.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     /// Runs `open` on the machine if the pool's ejection cap allows.
@@ -265,7 +287,7 @@ impl EndpointHealth {
         max_percent: u32,
         why: &str,
         open: impl FnOnce(&mut Machine) -> Option<Transition>,
-    ) {
+    ) -> bool {
         let mut m = self.lock();
         let mut transition = None;
         let allowed = pool.try_eject(max_percent, self, || {
@@ -278,10 +300,12 @@ impl EndpointHealth {
                 max_ejection_percent = max_percent,
                 "Not ejecting: the pool's ejection cap is reached.");
         }
+        let ejected = transition.is_some();
         if let Some(t) = transition {
             self.announce(&t);
             self.wake.notify_one();
         }
+        ejected
     }
 
     /// Applies a probe result.
@@ -333,6 +357,13 @@ impl EndpointHealth {
             status,
             Status::Healthy | Status::HalfOpen
         )));
+        self.metrics.state(match status {
+            Status::Checking => "checking",
+            Status::Healthy => "closed",
+            Status::Ejected => "open",
+            Status::HalfOpen => "half_open",
+            Status::Unhealthy => "unhealthy",
+        });
     }
 
     fn announce(&self, t: &Transition) {

@@ -158,6 +158,11 @@ impl Trigger {
         false
     }
 
+    /// Arms again (an ejection it asked for was refused by the cap).
+    pub fn rearm(&mut self) {
+        self.armed = true;
+    }
+
     /// Whether a low score may eject again.
     pub fn armed(&self) -> bool {
         self.armed

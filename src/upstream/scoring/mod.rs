@@ -78,6 +78,12 @@ async fn run(pool: Arc<PoolState>) {
         }
         let roster = pool.roster();
         let Some(cfg) = roster.scoring.clone() else {
+            // Not scored (or no longer): configured weights apply.
+            if !memory.is_empty() {
+                for s in roster.endpoints.iter().filter_map(|(w, _, _)| w.upgrade()) {
+                    s.health.clear_score();
+                }
+            }
             memory.clear();
             pool.wake.notified().await;
             continue;
@@ -157,7 +163,10 @@ async fn run(pool: Arc<PoolState>) {
                         st.map_or(0.0, |x| x.failures),
                         requests
                     );
-                    s.health.score_trip(why, od, now, &pool);
+                    if !s.health.score_trip(why, od, now, &pool) {
+                        // The pool's ejection cap refused: stay armed.
+                        m.trigger.rearm();
+                    }
                 }
             }
             let view = ScoreView {
