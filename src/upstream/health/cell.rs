@@ -333,6 +333,13 @@ impl EndpointHealth {
             status,
             Status::Healthy | Status::HalfOpen
         )));
+        self.metrics.state(match status {
+            Status::Checking => "checking",
+            Status::Healthy => "closed",
+            Status::Ejected => "open",
+            Status::HalfOpen => "half_open",
+            Status::Unhealthy => "unhealthy",
+        });
     }
 
     fn announce(&self, t: &Transition) {
