@@ -9,9 +9,11 @@
 //! Health probes (User-Agent `switchyard-health-check`, any path) are
 //! counted in `probes`, not `hits`, and answered 200 or 503 as `set_health`
 //! says. `set_status` makes every other request read its body and answer
-//! that status; `set_delay` delays other requests; `set_stall` makes every
-//! request, probes included, hang forever. `kill` closes the listener and
-//! every open connection.
+//! that status (with a `Retry-After` header if `set_retry_after` says so);
+//! `set_failures` makes a deterministic share of other requests answer 500;
+//! `set_delay` delays other requests; `set_stall` makes every request,
+//! probes included, hang forever. `kill` closes the listener and every open
+//! connection.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -59,6 +61,13 @@ struct Behaviour {
     status: AtomicU16,
     delay_ms: AtomicU64,
     stall: AtomicBool,
+    /// `fail << 32 | of`: `fail` of every `of` requests answer 500.
+    failures: AtomicU64,
+    /// Requests numbered for the failure pattern since it was last set.
+    pattern_n: AtomicU64,
+    /// Requests the failure pattern answered 500.
+    pattern_failed: AtomicU64,
+    retry_after: Mutex<Option<String>>,
 }
 
 impl Behaviour {
@@ -70,6 +79,20 @@ impl Behaviour {
             2 => n.is_multiple_of(2),
             _ => !n.is_multiple_of(2),
         }
+    }
+
+    /// Whether the next request fails under the failure pattern: request
+    /// `n` fails when `floor((n + 1) * fail / of) > floor(n * fail / of)`,
+    /// so any run of `k` requests has `floor` or `ceil` of `k * fail / of`
+    /// failures, spread as evenly as they can be.
+    fn pattern_fails(&self) -> bool {
+        let packed = self.failures.load(Ordering::Relaxed);
+        let (fail, of) = (packed >> 32, packed & 0xffff_ffff);
+        if fail == 0 || of == 0 {
+            return false;
+        }
+        let n = self.pattern_n.fetch_add(1, Ordering::Relaxed);
+        (n + 1) * fail / of > n * fail / of
     }
 }
 
@@ -184,6 +207,27 @@ impl TestUpstream {
         self.behaviour.status.store(status, Ordering::Relaxed);
     }
 
+    /// Sends `Retry-After: value` with the status forced by `set_status`
+    /// (`None`: no header).
+    pub fn set_retry_after(&self, value: Option<&str>) {
+        *self.behaviour.retry_after.lock().unwrap() = value.map(String::from);
+    }
+
+    /// Makes `fail` of every `of` requests but probes answer 500, spread
+    /// evenly and deterministically (`fail = 0`: none). Numbering restarts.
+    pub fn set_failures(&self, fail: u32, of: u32) {
+        assert!(fail <= of, "{fail} of {of}");
+        let b = &self.behaviour;
+        b.pattern_n.store(0, Ordering::Relaxed);
+        b.failures
+            .store(u64::from(fail) << 32 | u64::from(of), Ordering::Relaxed);
+    }
+
+    /// Requests the failure pattern has answered 500 so far.
+    pub fn pattern_failures(&self) -> u64 {
+        self.behaviour.pattern_failed.load(Ordering::Relaxed)
+    }
+
     /// Delays every request but probes by `delay` before answering.
     pub fn set_delay(&self, delay: Duration) {
         let ms = u64::try_from(delay.as_millis()).unwrap();
@@ -267,13 +311,25 @@ async fn respond(req: Request<Incoming>, s: Shared) -> Result<Response<Out>, Inf
     let (parts, body) = req.into_parts();
     *s.last_head.lock().unwrap() = Some(parts.clone());
     let name = s.name.clone();
-    let forced = b.status.load(Ordering::Relaxed);
+    let mut forced = b.status.load(Ordering::Relaxed);
+    let retry_after = match forced {
+        0 => None,
+        _ => b.retry_after.lock().unwrap().clone(),
+    };
+    if forced == 0 && b.pattern_fails() {
+        b.pattern_failed.fetch_add(1, Ordering::Relaxed);
+        forced = 500;
+    }
     if forced != 0 {
         // Read the whole body first, so the client never sees a reset.
         body.collect().await.ok();
         let mut r = Response::new(full(name.clone()));
         *r.status_mut() = http::StatusCode::from_u16(forced).unwrap();
         r.headers_mut().insert("x-upstream", name.parse().unwrap());
+        if let Some(v) = retry_after {
+            r.headers_mut()
+                .insert(http::header::RETRY_AFTER, v.parse().unwrap());
+        }
         return Ok(r);
     }
     let path = parts.uri.path().to_string();

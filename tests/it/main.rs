@@ -25,4 +25,5 @@ mod reload;
 mod reload_load;
 mod retries;
 mod scoring;
+mod scoring_breaker;
 mod upstream_pool;
