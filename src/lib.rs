@@ -213,8 +213,11 @@ async fn reload_triggers(control: Arc<Control>) {
                     tracing::warn!(error = %e, "Cannot watch the config file; relying on polling.")
                 }
             }
-        } else if !settings.watch {
+        } else if !settings.watch && watch.is_some() {
             watch = None;
+            // Events the watcher queued before it was dropped must not
+            // trigger a reload once watching is off.
+            while events.try_recv().is_ok() {}
         }
         let poll = settings.poll_interval;
         #[cfg(unix)]
@@ -227,7 +230,7 @@ async fn reload_triggers(control: Arc<Control>) {
         #[cfg(not(unix))]
         let hangup = std::future::pending::<Option<()>>();
         let trigger = tokio::select! {
-            Some(()) = events.recv() => {
+            Some(()) = events.recv(), if watch.is_some() => {
                 // Debounce: wait for a quiet spell, absorbing the burst, but
                 // never longer than four quiet spells in all, so a directory
                 // that never goes quiet cannot hold reloads off.

@@ -140,6 +140,8 @@ impl Trigger {
     /// nor re-arms.
     pub fn tick(&mut self, cfg: &Scoring, error: f64, requests: f64) -> bool {
         if requests < f64::from(cfg.min_requests) {
+            // "Two ticks running" means two ticks with data in a row.
+            self.low_ticks = 0;
             return false;
         }
         if error >= cfg.rearm_above {
@@ -156,6 +158,11 @@ impl Trigger {
             return true;
         }
         false
+    }
+
+    /// Forgets low ticks so far (the endpoint spent time out of the pool).
+    pub fn interrupt(&mut self) {
+        self.low_ticks = 0;
     }
 
     /// Arms again (an ejection it asked for was refused by the cap).
@@ -287,12 +294,15 @@ mod tests {
         for _ in 0..10 {
             assert!(!t.tick(&c, 0.1, 100.0));
         }
-        // Too few requests: neither trips nor re-arms.
+        // Too few requests: neither trips nor re-arms, and breaks a run of
+        // low ticks.
         assert!(!t.tick(&c, 0.9, 5.0));
         assert!(!t.armed());
         assert!(!t.tick(&c, 0.7, 100.0));
         assert!(t.armed());
         assert!(!t.tick(&c, 0.1, 100.0));
+        assert!(!t.tick(&c, 0.1, 5.0));
+        assert!(!t.tick(&c, 0.1, 100.0), "the gap broke the run");
         assert!(t.tick(&c, 0.1, 100.0));
     }
 }

@@ -168,6 +168,8 @@ async fn run(pool: Arc<PoolState>) {
                         m.trigger.rearm();
                     }
                 }
+            } else {
+                m.trigger.interrupt();
             }
             let view = ScoreView {
                 score: *score,
