@@ -42,10 +42,13 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawReload {
     /// Watch the config file's directory for changes (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watch: Option<bool>,
     /// Quiet time after the last file event before reloading.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub debounce: Option<String>,
     /// Re-read the file this often as a fallback; `0` turns polling off.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_interval: Option<String>,
 }
 
@@ -54,8 +57,10 @@ pub struct RawReload {
 #[serde(deny_unknown_fields)]
 pub struct RawRuntime {
     /// Tokio worker threads; default: number of cores.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_threads: Option<usize>,
     /// How long in-flight requests may take to finish on SIGTERM.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_timeout: Option<String>,
 }
 
@@ -64,6 +69,7 @@ pub struct RawRuntime {
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     /// Address of the admin listener.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
 }
 
@@ -89,6 +95,7 @@ pub struct RawRoute {
     /// Name of the pool that serves this route.
     pub pool: String,
     /// Path prefix removed before forwarding.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strip_prefix: Option<String>,
     /// Header edits on the way to the upstream.
     #[serde(default)]
@@ -98,6 +105,7 @@ pub struct RawRoute {
     pub response_headers: RawHeaderOps,
     /// Time allowed until the upstream's response headers arrive, all
     /// retries included.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// Retry policy.
     #[serde(default)]
@@ -109,15 +117,31 @@ pub struct RawRoute {
 #[serde(deny_unknown_fields)]
 pub struct RawRetries {
     /// Attempts in all, the first included (1 = no retry).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
     /// Time allowed for each attempt's response headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub per_try_timeout: Option<String>,
     /// Failures that are retried.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub on: Option<Vec<String>>,
     /// Share of requests that retries may add (`20%` or `0.2`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<RawShare>,
     /// Retries per second always allowed, whatever the budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_retries_per_second: Option<u32>,
+}
+
+impl RawRetries {
+    /// Whether no key is set (the route keeps the default policy).
+    pub fn is_unset(&self) -> bool {
+        self.attempts.is_none()
+            && self.per_try_timeout.is_none()
+            && self.on.is_none()
+            && self.budget.is_none()
+            && self.min_retries_per_second.is_none()
+    }
 }
 
 /// `routes[].match`
@@ -128,10 +152,13 @@ pub struct RawMatch {
     #[serde(default)]
     pub hosts: Vec<String>,
     /// Path prefix, matched on whole segments.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
     /// Exact path.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Regular expression over the path.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path_regex: Option<String>,
     /// Allowed methods.
     #[serde(default)]
@@ -163,13 +190,16 @@ pub struct RawPool {
     #[serde(default)]
     pub balancer: RawBalancer,
     /// TCP connect timeout.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_timeout: Option<String>,
     /// How long an idle upstream connection is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout: Option<String>,
     /// The endpoints ("vendors").
     #[serde(default)]
     pub endpoints: Vec<RawEndpoint>,
     /// Active health checks; none when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<RawHealthCheck>,
     /// Passive outlier detection (on by default).
     #[serde(default)]
@@ -179,6 +209,7 @@ pub struct RawPool {
     pub when_none_healthy: RawWhenNoneHealthy,
     /// Periodic scoring of endpoints on errors, latency and cost; none when
     /// absent (configured weights stay).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scoring: Option<RawScoring>,
 }
 
@@ -187,27 +218,38 @@ pub struct RawPool {
 #[serde(deny_unknown_fields)]
 pub struct RawScoring {
     /// Time between scoring ticks.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
     /// Span of data each tick looks at.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
     /// p99 latency any endpoint may have without penalty.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_target: Option<String>,
     /// How strongly cost lowers weight (0 ignores cost).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_exponent: Option<f64>,
     /// Error ratio with no penalty (`1%`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_ok: Option<RawShare>,
     /// Error ratio at which the error score reaches 0 (`25%`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_max: Option<RawShare>,
     /// Error score below which (two ticks running) the endpoint is ejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eject_below: Option<f64>,
     /// Error score an endpoint must reach again before it can be ejected
     /// by score once more.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rearm_above: Option<f64>,
     /// Requests in the window before the score may eject.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_requests: Option<u32>,
     /// Smallest weight share a scored endpoint keeps while in the pool.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_weight: Option<RawShare>,
     /// `local` (default) or `{ prometheus: { url, timeout, selector } }`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<RawScoringSource>,
 }
 
@@ -236,8 +278,10 @@ pub struct RawPrometheus {
     /// Base URL, `http://host:port`.
     pub url: String,
     /// Time allowed for each query.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// Extra label matchers, `{job="switchyard"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
 }
 
@@ -249,20 +293,28 @@ pub struct RawHealthCheck {
     #[serde(default, rename = "type")]
     pub kind: RawCheckKind,
     /// Path probed (http).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Host header sent (http); default: the endpoint's authority.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Statuses that pass (http); default 200-299.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_statuses: Option<OneOrMany<RawStatus>>,
     /// Time between probes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
     /// Time allowed for one probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     /// Random spread of each interval (`10%` or `0.1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jitter: Option<RawShare>,
     /// Passes in a row that make an unhealthy endpoint healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub healthy_threshold: Option<u32>,
     /// Failures in a row that make a healthy endpoint unhealthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unhealthy_threshold: Option<u32>,
 }
 
@@ -282,22 +334,31 @@ pub enum RawCheckKind {
 #[serde(deny_unknown_fields)]
 pub struct RawOutlierDetection {
     /// Turns passive detection off when false (default true).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Failures in a row that eject (0 turns this trigger off).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub consecutive_failures: Option<u32>,
     /// Failure share over `window` that ejects (`0.5` or `50%`; 0 = off).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_ratio: Option<RawShare>,
     /// Window of the failure ratio.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
     /// Requests in the window before the ratio counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_requests: Option<u32>,
     /// First ejection's length; later ones in a row are multiples.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_ejection_time: Option<String>,
     /// Longest ejection.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_ejection_time: Option<String>,
     /// Most of the pool's endpoints ejected at once, in percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_ejection_percent: Option<u32>,
     /// Weight ramp after re-admission (0 turns it off).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub slow_start: Option<String>,
 }
 
@@ -317,8 +378,10 @@ pub enum RawWhenNoneHealthy {
 #[serde(deny_unknown_fields)]
 pub struct RawEndpointCheck {
     /// Path probed instead of the pool's.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Port probed instead of the endpoint's.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
 }
 
@@ -346,9 +409,12 @@ pub struct RawEndpoint {
     /// `http://host:port[/base]`
     pub url: String,
     /// Relative weight; 0 takes the endpoint out of rotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<u32>,
     /// Price of one request at this endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
     /// Overrides of the pool's health check for this endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<RawEndpointCheck>,
 }

@@ -198,6 +198,24 @@ pub struct Retries {
     pub min_retries_per_second: u32,
 }
 
+impl Default for Retries {
+    /// One attempt (no retry); the other values are the documented defaults.
+    fn default() -> Self {
+        Self {
+            attempts: super::defaults::RETRY_ATTEMPTS,
+            per_try_timeout: None,
+            on: RetryOnSet::of(&[
+                RetryOn::ConnectError,
+                RetryOn::Reset,
+                RetryOn::Timeout,
+                RetryOn::Http5xx,
+            ]),
+            budget: super::defaults::RETRY_BUDGET,
+            min_retries_per_second: super::defaults::RETRY_MIN_PER_SECOND,
+        }
+    }
+}
+
 impl Retries {
     /// Whether this policy ever retries.
     pub fn enabled(&self) -> bool {

@@ -74,12 +74,7 @@ pub(super) fn retries(
 /// `routes[i].retries.on`
 fn retry_on(issues: &mut Issues<'_>, path: &str, names: Option<&[String]>) -> RetryOnSet {
     let Some(names) = names else {
-        return RetryOnSet::of(&[
-            RetryOn::ConnectError,
-            RetryOn::Reset,
-            RetryOn::Timeout,
-            RetryOn::Http5xx,
-        ]);
+        return Retries::default().on;
     };
     // An empty list would silently turn retries off whatever `attempts` says.
     if names.is_empty() {

@@ -35,7 +35,7 @@ impl PathIndex {
         }
     }
 
-    fn collect<'a>(&'a self, path: &str, out: &mut Vec<&'a [u32]>) {
+    fn collect<'a>(&'a self, path: &str, out: &mut Lists<'a>) {
         if !self.other.is_empty() {
             out.push(&self.other);
         }
@@ -62,6 +62,10 @@ impl PathIndex {
         }
     }
 }
+
+/// Candidate lists for one lookup: on the stack for the usual handful,
+/// so a lookup allocates nothing.
+type Lists<'a> = smallvec::SmallVec<[&'a [u32]; 8]>;
 
 /// The compiled routes in file order plus the lookup index.
 #[derive(Debug, Default)]
@@ -114,7 +118,7 @@ impl RouteTable {
     }
 
     pub(super) fn find(&self, req: &RequestInfo<'_>) -> Option<RouteId> {
-        let mut lists: Vec<&[u32]> = Vec::with_capacity(8);
+        let mut lists = Lists::new();
         if let Some(host) = req.host {
             if let Some(idx) = self.exact_hosts.get(host) {
                 idx.collect(req.path, &mut lists);
