@@ -4,59 +4,28 @@
 //! quiet pool can still retry and a failing one cannot multiply its load.
 //! Pure: time comes in as milliseconds.
 
-const SLOTS: usize = 10;
-const SLOT_MS: u64 = 1000;
+use super::slots::{SlotCounts, SLOTS};
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Slot {
-    second: u64,
-    requests: u32,
-    retries: u32,
-}
+const SLOT_MS: u64 = 1000;
 
 /// Requests and retries over the last ten seconds.
 #[derive(Debug, Clone, Default)]
 pub struct RetryBudget {
-    slots: [Slot; SLOTS],
+    counts: SlotCounts,
 }
 
 impl RetryBudget {
-    fn slot(&mut self, now_ms: u64) -> &mut Slot {
-        let second = now_ms / SLOT_MS;
-        let s = &mut self.slots[(second % SLOTS as u64) as usize];
-        if s.second != second {
-            *s = Slot {
-                second,
-                requests: 0,
-                retries: 0,
-            };
-        }
-        s
-    }
-
-    fn totals(&self, now_ms: u64) -> (u64, u64) {
-        let second = now_ms / SLOT_MS;
-        self.slots
-            .iter()
-            .filter(|s| s.second + SLOTS as u64 > second && s.second <= second)
-            .fold((0, 0), |(r, t), s| {
-                (r + u64::from(s.requests), t + u64::from(s.retries))
-            })
-    }
-
     /// Counts a first attempt.
     pub fn deposit(&mut self, now_ms: u64) {
-        let s = self.slot(now_ms);
-        s.requests = s.requests.saturating_add(1);
+        self.counts.add(now_ms / SLOT_MS, 1, 0);
     }
 
     /// Takes one retry if `retries < ratio × requests + min_per_second × 10`.
     pub fn withdraw(&mut self, ratio: f64, min_per_second: u32, now_ms: u64) -> bool {
-        let (requests, retries) = self.totals(now_ms);
+        let (requests, retries) = self.counts.totals(now_ms / SLOT_MS);
         let allowed = ratio * requests as f64 + f64::from(min_per_second) * SLOTS as f64;
         if (retries as f64) < allowed {
-            let s = self.slot(now_ms);
-            s.retries = s.retries.saturating_add(1);
+            self.counts.add(now_ms / SLOT_MS, 0, 1);
             true
         } else {
             false

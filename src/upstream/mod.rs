@@ -14,6 +14,7 @@ mod pool;
 mod pool_state;
 mod registry;
 pub mod scoring;
+mod slots;
 
 pub use body::{buffer, Replay, RequestBody};
 pub use budget::RetryBudget;

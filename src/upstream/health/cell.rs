@@ -126,11 +126,6 @@ impl EndpointHealth {
         self.score.store(permille.min(1000), Ordering::Relaxed);
     }
 
-    /// The scorer's weight factor in per-mille.
-    pub fn score(&self) -> u32 {
-        self.score.load(Ordering::Relaxed)
-    }
-
     /// Records the scorer's report and exports its components.
     pub fn publish_score(&self, view: &ScoreView) {
         let s = &view.score;

@@ -5,58 +5,39 @@
 //! nine and ten tenths of the window.
 
 use super::Millis;
-
-const BUCKETS: usize = 10;
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Bucket {
-    /// Index of the bucket's time slot (`now / width`).
-    slot: u64,
-    requests: u32,
-    failures: u32,
-}
+use crate::upstream::slots::{SlotCounts, SLOTS};
 
 /// Requests and failures over the last `window`.
 #[derive(Debug, Clone, Default)]
 pub(super) struct FailureWindow {
-    buckets: [Bucket; BUCKETS],
+    counts: SlotCounts,
 }
 
 impl FailureWindow {
     /// Records one outcome at `now` in a window of `window_ms`.
     pub(super) fn record(&mut self, failure: bool, now: Millis, window_ms: u64) {
-        let width = (window_ms / BUCKETS as u64).max(1);
-        let slot = now / width;
-        let b = &mut self.buckets[(slot % BUCKETS as u64) as usize];
-        if b.slot != slot {
-            *b = Bucket {
-                slot,
-                requests: 0,
-                failures: 0,
-            };
-        }
-        b.requests = b.requests.saturating_add(1);
-        if failure {
-            b.failures = b.failures.saturating_add(1);
-        }
+        self.counts
+            .add(now / width(window_ms), 1, u32::from(failure));
     }
 
     /// `(requests, failures)` within the window ending at `now`.
     pub(super) fn totals(&self, now: Millis, window_ms: u64) -> (u32, u32) {
-        let width = (window_ms / BUCKETS as u64).max(1);
-        let slot = now / width;
-        self.buckets
-            .iter()
-            .filter(|b| b.slot + (BUCKETS as u64) > slot && b.slot <= slot)
-            .fold((0u32, 0u32), |(r, f), b| {
-                (r.saturating_add(b.requests), f.saturating_add(b.failures))
-            })
+        let (r, f) = self.counts.totals(now / width(window_ms));
+        (
+            u32::try_from(r).unwrap_or(u32::MAX),
+            u32::try_from(f).unwrap_or(u32::MAX),
+        )
     }
 
     /// Forgets everything.
     pub(super) fn clear(&mut self) {
         *self = Self::default();
     }
+}
+
+/// The width of one of the ten slots of a window.
+fn width(window_ms: u64) -> u64 {
+    (window_ms / SLOTS).max(1)
 }
 
 #[cfg(test)]

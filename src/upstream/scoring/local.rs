@@ -68,7 +68,7 @@ fn delta(old: &EndpointSample, new: &EndpointSample) -> Stats {
 /// `histogram_quantile` over cumulative bucket counts: linear inside the
 /// bucket; in the `+Inf` bucket, the highest finite bound; `None` without
 /// observations.
-pub fn quantile(q: f64, buckets: &[(f64, u64)], count: u64) -> Option<f64> {
+pub(super) fn quantile(q: f64, buckets: &[(f64, u64)], count: u64) -> Option<f64> {
     if count == 0 {
         return None;
     }

@@ -13,8 +13,7 @@ mod local;
 mod prometheus;
 
 pub use formula::{score_pool, smooth, Score, Stats, Trigger};
-pub use local::quantile;
-pub use prometheus::{parse as parse_prometheus, queries as prometheus_queries, SourceError};
+pub use prometheus::SourceError;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -23,7 +22,7 @@ use std::time::Duration;
 use super::health::{now_ms, Status};
 use super::pool_state::PoolState;
 use super::registry::EndpointState;
-use crate::config::{Scoring, ScoringSource};
+use crate::config::ScoringSource;
 
 /// What the admin API shows of an endpoint's last score.
 #[derive(Debug, Clone, PartialEq)]
@@ -196,9 +195,4 @@ async fn sleep_or_wake(pool: &PoolState, d: Duration) {
         () = tokio::time::sleep(d) => {}
         () = pool.wake.notified() => {}
     }
-}
-
-/// For tests and the admin API: the scoring settings in force, if any.
-pub fn settings(pool: &PoolState) -> Option<Scoring> {
-    pool.roster().scoring.clone()
 }

@@ -41,7 +41,7 @@ pub enum SourceError {
 }
 
 /// The PromQL for requests, failures and p99, per endpoint of `pool`.
-pub fn queries(src: &PrometheusSource, pool: &str, window: Duration) -> [String; 3] {
+pub(super) fn queries(src: &PrometheusSource, pool: &str, window: Duration) -> [String; 3] {
     let mut m = format!("pool=\"{pool}\"");
     if !src.selector.is_empty() {
         m.push(',');
@@ -138,7 +138,7 @@ async fn get(authority: &str, path: &str) -> Result<Bytes, SourceError> {
 }
 
 /// Parses an instant-vector answer.
-pub fn parse(body: &[u8]) -> Result<Vec<(String, Option<f64>)>, SourceError> {
+pub(super) fn parse(body: &[u8]) -> Result<Vec<(String, Option<f64>)>, SourceError> {
     let bad = |why: &str| SourceError::BadData(why.to_string());
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| SourceError::BadData(e.to_string()))?;
