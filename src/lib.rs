@@ -10,6 +10,7 @@ pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod metrics;
+pub mod plugin;
 pub mod proxy;
 pub mod routing;
 pub mod upstream;

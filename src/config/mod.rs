@@ -9,6 +9,7 @@ mod defaults;
 mod duration;
 mod error;
 mod location;
+mod plugins_stub_tmp;
 mod raw;
 mod raw_values;
 mod resilience;
@@ -20,6 +21,7 @@ mod validate_retries;
 mod validate_routes;
 mod validate_scoring;
 pub mod watch;
+pub use plugins_stub_tmp::*;
 
 pub use defaults::*;
 pub use duration::parse_duration;

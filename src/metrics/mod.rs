@@ -6,8 +6,12 @@
 
 mod health;
 pub mod names;
+mod plugin;
 
 pub use health::{EndpointHealthMetrics, HealthFamilies, PoolHealthMetrics};
+pub use plugin::{
+    PluginFamilies, PluginPhaseMetrics, PHASES as PLUGIN_PHASES, RESULTS as PLUGIN_RESULTS,
+};
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -169,6 +173,8 @@ pub struct Metrics {
     generation: IntGauge,
     /// Health, ejection and retry families.
     pub health: HealthFamilies,
+    /// Plugin call families.
+    pub plugins: PluginFamilies,
 }
 
 impl Metrics {
@@ -250,6 +256,7 @@ impl Metrics {
                 g
             },
             health: HealthFamilies::register(&registry)?,
+            plugins: PluginFamilies::register(&registry)?,
             registry,
         };
         for result in ["success", "failure"] {

@@ -44,3 +44,7 @@ pub const UPSTREAM_WEIGHT: &str = "switchyard_upstream_weight";
 pub const UPSTREAM_STATE: &str = "switchyard_upstream_state";
 /// 1 for the scoring source a pool's last tick used.
 pub const SCORING_SOURCE: &str = "switchyard_scoring_source";
+/// Plugin callbacks by plugin, phase and result.
+pub const PLUGIN_CALLS_TOTAL: &str = "switchyard_plugin_calls_total";
+/// Time spent in plugin callbacks, by plugin and phase.
+pub const PLUGIN_DURATION_SECONDS: &str = "switchyard_plugin_duration_seconds";

@@ -1,0 +1,396 @@
+//! Running a request's plugins: the request callbacks in order, the
+//! response callbacks in reverse, each under its plugin's limits, and the
+//! end of the context (`on_done`, `on_log`, `on_delete`) when the request
+//! is over, whichever way it ends.
+//!
+//! A failed call discards its instance and applies the plugin's
+//! `on_error`: `fail_open` skips the plugin for the rest of the request,
+//! `fail_closed` gives a `Verdict::Failed` the proxy answers with a 500.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{request, response};
+use smallvec::SmallVec;
+
+use super::instance::{Failure, Instance};
+use super::loaded::{Phase, Plugin};
+use super::state::{LocalReply, Props};
+use crate::config::OnError;
+
+/// What the proxy does next.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Go on.
+    Continue,
+    /// Answer with this reply instead.
+    Reply(LocalReply),
+    /// A `fail_closed` plugin failed.
+    Failed(PluginError),
+}
+
+/// A `fail_closed` plugin's failure.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("plugin {plugin:?} failed in {phase}: {failure}")]
+pub struct PluginError {
+    /// The plugin's name.
+    pub plugin: Arc<str>,
+    /// The phase.
+    pub phase: &'static str,
+    /// What went wrong.
+    pub failure: Failure,
+}
+
+struct Filter {
+    plugin: Arc<Plugin>,
+    inst: Instance,
+    ctx: i32,
+}
+
+/// The plugin contexts of one request, alive until it ends.
+#[derive(Default)]
+pub struct Active {
+    filters: SmallVec<[Filter; 2]>,
+}
+
+impl std::fmt::Debug for Active {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Active")
+            .field("filters", &self.filters.len())
+            .finish()
+    }
+}
+
+fn empty_request() -> request::Parts {
+    http::Request::new(()).into_parts().0
+}
+
+fn empty_response() -> response::Parts {
+    http::Response::new(()).into_parts().0
+}
+
+/// Times and counts one call; `Err` on failure (already counted).
+fn timed<R>(
+    plugin: &Plugin,
+    phase: Phase,
+    f: impl FnOnce() -> Result<R, Failure>,
+) -> Result<R, Failure> {
+    let m = plugin.metrics(phase);
+    let start = Instant::now();
+    let out = f();
+    m.duration.observe(start.elapsed().as_secs_f64());
+    match &out {
+        Ok(_) => m.ok.inc(),
+        Err(e) => plugin.failed(phase, e),
+    }
+    out
+}
+
+/// The verdict for a failure under the plugin's policy.
+fn on_failure(plugin: &Plugin, phase: Phase, failure: Failure) -> Verdict {
+    match plugin.on_error() {
+        OnError::FailOpen => Verdict::Continue,
+        OnError::FailClosed => Verdict::Failed(PluginError {
+            plugin: Arc::clone(plugin.name()),
+            phase: phase.as_str(),
+            failure,
+        }),
+    }
+}
+
+fn header_count(parts: &request::Parts) -> i32 {
+    i32::try_from(parts.headers.len() + 4).unwrap_or(i32::MAX)
+}
+
+impl Active {
+    /// No plugin contexts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether a live context has a request body callback.
+    pub fn wants_request_body(&self) -> bool {
+        self.filters.iter().any(|f| f.plugin.has.request_body)
+    }
+
+    /// Whether a live context has a response body callback.
+    pub fn wants_response_body(&self) -> bool {
+        self.filters.iter().any(|f| f.plugin.has.response_body)
+    }
+
+    /// The smallest body limit among contexts with a callback for the
+    /// request (`request`) or response body.
+    pub fn body_limit(&self, request: bool) -> usize {
+        self.filters
+            .iter()
+            .filter(|f| {
+                if request {
+                    f.plugin.has.request_body
+                } else {
+                    f.plugin.has.response_body
+                }
+            })
+            .map(|f| f.plugin.spec.body)
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Runs `plugins`' request-header callbacks on `parts`, in order,
+    /// keeping each context for the later phases. `end_of_stream`: the
+    /// request has no body.
+    pub fn request_headers(
+        &mut self,
+        plugins: &[Arc<Plugin>],
+        parts: &mut request::Parts,
+        props: &Arc<Props>,
+        end_of_stream: bool,
+    ) -> Verdict {
+        for plugin in plugins {
+            let phase = Phase::RequestHeaders;
+            let mut inst = match plugin.checkout() {
+                Ok(i) => i,
+                Err(f) => match on_failure(plugin, phase, f) {
+                    Verdict::Continue => continue,
+                    v => return v,
+                },
+            };
+            let ctx = inst.new_context();
+            inst.state().props = Some(Arc::clone(props));
+            inst.state().request = Some(std::mem::replace(parts, empty_request()));
+            let n = header_count(inst.state().request.as_ref().unwrap_or(parts));
+            let ex = inst.exports.clone();
+            let out = timed(plugin, phase, || {
+                if let Some(f) = &ex.context_create {
+                    inst.call(f, (ctx, 1))?;
+                }
+                match &ex.request_headers {
+                    Some(f) => inst.call(f, (ctx, n, i32::from(end_of_stream))).map(|_| ()),
+                    None => Ok(()),
+                }
+            });
+            if let Some(p) = inst.state().request.take() {
+                *parts = p;
+            }
+            if let Err(f) = out {
+                match on_failure(plugin, phase, f) {
+                    Verdict::Continue => continue,
+                    v => return v,
+                }
+            }
+            let local = inst.state().local.take();
+            let filter = Filter {
+                plugin: Arc::clone(plugin),
+                inst,
+                ctx,
+            };
+            if plugin.has.needs_more() || local.is_some() {
+                self.filters.push(filter);
+            } else {
+                finish(filter);
+            }
+            if let Some(reply) = local {
+                plugin.metrics(phase).count("local_reply");
+                return Verdict::Reply(reply);
+            }
+        }
+        Verdict::Continue
+    }
+
+    /// Runs the request-body callbacks on the whole body (delivered once,
+    /// with `end_of_stream`), with the request head lent too.
+    pub fn request_body(&mut self, parts: &mut request::Parts, body: &mut Bytes) -> Verdict {
+        self.body(Phase::RequestBody, Lent::Request(parts), body)
+    }
+
+    /// Runs the response-header callbacks, last context first.
+    pub fn response_headers(
+        &mut self,
+        parts: &mut response::Parts,
+        end_of_stream: bool,
+    ) -> Verdict {
+        let phase = Phase::ResponseHeaders;
+        let mut i = self.filters.len();
+        while i > 0 {
+            i -= 1;
+            let f = &mut self.filters[i];
+            let Some(cb) = f.inst.exports.response_headers.clone() else {
+                continue;
+            };
+            f.inst.state().response = Some(std::mem::replace(parts, empty_response()));
+            let n = i32::try_from(parts.headers.len() + 1).unwrap_or(i32::MAX);
+            let (inst, ctx) = (&mut f.inst, f.ctx);
+            let out = timed(&f.plugin, phase, || {
+                inst.call(&cb, (ctx, n, i32::from(end_of_stream)))
+            });
+            if let Some(p) = f.inst.state().response.take() {
+                *parts = p;
+            }
+            match self.after(i, phase, out) {
+                Verdict::Continue => {}
+                v => return v,
+            }
+        }
+        Verdict::Continue
+    }
+
+    /// Runs the response-body callbacks on the whole body, last context
+    /// first, with the response head lent too (nothing was sent yet).
+    pub fn response_body(&mut self, parts: &mut response::Parts, body: &mut Bytes) -> Verdict {
+        self.body(Phase::ResponseBody, Lent::Response(parts), body)
+    }
+
+    fn body(&mut self, phase: Phase, mut lent: Lent<'_>, body: &mut Bytes) -> Verdict {
+        let (kind, forward) = match phase {
+            Phase::RequestBody => (super::abi::REQUEST_BODY, true),
+            _ => (super::abi::RESPONSE_BODY, false),
+        };
+        let order: Vec<usize> = if forward {
+            (0..self.filters.len()).collect()
+        } else {
+            (0..self.filters.len()).rev().collect()
+        };
+        // Indexes shift when a failed context is removed: walk from the
+        // end of `order` for forward walks by re-checking bounds.
+        let mut removed = 0usize;
+        for idx in order {
+            let i = if forward { idx - removed } else { idx };
+            let Some(f) = self.filters.get_mut(i) else {
+                continue;
+            };
+            let cb = match phase {
+                Phase::RequestBody => f.inst.exports.request_body.clone(),
+                _ => f.inst.exports.response_body.clone(),
+            };
+            let Some(cb) = cb else {
+                continue;
+            };
+            if body.len() > f.plugin.spec.body {
+                f.plugin.metrics(phase).count("body_too_large");
+                let v = match f.plugin.on_error() {
+                    OnError::FailOpen => Verdict::Continue,
+                    OnError::FailClosed => Verdict::Failed(PluginError {
+                        plugin: Arc::clone(f.plugin.name()),
+                        phase: phase.as_str(),
+                        failure: Failure::Error(format!(
+                            "body of {} bytes exceeds the plugin's limit of {} bytes",
+                            body.len(),
+                            f.plugin.spec.body
+                        )),
+                    }),
+                };
+                match v {
+                    Verdict::Continue => continue,
+                    v => return v,
+                }
+            }
+            lent.lend(f.inst.state());
+            f.inst.state().body = Some((kind, std::mem::take(body)));
+            let len = i32::try_from(f.inst.state().body.as_ref().map_or(0, |b| b.1.len()))
+                .unwrap_or(i32::MAX);
+            let (inst, ctx) = (&mut f.inst, f.ctx);
+            let out = timed(&f.plugin, phase, || inst.call(&cb, (ctx, len, 1)));
+            if let Some((_, b)) = f.inst.state().body.take() {
+                *body = b;
+            }
+            lent.take_back(f.inst.state());
+            let before = self.filters.len();
+            let v = self.after(i, phase, out);
+            removed += before - self.filters.len();
+            match v {
+                Verdict::Continue => {}
+                v => return v,
+            }
+        }
+        Verdict::Continue
+    }
+
+    /// After a call on context `i`: a failure drops the context and
+    /// applies its policy; a local reply ends the chain.
+    fn after(&mut self, i: usize, phase: Phase, out: Result<i32, Failure>) -> Verdict {
+        match out {
+            Err(failure) => {
+                let f = self.filters.remove(i);
+                on_failure(&f.plugin, phase, failure)
+            }
+            Ok(_) => {
+                let f = &mut self.filters[i];
+                match f.inst.state().local.take() {
+                    Some(reply) => {
+                        f.plugin.metrics(phase).count("local_reply");
+                        Verdict::Reply(reply)
+                    }
+                    None => Verdict::Continue,
+                }
+            }
+        }
+    }
+
+    /// Ends every context now (also done on drop).
+    pub fn finish(&mut self) {
+        for f in self.filters.drain(..) {
+            finish(f);
+        }
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// `on_done`, `on_log`, `on_delete`, then the instance goes back warm.
+fn finish(mut f: Filter) {
+    let ex = f.inst.exports.clone();
+    if !f.plugin.has.end {
+        f.plugin.checkin(f.inst);
+        return;
+    }
+    let (inst, ctx) = (&mut f.inst, f.ctx);
+    let out = timed(&f.plugin, Phase::Log, || {
+        if let Some(d) = &ex.done {
+            inst.call(d, ctx)?;
+        }
+        if let Some(l) = &ex.log {
+            inst.call(l, ctx)?;
+        }
+        if let Some(d) = &ex.delete {
+            inst.call(d, ctx)?;
+        }
+        Ok(())
+    });
+    if out.is_ok() {
+        f.plugin.checkin(f.inst);
+    }
+}
+
+/// The head lent alongside a body.
+enum Lent<'a> {
+    Request(&'a mut request::Parts),
+    Response(&'a mut response::Parts),
+}
+
+impl Lent<'_> {
+    fn lend(&mut self, st: &mut super::state::HostState) {
+        match self {
+            Self::Request(p) => st.request = Some(std::mem::replace(*p, empty_request())),
+            Self::Response(p) => st.response = Some(std::mem::replace(*p, empty_response())),
+        }
+    }
+
+    fn take_back(&mut self, st: &mut super::state::HostState) {
+        match self {
+            Self::Request(p) => {
+                if let Some(r) = st.request.take() {
+                    **p = r;
+                }
+            }
+            Self::Response(p) => {
+                if let Some(r) = st.response.take() {
+                    **p = r;
+                }
+            }
+        }
+    }
+}
