@@ -1,4 +1,8 @@
 //! Redaction of secrets before config is shown.
+//!
+//! Two rules: values under secret-looking keys, at any depth, and every
+//! `plugins[].config` whole (it is free-form and carries vendor
+//! credentials under keys no word list can guess).
 
 use serde_json::Value;
 
@@ -15,9 +19,23 @@ pub fn is_secret_key(key: &str) -> bool {
     SECRET_WORDS.iter().any(|w| lower.contains(w))
 }
 
-/// Returns `value` with every secret-looking key's value replaced (at any
-/// depth) and unset (`null`) options dropped for readability.
+/// Returns `value` (a config's source) with every secret-looking key's
+/// value replaced (at any depth), every top-level `plugins[].config`
+/// replaced whole, and unset (`null`) options dropped for readability.
 pub fn redact(value: &Value) -> Value {
+    let mut shown = redact_keys(value);
+    if let Some(Value::Array(plugins)) = shown.get_mut("plugins") {
+        for plugin in plugins {
+            if let Some(config) = plugin.get_mut("config") {
+                *config = Value::String(REDACTED.into());
+            }
+        }
+    }
+    shown
+}
+
+/// The secret-key rule, recursively.
+fn redact_keys(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
@@ -28,13 +46,13 @@ pub fn redact(value: &Value) -> Value {
                     } else if is_secret_key(k) {
                         redact_all(v)
                     } else {
-                        redact(v)
+                        redact_keys(v)
                     };
                     (k.clone(), shown)
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(redact_keys).collect()),
         other => other.clone(),
     }
 }
@@ -79,5 +97,29 @@ mod tests {
         assert_eq!(r["client_secret"]["nested"][1], REDACTED);
         assert!(r.get("strip_prefix").is_none());
         assert!(!r.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn redacts_every_plugin_config_whole() {
+        let v = json!({
+            "plugins": [
+                {"name": "a", "file": "a.wasm", "config": {"header": "authorization", "value": "Bearer s3cret"}},
+                {"name": "b", "file": "b.wat", "config": "plain-string-s3cret"},
+                {"name": "c", "file": "c.wasm", "config": ["s3cret", {"deep": 1}]},
+                {"name": "d", "file": "d.wasm", "on_error": "fail_open"},
+            ],
+            "routes": [{"name": "r", "pool": "p", "plugins": ["a", "b"]}],
+        });
+        let r = redact(&v);
+        for i in 0..3 {
+            assert_eq!(r["plugins"][i]["config"], REDACTED, "plugins[{i}]");
+        }
+        assert!(r["plugins"][3].get("config").is_none());
+        assert_eq!(r["plugins"][3]["on_error"], "fail_open");
+        assert_eq!(r["plugins"][0]["name"], "a");
+        assert_eq!(r["plugins"][1]["file"], "b.wat");
+        assert_eq!(r["routes"][0]["plugins"], json!(["a", "b"]));
+        assert!(!r.to_string().contains("s3cret"), "{r}");
+        assert!(!r.to_string().contains("authorization"), "{r}");
     }
 }

@@ -97,3 +97,19 @@ pub const SCORING_MIN_REQUESTS: u32 = 20;
 pub const SCORING_MIN_WEIGHT: f64 = 0.05;
 /// `scoring.source.prometheus.timeout`
 pub const PROMETHEUS_TIMEOUT: Duration = Duration::from_secs(2);
+/// `plugins[].limits.memory`
+pub const DEFAULT_PLUGIN_MEMORY: u64 = 16 << 20;
+/// `plugins[].limits.time`
+pub const DEFAULT_PLUGIN_TIME: Duration = Duration::from_millis(5);
+/// `plugins[].limits.body`
+pub const DEFAULT_PLUGIN_BODY: usize = 1 << 20;
+/// Smallest `plugins[].limits.memory`: one WebAssembly page.
+pub const MIN_PLUGIN_MEMORY: u64 = 64 << 10;
+/// Largest `plugins[].limits.memory`: all a 32-bit linear memory can address.
+pub const MAX_PLUGIN_MEMORY: u64 = 4 << 30;
+/// Largest `plugins[].limits.time`.
+pub const MAX_PLUGIN_TIME: Duration = Duration::from_secs(10);
+/// Largest `plugins[].limits.body`.
+pub const MAX_PLUGIN_BODY: usize = 64 << 20;
+/// Longest plugin name.
+pub const MAX_PLUGIN_NAME: usize = 64;

@@ -9,29 +9,33 @@ mod defaults;
 mod duration;
 mod error;
 mod location;
-mod plugins_stub_tmp;
+mod plugins;
 mod raw;
+mod raw_plugins;
 mod raw_values;
 mod resilience;
+mod size;
 mod snapshot;
 mod validate;
+mod validate_plugins;
 mod validate_pools;
 mod validate_resilience;
 mod validate_retries;
 mod validate_routes;
 mod validate_scoring;
 pub mod watch;
-pub use plugins_stub_tmp::*;
 
 pub use defaults::*;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigIssue};
 pub use location::{LazyLocations, Location, LocationMap};
+pub use plugins::{OnError, Plugin, PluginId};
 pub use raw::RawConfig;
 pub use resilience::{
     CheckKind, EndpointCheck, HealthCheck, OutlierDetection, PrometheusSource, Retries, RetryOn,
     RetryOnSet, Scoring, ScoringSource, StatusSet, WhenNoneHealthy,
 };
+pub use size::parse_size;
 pub use snapshot::{
     Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Reload, Runtime,
 };
@@ -49,13 +53,14 @@ pub struct Loaded {
     pub text: String,
 }
 
-/// Reads and validates a config file.
+/// Reads and validates a config file. Relative plugin files are resolved
+/// against the file's directory.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let config = load_str(&text)?;
+    let config = load_str_in(&text, path.parent())?;
     Ok(Loaded {
         config,
         hash: content_hash(text.as_bytes()),
@@ -63,12 +68,28 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     })
 }
 
-/// Parses and validates config text. This is the one function every entry
-/// point uses (`check`, `run`, reload).
+/// Parses and validates config text with no known directory: relative
+/// plugin files stay as written (relative to the working directory).
 pub fn load_str(text: &str) -> Result<Config, ConfigError> {
+    load_str_in(text, None)
+}
+
+/// Parses and validates config text whose file lives in `base_dir`, against
+/// which relative plugin files are resolved (an empty path means `.`). This
+/// is the one function every entry point uses (`check`, `run`, reload).
+pub fn load_str_in(text: &str, base_dir: Option<&Path>) -> Result<Config, ConfigError> {
+    // `Path::new("x.yaml").parent()` is `Some("")`: the same directory as
+    // `./x.yaml`, so both must resolve plugins to the same paths.
+    let base_dir = base_dir.map(|d| {
+        if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d
+        }
+    });
     let locations = LazyLocations::new(text);
     let raw = parse(text, &locations)?;
-    validate::validate(raw, &locations).map_err(ConfigError::Invalid)
+    validate::validate(raw, &locations, base_dir).map_err(ConfigError::Invalid)
 }
 
 /// The hash used to recognise unchanged content.

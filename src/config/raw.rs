@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub(super) use super::raw_values::{OneOrMany, RawShare, RawStatus};
+pub(super) use super::raw_plugins::{RawOnError, RawPlugin, RawPluginLimits};
+pub(super) use super::raw_values::{OneOrMany, RawShare, RawSize, RawStatus};
 
 /// The whole file.
 #[derive(Debug, Deserialize, Serialize)]
@@ -32,6 +33,9 @@ pub struct RawConfig {
     /// Endpoint pools.
     #[serde(default)]
     pub pools: Vec<RawPool>,
+    /// WebAssembly plugins, attached by name to routes, pools and endpoints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<RawPlugin>,
     /// How config changes are picked up.
     #[serde(default)]
     pub reload: RawReload,
@@ -110,6 +114,9 @@ pub struct RawRoute {
     /// Retry policy.
     #[serde(default)]
     pub retries: RawRetries,
+    /// Plugins run, in order, before the endpoint is picked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<String>,
 }
 
 /// `routes[].retries`
@@ -211,6 +218,9 @@ pub struct RawPool {
     /// absent (configured weights stay).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scoring: Option<RawScoring>,
+    /// Plugins run, in order, after an endpoint of this pool is picked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<String>,
 }
 
 /// `pools[].scoring`
@@ -417,4 +427,7 @@ pub struct RawEndpoint {
     /// Overrides of the pool's health check for this endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<RawEndpointCheck>,
+    /// Plugins run, in order, after the pool's when this endpoint is picked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<String>,
 }

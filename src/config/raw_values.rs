@@ -1,6 +1,6 @@
 //! Raw values that may be written in more than one shape: shares (`0.2` or
-//! `"20%"`), expected statuses (`200`, `"200-299"`, `"2xx"`) and "one item or
-//! a list".
+//! `"20%"`), expected statuses (`200`, `"200-299"`, `"2xx"`), sizes (`4096`
+//! or `"16MiB"`) and "one item or a list".
 //!
 //! Owns: their hand-written `Deserialize` impls. `#[serde(untagged)]` would
 //! turn every mistake into "data did not match any variant" at the parent
@@ -31,6 +31,16 @@ pub enum RawStatus {
     /// validation and get its message instead of a type error.
     Code(i64),
     /// A range or class.
+    Text(String),
+}
+
+/// A size: a number of bytes such as `4096` or a string such as `"16MiB"`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum RawSize {
+    /// A plain number of bytes.
+    Bytes(u64),
+    /// A number with a unit (or anything else, for validation to reject).
     Text(String),
 }
 
@@ -109,6 +119,57 @@ impl<'de> Deserialize<'de> for RawStatus {
         }
 
         d.deserialize_any(StatusVisitor)
+    }
+}
+
+// === impl RawSize ===
+
+impl RawSize {
+    /// The size in bytes, or why the text is not one.
+    pub fn bytes(&self) -> Result<u64, String> {
+        match self {
+            Self::Bytes(n) => Ok(*n),
+            Self::Text(t) => super::size::parse_size(t),
+        }
+    }
+}
+
+impl fmt::Display for RawSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bytes(n) => write!(f, "{n}"),
+            Self::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+
+        impl Visitor<'_> for SizeVisitor {
+            type Value = RawSize;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size in bytes (4096) or with a unit (\"16MiB\")")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(v))
+            }
+
+            // Negative: kept as text so that validation words the error
+            // with the key's path, like any other bad size.
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawSize, E> {
+                Ok(RawSize::Text(v.to_string()))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawSize, E> {
+                Ok(RawSize::Text(v.to_owned()))
+            }
+        }
+
+        d.deserialize_any(SizeVisitor)
     }
 }
 

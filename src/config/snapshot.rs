@@ -11,6 +11,7 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme};
 
 use super::error::ConfigIssue;
+use super::plugins::{Plugin, PluginId};
 use super::resilience::{EndpointCheck, HealthCheck, OutlierDetection, Scoring, WhenNoneHealthy};
 use crate::routing::RouteTable;
 
@@ -27,6 +28,8 @@ pub struct Config {
     pub routes: RouteTable,
     /// Pools in file order; `PoolId` indexes this.
     pub pools: Vec<Pool>,
+    /// WebAssembly plugins in file order; `PluginId` indexes this.
+    pub plugins: Vec<Plugin>,
     /// How config changes are picked up.
     pub reload: Reload,
     /// Things that are legal but probably wrong (shadowed routes, ...).
@@ -122,6 +125,9 @@ pub struct Pool {
     pub when_none_healthy: WhenNoneHealthy,
     /// Scoring, if configured.
     pub scoring: Option<Scoring>,
+    /// Plugins run in this order after one of the pool's endpoints is
+    /// picked, on every attempt, before the endpoint's own.
+    pub plugins: Vec<PluginId>,
 }
 
 /// `pools[].endpoints[]`
@@ -137,6 +143,9 @@ pub struct Endpoint {
     pub cost: f64,
     /// Per-endpoint health check overrides.
     pub check: EndpointCheck,
+    /// Plugins run in this order after the pool's, when this endpoint is
+    /// picked.
+    pub plugins: Vec<PluginId>,
 }
 
 /// A parsed endpoint URL.
@@ -163,12 +172,17 @@ impl Config {
         fn plural(n: usize, word: &str) -> String {
             format!("{n} {word}{}", if n == 1 { "" } else { "s" })
         }
-        format!(
+        let mut s = format!(
             "{}, {}, {}, {}",
             plural(self.listeners.len(), "listener"),
             plural(self.routes.len(), "route"),
             plural(self.pools.len(), "pool"),
             plural(self.endpoint_count(), "endpoint"),
-        )
+        );
+        if !self.plugins.is_empty() {
+            s.push_str(", ");
+            s.push_str(&plural(self.plugins.len(), "plugin"));
+        }
+        s
     }
 }

@@ -3,10 +3,11 @@
 //! Owns: the rules a config must obey and the wording of each error.
 //! Pools are checked in `validate_pools`, routes in `validate_routes`,
 //! health checks and outlier detection in `validate_resilience`, retries in
-//! `validate_retries`.
+//! `validate_retries`, plugins in `validate_plugins`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use super::error::ConfigIssue;
 use super::location::LazyLocations;
 use super::raw::RawConfig;
 use super::snapshot::{Admin, Config, Listener, Pool, Reload, Runtime};
-use super::{validate_pools, validate_routes};
+use super::{validate_plugins, validate_pools, validate_routes};
 
 /// Collects issues with their locations.
 pub(super) struct Issues<'a> {
@@ -68,10 +69,12 @@ impl<'a> Issues<'a> {
     }
 }
 
-/// Validates `raw`; on failure returns every error found.
+/// Validates `raw`; on failure returns every error found. Relative plugin
+/// files are resolved against `base_dir` when given.
 pub(super) fn validate(
     raw: RawConfig,
     locations: &LazyLocations<'_>,
+    base_dir: Option<&Path>,
 ) -> Result<Config, Vec<ConfigIssue>> {
     let mut issues = Issues {
         locations,
@@ -103,11 +106,12 @@ pub(super) fn validate(
         listen: socket_addr(&mut issues, "admin.listen", admin_listen),
     };
     let listeners = listeners(&raw, &mut issues, admin.listen);
+    let (plugins, plugin_index) = validate_plugins::plugins(&mut issues, &raw.plugins, base_dir);
     let pools: Vec<Pool> = raw
         .pools
         .iter()
         .enumerate()
-        .map(|(i, p)| validate_pools::pool(&mut issues, i, p))
+        .map(|(i, p)| validate_pools::pool(&mut issues, i, p, &plugin_index))
         .collect();
     let mut seen = HashMap::new();
     for (i, p) in raw.pools.iter().enumerate() {
@@ -121,7 +125,8 @@ pub(super) fn validate(
             );
         }
     }
-    let routes = validate_routes::routes(&raw.routes, &pools, &mut issues);
+    let routes = validate_routes::routes(&raw.routes, &pools, &plugin_index, &mut issues);
+    validate_plugins::warn_unused(&mut issues, &plugins, &routes, &pools);
     let used: HashSet<usize> = routes.routes().iter().map(|r| r.pool.0).collect();
     for (i, p) in pools.iter().enumerate() {
         if !used.contains(&i) {
@@ -142,6 +147,7 @@ pub(super) fn validate(
             listeners,
             routes,
             pools,
+            plugins,
             reload,
             warnings: issues.warnings,
             source: serde_json::to_value(&raw).unwrap_or_default(),

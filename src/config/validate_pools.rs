@@ -15,9 +15,15 @@ use super::raw::{RawBalancer, RawEndpoint, RawPool, RawWhenNoneHealthy};
 use super::resilience::{HealthCheck, WhenNoneHealthy};
 use super::snapshot::{BalancerKind, Endpoint, EndpointUrl, Pool};
 use super::validate::{check_name, Issues};
+use super::validate_plugins::PluginIndex;
 use super::validate_resilience;
 
-pub(super) fn pool(issues: &mut Issues<'_>, i: usize, p: &RawPool) -> Pool {
+pub(super) fn pool(
+    issues: &mut Issues<'_>,
+    i: usize,
+    p: &RawPool,
+    plugins: &PluginIndex<'_>,
+) -> Pool {
     let base = format!("pools[{i}]");
     check_name(issues, &format!("{base}.name"), &p.name);
     let connect_timeout = issues.duration(
@@ -61,7 +67,9 @@ pub(super) fn pool(issues: &mut Issues<'_>, i: usize, p: &RawPool) -> Pool {
                 ),
             );
         }
-        endpoints.push(endpoint(issues, &path, e, health_check.as_ref()));
+        let mut ep = endpoint(issues, &path, e, health_check.as_ref());
+        ep.plugins = plugins.resolve(issues, &e.plugins, || format!("{path}.plugins"));
+        endpoints.push(ep);
     }
     if !endpoints.is_empty() && endpoints.iter().all(|e| e.weight == 0) {
         issues.warn(
@@ -82,6 +90,7 @@ pub(super) fn pool(issues: &mut Issues<'_>, i: usize, p: &RawPool) -> Pool {
         },
         connect_timeout,
         idle_timeout,
+        plugins: plugins.resolve(issues, &p.plugins, || format!("{base}.plugins")),
         endpoints,
         health_check,
         outlier,
@@ -132,6 +141,7 @@ fn endpoint(
             e.health_check.as_ref(),
             pool_check,
         ),
+        plugins: Vec::new(),
     }
 }
 

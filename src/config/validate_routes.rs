@@ -11,9 +11,15 @@ use super::defaults;
 use super::raw::{RawHeaderOps, RawMatch, RawRoute};
 use super::snapshot::{Pool, PoolId};
 use super::validate::{check_name, Issues};
+use super::validate_plugins::PluginIndex;
 use crate::routing::{HeaderOps, HostPattern, PathMatch, Route, RouteMatcher, RouteTable};
 
-pub(super) fn routes(raw: &[RawRoute], pools: &[Pool], issues: &mut Issues<'_>) -> RouteTable {
+pub(super) fn routes(
+    raw: &[RawRoute],
+    pools: &[Pool],
+    plugins: &PluginIndex<'_>,
+    issues: &mut Issues<'_>,
+) -> RouteTable {
     let pool_ids: HashMap<&str, usize> = pools
         .iter()
         .enumerate()
@@ -72,6 +78,7 @@ pub(super) fn routes(raw: &[RawRoute], pools: &[Pool], issues: &mut Issues<'_>) 
             request_headers: header_ops(issues, &base, "request_headers", &r.request_headers),
             response_headers: header_ops(issues, &base, "response_headers", &r.response_headers),
             timeout,
+            plugins: plugins.resolve(issues, &r.plugins, || format!("{base}.plugins")),
             retries: if r.retries.is_unset() {
                 crate::config::Retries::default()
             } else {

@@ -144,7 +144,7 @@ impl Control {
         let parsed = String::from_utf8(text)
             .map_err(|_| vec!["config file is not UTF-8".to_string()])
             .and_then(|t| {
-                config::load_str(&t)
+                config::load_str_in(&t, path.parent())
                     .map_err(|e| e.issues().iter().map(ToString::to_string).collect())
             });
         match parsed {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, Method};
 
-use crate::config::PoolId;
+use crate::config::{PluginId, PoolId};
 
 /// Index of a route in its table (file order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,6 +42,9 @@ pub struct Route {
     pub timeout: Duration,
     /// Retry policy.
     pub retries: crate::config::Retries,
+    /// Plugins run in this order before the endpoint is picked (their
+    /// response callbacks run last, after the pool's and endpoint's).
+    pub plugins: Vec<PluginId>,
 }
 
 /// The parts of a request that routing looks at.

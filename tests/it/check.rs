@@ -9,6 +9,8 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
+mod plugins;
+mod plugins_errors;
 mod resilience;
 mod resilience_errors;
 
