@@ -56,7 +56,13 @@ fn snapshot_build(c: &mut Criterion) {
     let metrics = Arc::new(Metrics::new().unwrap());
     let registry = Registry::new(Arc::clone(&metrics));
     let first = Arc::new(config::load_str(&text).unwrap());
-    let dp = Dataplane::build(first, "0".into(), 1, &registry);
+    let dp = Dataplane::build(
+        first,
+        ("0".into(), "0".into()),
+        1,
+        &registry,
+        Default::default(),
+    );
     let current = ArcSwap::from_pointee(dp);
     let mut group = c.benchmark_group("snapshot");
     group.sample_size(10);
@@ -65,7 +71,13 @@ fn snapshot_build(c: &mut Criterion) {
         b.iter(|| {
             generation += 1;
             let cfg = Arc::new(config::load_str(&text).unwrap());
-            let dp = Dataplane::build(cfg, "h".into(), generation, &registry);
+            let dp = Dataplane::build(
+                cfg,
+                ("h".into(), "h".into()),
+                generation,
+                &registry,
+                Default::default(),
+            );
             current.store(Arc::new(dp));
         });
     });

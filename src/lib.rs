@@ -43,6 +43,9 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// A plugin could not be loaded.
+    #[error("cannot load plugins: {}", .0.join("; "))]
+    Plugins(Vec<String>),
     /// Metrics could not be registered (a bug).
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -74,12 +77,33 @@ impl Switchyard {
         let metrics = Arc::new(Metrics::new()?);
         let registry = Registry::new(Arc::clone(&metrics));
         let config = Arc::new(loaded.config);
-        let dataplane = Dataplane::build(Arc::clone(&config), loaded.hash, 1, &registry);
+        let plugin_host = std::sync::OnceLock::new();
+        let plugins = if config.plugins.is_empty() {
+            plugin::PluginSet::empty()
+        } else {
+            let host = plugin::Host::new().map_err(|e| {
+                StartError::Plugins(vec![format!("cannot start the WebAssembly engine: {e:#}")])
+            })?;
+            let set = plugin::PluginSet::load(&host, &config.plugins, None, &metrics.plugins)
+                .map_err(StartError::Plugins)?;
+            plugin_host.get_or_init(|| host);
+            set
+        };
+        let plugins = Arc::new(plugins);
+        let hash = plugins.combined_hash(&loaded.hash);
+        let dataplane = Dataplane::build(
+            Arc::clone(&config),
+            (loaded.hash, hash),
+            1,
+            &registry,
+            plugins,
+        );
         let shared = Arc::new(Shared {
             dataplane: ArcSwap::from_pointee(dataplane),
             registry,
             metrics,
             ready: AtomicBool::new(false),
+            plugin_host,
         });
         // Bind everything before serving anything, so a port conflict
         // leaves nothing half-started.
@@ -203,9 +227,26 @@ async fn reload_triggers(control: Arc<Control>) {
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
-        let settings = control.shared.dataplane.load().config.reload.clone();
+        let dp = control.shared.dataplane.load_full();
+        let settings = dp.config.reload.clone();
+        // Plugin files are watched too, in their own directories.
+        let mut plugin_dirs: Vec<PathBuf> = Vec::new();
+        let config_dir = config::watch::parent_dir(&path);
+        for p in &dp.config.plugins {
+            let d = config::watch::parent_dir(&p.file);
+            if d != config_dir && !plugin_dirs.contains(&d) {
+                plugin_dirs.push(d);
+            }
+        }
+        drop(dp);
+        if watch
+            .as_ref()
+            .is_some_and(|w: &config::watch::DirWatch| w.extra != plugin_dirs)
+        {
+            watch = None;
+        }
         if settings.watch && watch.is_none() {
-            match config::watch::watch_dir(&path, tx.clone()) {
+            match config::watch::watch_dirs(&path, &plugin_dirs, tx.clone()) {
                 Ok(w) => {
                     tracing::debug!(dir = %w.dir.display(), "Watching the config directory.");
                     watch = Some(w);

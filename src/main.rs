@@ -99,6 +99,14 @@ fn print_problems(path: &Path, err: &config::ConfigError) {
 fn check(path: &Path) -> ExitCode {
     match config::load_file(path) {
         Ok(loaded) => {
+            // Plugins are compiled and configured too, as a reload would.
+            if let Err(errors) = check_plugins(&loaded.config) {
+                eprintln!("{}: plugin errors:", path.display());
+                for e in errors {
+                    eprintln!("  {e}");
+                }
+                return ExitCode::FAILURE;
+            }
             println!("{}: OK: {}", path.display(), loaded.config.summary());
             for w in &loaded.config.warnings {
                 println!("  warning: {w}");
@@ -110,6 +118,16 @@ fn check(path: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn check_plugins(config: &config::Config) -> Result<(), Vec<String>> {
+    if config.plugins.is_empty() {
+        return Ok(());
+    }
+    let metrics = switchyard::metrics::Metrics::new().map_err(|e| vec![e.to_string()])?;
+    let host = switchyard::plugin::Host::new()
+        .map_err(|e| vec![format!("cannot start the WebAssembly engine: {e:#}")])?;
+    switchyard::plugin::PluginSet::load(&host, &config.plugins, None, &metrics.plugins).map(|_| ())
 }
 
 fn runtime(worker_threads: usize) -> std::io::Result<tokio::runtime::Runtime> {

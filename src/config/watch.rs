@@ -20,14 +20,32 @@ pub struct DirWatch {
     _watcher: RecommendedWatcher,
     /// The watched directory.
     pub dir: PathBuf,
+    /// Other watched directories (those holding plugin files).
+    pub extra: Vec<PathBuf>,
+}
+
+/// The directory holding `file` (`.` for a bare name).
+pub fn parent_dir(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Watches the directory holding `file`; every relevant event sends `()`.
 pub fn watch_dir(file: &Path, tx: mpsc::UnboundedSender<()>) -> notify::Result<DirWatch> {
-    let dir = match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    watch_dirs(file, &[], tx)
+}
+
+/// Like [`watch_dir`], also watching `extra` directories (a plugin file
+/// that changes is a config change). An extra directory that cannot be
+/// watched is logged and left to polling.
+pub fn watch_dirs(
+    file: &Path,
+    extra: &[PathBuf],
+    tx: mpsc::UnboundedSender<()>,
+) -> notify::Result<DirWatch> {
+    let dir = parent_dir(file);
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| match res {
         // Reads (ours included) raise access events: ignore them, or every
         // reload would trigger the next.
@@ -38,8 +56,14 @@ pub fn watch_dir(file: &Path, tx: mpsc::UnboundedSender<()>) -> notify::Result<D
         Err(e) => tracing::warn!(error = %e, "Config watch error; polling still runs."),
     })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    for d in extra {
+        if let Err(e) = watcher.watch(d, RecursiveMode::NonRecursive) {
+            tracing::warn!(dir = %d.display(), error = %e, "Cannot watch a plugin directory; polling still runs.");
+        }
+    }
     Ok(DirWatch {
         _watcher: watcher,
         dir,
+        extra: extra.to_vec(),
     })
 }

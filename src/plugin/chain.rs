@@ -109,31 +109,75 @@ impl Active {
         Self::default()
     }
 
-    /// Whether a live context has a request body callback.
-    pub fn wants_request_body(&self) -> bool {
-        self.filters.iter().any(|f| f.plugin.has.request_body)
+    /// Live contexts.
+    pub fn len(&self) -> usize {
+        self.filters.len()
     }
 
-    /// Whether a live context has a response body callback.
+    /// Whether no context is live.
+    pub fn is_empty(&self) -> bool {
+        self.filters.is_empty()
+    }
+
+    /// Takes over `other`'s contexts, after this one's: their response
+    /// callbacks run first.
+    pub fn absorb(&mut self, mut other: Active) {
+        self.filters.extend(other.filters.drain(..));
+    }
+
+    fn reading(&self, from: usize, request: bool) -> impl Iterator<Item = &Filter> {
+        self.filters.iter().skip(from).filter(move |f| {
+            if request {
+                f.plugin.has.request_body
+            } else {
+                f.plugin.has.response_body
+            }
+        })
+    }
+
+    /// Whether a context opened at or after `from` reads the request body.
+    pub fn wants_request_body_since(&self, from: usize) -> bool {
+        self.reading(from, true).next().is_some()
+    }
+
+    /// Whether any context reads the response body.
     pub fn wants_response_body(&self) -> bool {
-        self.filters.iter().any(|f| f.plugin.has.response_body)
+        self.reading(0, false).next().is_some()
     }
 
-    /// The smallest body limit among contexts with a callback for the
-    /// request (`request`) or response body.
-    pub fn body_limit(&self, request: bool) -> usize {
-        self.filters
-            .iter()
-            .filter(|f| {
-                if request {
-                    f.plugin.has.request_body
-                } else {
-                    f.plugin.has.response_body
-                }
-            })
+    /// The largest body limit among the contexts (opened at or after
+    /// `from`) that read the request (`request`) or response body.
+    pub fn body_limit_since(&self, from: usize, request: bool) -> usize {
+        self.reading(from, request)
             .map(|f| f.plugin.spec.body)
-            .min()
+            .max()
             .unwrap_or(0)
+    }
+
+    /// A body too big for every reading context: counts it for each, and
+    /// says whether the request may go on with the body unread (every one
+    /// is `fail_open`) or which `fail_closed` plugin refuses it.
+    pub fn body_too_large_since(&self, from: usize, request: bool) -> Result<(), PluginError> {
+        let phase = if request {
+            Phase::RequestBody
+        } else {
+            Phase::ResponseBody
+        };
+        let mut refused = None;
+        for f in self.reading(from, request) {
+            f.plugin.metrics(phase).count("body_too_large");
+            if f.plugin.on_error() == OnError::FailClosed && refused.is_none() {
+                refused = Some(PluginError {
+                    plugin: Arc::clone(f.plugin.name()),
+                    phase: phase.as_str(),
+                    failure: Failure::Error(format!(
+                        "the body exceeds the plugin's limit of {} bytes",
+                        f.plugin.spec.body
+                    )),
+                });
+            }
+        }
+        refused.map_or(Ok(()), Err)
     }
 
     /// Runs `plugins`' request-header callbacks on `parts`, in order,
@@ -197,10 +241,16 @@ impl Active {
         Verdict::Continue
     }
 
-    /// Runs the request-body callbacks on the whole body (delivered once,
-    /// with `end_of_stream`), with the request head lent too.
-    pub fn request_body(&mut self, parts: &mut request::Parts, body: &mut Bytes) -> Verdict {
-        self.body(Phase::RequestBody, Lent::Request(parts), body)
+    /// Runs the request-body callbacks of the contexts opened at or after
+    /// `from` on the whole body (delivered once, with `end_of_stream`),
+    /// with the request head lent too.
+    pub fn request_body_since(
+        &mut self,
+        from: usize,
+        parts: &mut request::Parts,
+        body: &mut Bytes,
+    ) -> Verdict {
+        self.body(Phase::RequestBody, from, Lent::Request(parts), body)
     }
 
     /// Runs the response-header callbacks, last context first.
@@ -237,18 +287,18 @@ impl Active {
     /// Runs the response-body callbacks on the whole body, last context
     /// first, with the response head lent too (nothing was sent yet).
     pub fn response_body(&mut self, parts: &mut response::Parts, body: &mut Bytes) -> Verdict {
-        self.body(Phase::ResponseBody, Lent::Response(parts), body)
+        self.body(Phase::ResponseBody, 0, Lent::Response(parts), body)
     }
 
-    fn body(&mut self, phase: Phase, mut lent: Lent<'_>, body: &mut Bytes) -> Verdict {
+    fn body(&mut self, phase: Phase, from: usize, mut lent: Lent<'_>, body: &mut Bytes) -> Verdict {
         let (kind, forward) = match phase {
             Phase::RequestBody => (super::abi::REQUEST_BODY, true),
             _ => (super::abi::RESPONSE_BODY, false),
         };
         let order: Vec<usize> = if forward {
-            (0..self.filters.len()).collect()
+            (from..self.filters.len()).collect()
         } else {
-            (0..self.filters.len()).rev().collect()
+            (from..self.filters.len()).rev().collect()
         };
         // Indexes shift when a failed context is removed: walk from the
         // end of `order` for forward walks by re-checking bounds.

@@ -61,6 +61,20 @@ impl PluginSet {
         self.plugins.iter()
     }
 
+    /// The hash of `text_hash` and these plugins' file contents, as
+    /// [`combined_hash`] computes it from the files.
+    pub fn combined_hash(&self, text_hash: &str) -> String {
+        if self.plugins.is_empty() {
+            return text_hash.to_string();
+        }
+        let mut all = String::from(text_hash);
+        for p in &self.plugins {
+            all.push(' ');
+            all.push_str(&p.hash);
+        }
+        config::content_hash(all.as_bytes())
+    }
+
     /// Loads every plugin `specs` declares. Reuses a plugin of `previous`
     /// whose file content and settings are unchanged; compiles the rest
     /// (blocking: call from `spawn_blocking` on a running proxy). Every
@@ -102,6 +116,20 @@ pub fn file_hashes(specs: &[config::Plugin]) -> Vec<(PathBuf, Option<String>)> {
         .iter()
         .map(|s| (s.file.clone(), read_file(&s.file).ok().map(|(_, h)| h)))
         .collect()
+}
+
+/// The hash that identifies a config and the plugin files it names: the
+/// text's own hash when there are no plugins.
+pub fn combined_hash(text_hash: &str, specs: &[config::Plugin]) -> String {
+    if specs.is_empty() {
+        return text_hash.to_string();
+    }
+    let mut all = String::from(text_hash);
+    for (_, h) in file_hashes(specs) {
+        all.push(' ');
+        all.push_str(h.as_deref().unwrap_or("unreadable"));
+    }
+    config::content_hash(all.as_bytes())
 }
 
 fn load_one(

@@ -62,7 +62,12 @@ fn request() -> http::request::Parts {
 fn run(plugin: &Arc<Plugin>) -> (Verdict, http::request::Parts) {
     let mut parts = request();
     let mut active = Active::new();
-    let v = active.request_headers(&[Arc::clone(plugin)], &mut parts, &Arc::new(Props::default()), true);
+    let v = active.request_headers(
+        &[Arc::clone(plugin)],
+        &mut parts,
+        &Arc::new(Props::default()),
+        true,
+    );
     (v, parts)
 }
 
@@ -97,7 +102,10 @@ fn runaway_calls_are_contained_and_the_instance_replaced() {
     let cases = [
         ("(loop $l (br $l))", "timeout"),
         ("(drop (i32.load (i32.const -16)))", "trap"),
-        ("(loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))", "memory"),
+        (
+            "(loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))",
+            "memory",
+        ),
         ("(unreachable)", "trap"),
     ];
     for (body, want) in cases {
@@ -115,7 +123,11 @@ fn runaway_calls_are_contained_and_the_instance_replaced() {
         let (p2, _dir2) = (Arc::clone(&p), ());
         let (v, _) = run(&p2);
         assert!(matches!(v, Verdict::Failed(_)));
-        assert_eq!(p.instances_created(), 2, "{body}: a failed instance is never reused");
+        assert_eq!(
+            p.instances_created(),
+            2,
+            "{body}: a failed instance is never reused"
+        );
     }
     let (p, _dir) = load(&module("(unreachable)"), OnError::FailOpen);
     let (v, _) = run(&p);
@@ -129,9 +141,15 @@ fn bad_modules_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, &str); 3] = [
         ("not wasm at all", "not a valid WebAssembly module"),
-        ("(module (memory (export \"memory\") 1))", "not a proxy-wasm module"),
         (
-            &module("").replace("(i32.const 1))\n  (func (export \"proxy_on_request_headers\")", "(i32.const 0))\n  (func (export \"proxy_on_request_headers\")"),
+            "(module (memory (export \"memory\") 1))",
+            "not a proxy-wasm module",
+        ),
+        (
+            &module("").replace(
+                "(i32.const 1))\n  (func (export \"proxy_on_request_headers\")",
+                "(i32.const 0))\n  (func (export \"proxy_on_request_headers\")",
+            ),
             "rejected its configuration",
         ),
     ];

@@ -64,7 +64,7 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |mut c: C<'_>, id: i32, _precision: i64, ret: i32| {
             let now = match id {
                 0 => super::abi::unix_nanos(),
-                1 | 2 | 3 => monotonic_nanos(),
+                1..=3 => monotonic_nanos(),
                 _ => return ERRNO_INVAL,
             };
             errno(split(&mut c).and_then(|(data, _)| put_u64(data, ret, now)))

@@ -10,6 +10,7 @@
 //! attempts together; a retry goes to an endpoint not yet tried when one is
 //! routable, after a full-jitter backoff (25 ms doubling, capped at 250 ms).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::request::Parts;
@@ -18,8 +19,10 @@ use hyper::body::Incoming;
 
 use super::error::ProxyError;
 use super::forward;
+use super::plugins::{on_request, Early};
 use crate::config::{RetryOn, RETRY_MAX_BODY};
 use crate::metrics::Outcome;
+use crate::plugin::{Active, LocalReply, Props};
 use crate::routing::Route;
 use crate::upstream::health::{millis_at, now_ms};
 use crate::upstream::{
@@ -41,16 +44,27 @@ pub(super) struct Sent {
 
 type Attempt = Result<Sent, (ProxyError, Option<Request<RequestBody>>)>;
 
+/// What sending into the pool came to.
+#[derive(Debug)]
+pub(super) enum Answer {
+    /// The endpoint's response, with the contexts its plugins opened.
+    Upstream(Sent, Active),
+    /// A pool or endpoint plugin answered instead.
+    Local(LocalReply, Active),
+}
+
 /// Sends `parts` (headers already prepared, URI still the client's) and
-/// `body` to `pool` as `route` says.
+/// `body` to `pool` as `route` says. `props`: what the endpoints' plugins
+/// may read (present when the pool has plugins).
 pub(super) async fn send(
     pool: &PoolRuntime,
     route: &Route,
     mut parts: Parts,
-    body: Incoming,
+    body: RequestBody,
     needs_host: bool,
     start: Instant,
-) -> Result<Sent, ProxyError> {
+    props: Option<&Arc<Props>>,
+) -> Result<Answer, ProxyError> {
     let policy = &route.retries;
     // A timeout too large for the clock means no deadline to speak of.
     let deadline = start
@@ -60,15 +74,26 @@ pub(super) async fn send(
     if !policy.enabled() {
         let ep = endpoint(pool, &[])?;
         forward::retarget(&mut parts, &original, &ep.config.url, route, needs_host)?;
-        let request = Request::from_parts(parts, RequestBody::Stream(body));
-        return once(pool, ep, request, route.timeout)
-            .await
-            .map_err(|(e, _)| e);
+        let (active, body) = match endpoint_plugins(ep, &mut parts, body, props, deadline).await {
+            Ok(x) => x,
+            Err(early) => return early,
+        };
+        let request = Request::from_parts(parts, body);
+        return match once(pool, ep, request, route.timeout).await {
+            Ok(sent) => Ok(Answer::Upstream(sent, active)),
+            Err((e, _)) => Err(e),
+        };
     }
     pool.state.deposit(now_ms());
     let idempotent = is_idempotent(&parts.method) || parts.headers.contains_key(&IDEMPOTENCY_KEY);
     let (replay, mut body): (Option<Replay>, RequestBody) = if idempotent {
-        match tokio::time::timeout_at(deadline.into(), buffer(body, RETRY_MAX_BODY)).await {
+        let kept = async {
+            match body {
+                RequestBody::Stream(b) => buffer(b, RETRY_MAX_BODY).await,
+                other => other.collect(RETRY_MAX_BODY).await,
+            }
+        };
+        match tokio::time::timeout_at(deadline.into(), kept).await {
             Err(_) => {
                 return Err(ProxyError::RequestTimeout {
                     after: route.timeout,
@@ -82,7 +107,7 @@ pub(super) async fn send(
             Ok(Ok(Err(b))) => (None, b),
         }
     } else {
-        (None, RequestBody::Stream(body))
+        (None, body)
     };
     let mut tried: Vec<usize> = Vec::with_capacity(policy.attempts as usize);
     let mut next = endpoint_index(pool, &tried)?;
@@ -97,12 +122,16 @@ pub(super) async fn send(
         let per_try = policy
             .per_try_timeout
             .map_or(remaining, |t| t.min(remaining));
-        let result = once(pool, ep, Request::from_parts(p, body), per_try).await;
+        let (active, b) = match endpoint_plugins(ep, &mut p, body, props, deadline).await {
+            Ok(x) => x,
+            Err(early) => return early,
+        };
+        let result = once(pool, ep, Request::from_parts(p, b), per_try).await;
         let Some(cause) = retry_cause(&result).filter(|c| policy.on.contains(*c)) else {
-            return result.map_err(|(e, _)| e);
+            return answer(result, active);
         };
         if n >= policy.attempts || Instant::now() >= deadline {
-            return result.map_err(|(e, _)| e);
+            return answer(result, active);
         }
         // The body for the next attempt: the kept copy, or the request
         // itself when none of it was sent.
@@ -113,18 +142,20 @@ pub(super) async fn send(
         body = match (&replay, unsent) {
             (Some(r), _) => r.body(),
             (None, Some(u)) => u.into_body(),
-            (None, None) => return result,
+            (None, None) => return result.map(|s| Answer::Upstream(s, active)),
         };
         let (Pick::Ready(i) | Pick::Fallback(i)) = pool.select(&tried) else {
-            return result;
+            return result.map(|s| Answer::Upstream(s, active));
         };
         if !pool
             .state
             .withdraw(policy.budget, policy.min_retries_per_second, now_ms())
         {
             pool.state.metrics.budget_exhausted.inc();
-            return result;
+            return result.map(|s| Answer::Upstream(s, active));
         }
+        // The contexts of an attempt that is retried end with it.
+        drop(active);
         pool.state.metrics.retry(cause);
         tracing::debug!(pool = %pool.name, endpoint = %ep.config.name, attempt = n,
             cause = cause.as_str(), "Retrying.");
@@ -134,6 +165,43 @@ pub(super) async fn send(
         next = i;
         let backoff = backoff(n).min(deadline.saturating_duration_since(Instant::now()));
         tokio::time::sleep(backoff).await;
+    }
+}
+
+fn answer(result: Attempt, active: Active) -> Result<Answer, ProxyError> {
+    match result {
+        Ok(sent) => Ok(Answer::Upstream(sent, active)),
+        Err((e, _)) => Err(e),
+    }
+}
+
+/// Runs the picked endpoint's plugins (its pool's, then its own) on one
+/// attempt's request. `Err` holds what `send` returns instead.
+async fn endpoint_plugins(
+    ep: &LinkedEndpoint,
+    parts: &mut Parts,
+    body: RequestBody,
+    props: Option<&Arc<Props>>,
+    deadline: Instant,
+) -> Result<(Active, RequestBody), Result<Answer, ProxyError>> {
+    let mut active = Active::new();
+    let (false, Some(base)) = (ep.plugins.is_empty(), props) else {
+        return Ok((active, body));
+    };
+    let props = Arc::new(Props {
+        scheme: if ep.config.url.scheme == http::uri::Scheme::HTTPS {
+            "https"
+        } else {
+            "http"
+        },
+        endpoint: Some(Arc::clone(&ep.config.name)),
+        upstream: Some(ep.config.url.authority.as_str().into()),
+        ..Props::clone(base)
+    });
+    match on_request(&mut active, &ep.plugins, parts, body, &props, deadline).await {
+        Ok(body) => Ok((active, body)),
+        Err(Early::Reply(r)) => Err(Ok(Answer::Local(r, active))),
+        Err(Early::Error(e)) => Err(Err(e)),
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Completion {
     pub start: Instant,
     /// The upstream request, if any, still in flight while the body streams.
     pub in_flight: Option<InFlight>,
+    /// Plugin contexts, ended (`on_done`, `on_log`) with the request.
+    pub plugins: Vec<crate::plugin::Active>,
 }
 
 impl Drop for Completion {
@@ -37,6 +39,8 @@ impl Drop for Completion {
 enum Inner {
     Upstream(Incoming),
     Full(Option<Bytes>),
+    /// Chunks read while trying to buffer, then the rest streamed.
+    Prefixed(std::collections::VecDeque<Bytes>, Incoming),
 }
 
 /// The body of every response the proxy sends.
@@ -58,12 +62,33 @@ impl ResponseBody {
         }
     }
 
+    /// Streams `prefix` (already read) and then the rest of an upstream body.
+    pub fn upstream_prefixed(
+        prefix: std::collections::VecDeque<Bytes>,
+        rest: Incoming,
+        completion: Completion,
+        lease: Lease,
+    ) -> Self {
+        Self {
+            inner: Inner::Prefixed(prefix, rest),
+            completion: Some(completion),
+            lease: Some(lease),
+        }
+    }
+
     /// A complete, in-memory body.
     pub fn full(bytes: Bytes, completion: Option<Completion>) -> Self {
         Self {
             inner: Inner::Full(Some(bytes).filter(|b| !b.is_empty())),
             completion,
             lease: None,
+        }
+    }
+
+    /// Corrects the status the completion records.
+    pub fn set_status(&mut self, status: u16) {
+        if let Some(c) = &mut self.completion {
+            c.status = status;
         }
     }
 
@@ -99,6 +124,10 @@ impl Body for ResponseBody {
         let poll = match &mut this.inner {
             Inner::Upstream(body) => Pin::new(body).poll_frame(cx),
             Inner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Inner::Prefixed(prefix, rest) => match prefix.pop_front() {
+                Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
+                None => Pin::new(rest).poll_frame(cx),
+            },
         };
         match &poll {
             Poll::Ready(None) => this.finish(),
@@ -117,6 +146,7 @@ impl Body for ResponseBody {
         match &self.inner {
             Inner::Upstream(body) => body.is_end_stream(),
             Inner::Full(bytes) => bytes.is_none(),
+            Inner::Prefixed(prefix, rest) => prefix.is_empty() && rest.is_end_stream(),
         }
     }
 
@@ -125,6 +155,16 @@ impl Body for ResponseBody {
             Inner::Upstream(body) => body.size_hint(),
             Inner::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Inner::Full(None) => SizeHint::with_exact(0),
+            Inner::Prefixed(prefix, rest) => {
+                let head: u64 = prefix.iter().map(|c| c.len() as u64).sum();
+                let tail = rest.size_hint();
+                let mut hint = SizeHint::new();
+                hint.set_lower(head + tail.lower());
+                if let Some(upper) = tail.upper() {
+                    hint.set_upper(head + upper);
+                }
+                hint
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Config;
 use crate::metrics::{Metrics, RouteMetrics};
+use crate::plugin::{Host, Plugin, PluginSet};
 use crate::routing::RouteId;
 use crate::upstream::{PoolRuntime, Registry};
 
@@ -25,19 +26,58 @@ pub struct Dataplane {
     pub config: Arc<Config>,
     /// Pools, indexed by `PoolId`.
     pub pools: Vec<PoolRuntime>,
+    /// Content hash of the config text alone (`hash` also covers the
+    /// plugin files).
+    pub text_hash: String,
+    /// The loaded plugins.
+    pub plugins: Arc<PluginSet>,
+    /// Each route's plugins, by route index.
+    pub route_plugins: Vec<Arc<[Arc<Plugin>]>>,
     /// Per listener, per route (last slot: no route), lazily resolved.
     route_metrics: Vec<Vec<OnceLock<Arc<RouteMetrics>>>>,
 }
 
 impl Dataplane {
     /// Links `config` to the registry and builds the pool views.
-    pub fn build(config: Arc<Config>, hash: String, generation: u64, registry: &Registry) -> Self {
+    /// `hashes`: the content hashes of the config text and of the whole
+    /// (text and plugin files); `plugins`: loaded from `config.plugins`.
+    pub fn build(
+        config: Arc<Config>,
+        hashes: (String, String),
+        generation: u64,
+        registry: &Registry,
+        plugins: Arc<PluginSet>,
+    ) -> Self {
+        let (text_hash, hash) = hashes;
         let linked = registry.link(&config);
+        let chain = |ids: &[crate::config::PluginId]| -> Arc<[Arc<Plugin>]> {
+            Arc::from(plugins.resolve(ids))
+        };
         let pools = config
             .pools
             .iter()
             .zip(linked)
-            .map(|(p, (state, l))| PoolRuntime::new(p, state, l))
+            .map(|(p, (state, l))| {
+                let mut pool = PoolRuntime::new(p, state, l);
+                let chains = p
+                    .endpoints
+                    .iter()
+                    .map(|e| {
+                        let ids: Vec<_> = p.plugins.iter().chain(&e.plugins).copied().collect();
+                        chain(&ids)
+                    })
+                    .collect();
+                pool.set_plugins(chains);
+                pool
+            })
+            .collect();
+        let route_plugins = (0..config.routes.len())
+            .map(|i| {
+                config
+                    .routes
+                    .get(RouteId(i))
+                    .map_or_else(|| chain(&[]), |r| chain(&r.plugins))
+            })
             .collect();
         let slots = config.routes.len() + 1;
         let route_metrics = config
@@ -50,6 +90,9 @@ impl Dataplane {
             hash,
             config,
             pools,
+            text_hash,
+            plugins,
+            route_plugins,
             route_metrics,
         }
     }
@@ -81,6 +124,20 @@ impl Dataplane {
     }
 }
 
+/// Loads the plugins `config` declares, reusing unchanged ones of
+/// `previous`. Blocking (compiles): run off the request path.
+pub fn load_plugins(
+    shared: &Shared,
+    config: &Config,
+    previous: Option<&PluginSet>,
+) -> Result<PluginSet, Vec<String>> {
+    if config.plugins.is_empty() {
+        return Ok(PluginSet::empty());
+    }
+    let host = shared.plugin_host().map_err(|e| vec![e])?;
+    PluginSet::load(host, &config.plugins, previous, &shared.metrics.plugins)
+}
+
 /// State shared by every listener and the admin API.
 #[derive(Debug)]
 pub struct Shared {
@@ -92,4 +149,19 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// True once the config is loaded and every listener is bound.
     pub ready: AtomicBool,
+    /// The WebAssembly engine, created with the first config that
+    /// declares plugins.
+    pub plugin_host: OnceLock<Host>,
+}
+
+impl Shared {
+    /// The plugin engine, created on first use.
+    pub fn plugin_host(&self) -> Result<&Host, String> {
+        if let Some(h) = self.plugin_host.get() {
+            return Ok(h);
+        }
+        let host =
+            Host::new().map_err(|e| format!("cannot start the WebAssembly engine: {e:#}"))?;
+        Ok(self.plugin_host.get_or_init(|| host))
+    }
 }

@@ -43,6 +43,17 @@ pub enum ProxyError {
     /// The request cannot be proxied as sent.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// A `fail_closed` plugin failed.
+    #[error("{0}")]
+    Plugin(crate::plugin::PluginError),
+    /// The request body is bigger than a plugin that reads it may take.
+    #[error("request body exceeds the body limit of plugin {plugin:?} ({limit} bytes)")]
+    PayloadTooLarge {
+        /// The refusing plugin.
+        plugin: Arc<str>,
+        /// The largest body the reading plugins take.
+        limit: usize,
+    },
     /// The client did not send its body in time.
     #[error("request body not received within {after:?}")]
     RequestTimeout {
@@ -62,6 +73,8 @@ impl ProxyError {
             Self::Reset { .. } => StatusCode::BAD_GATEWAY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -75,6 +88,8 @@ impl ProxyError {
             Self::Reset { .. } => "reset",
             Self::BadRequest(_) => "bad_request",
             Self::RequestTimeout { .. } => "request_timeout",
+            Self::Plugin(_) => "plugin",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
         }
     }
 
@@ -87,7 +102,9 @@ impl ProxyError {
             Self::NoRoute
             | Self::NoEndpoint { .. }
             | Self::BadRequest(_)
-            | Self::RequestTimeout { .. } => None,
+            | Self::RequestTimeout { .. }
+            | Self::Plugin(_)
+            | Self::PayloadTooLarge { .. } => None,
         }
     }
 
@@ -101,6 +118,10 @@ impl ProxyError {
             Self::Reset { .. } => "upstream connection reset\n".to_string(),
             Self::BadRequest(why) => format!("bad request: {why}\n"),
             Self::RequestTimeout { .. } => "request body not received in time\n".to_string(),
+            Self::Plugin(e) => format!("plugin {} failed\n", e.plugin),
+            Self::PayloadTooLarge { limit, .. } => {
+                format!("request body exceeds the plugin body limit of {limit} bytes\n")
+            }
         };
         Bytes::from(text)
     }

@@ -12,12 +12,15 @@ use std::time::Instant;
 use http::{header, HeaderValue, Request, Response};
 use hyper::body::Incoming;
 
-use super::attempt::{self, Sent};
+use super::attempt::{self, Answer, Sent};
 use super::body::{Completion, ResponseBody};
 use super::dataplane::{Dataplane, Shared};
 use super::error::ProxyError;
 use super::forward::{self, ClientInfo};
+use super::plugins::{self, Early, Tail};
+use crate::plugin::{Active, Props};
 use crate::routing::{self, RequestInfo, RouteId};
+use crate::upstream::RequestBody;
 
 /// Per-connection facts every request on it shares.
 #[derive(Debug)]
@@ -52,6 +55,7 @@ pub async fn handle(
                 status: err.status().as_u16(),
                 start,
                 in_flight: None,
+                plugins: Vec::new(),
             };
             Ok(err.to_response(|b| ResponseBody::full(b, Some(completion))))
         }
@@ -101,22 +105,112 @@ async fn try_handle(
         authority_form: parts.uri.authority().is_some(),
     };
     let needs_host = forward::prepare_request(&mut parts, route, client);
+    let completion = |status: u16, in_flight, plugins| Completion {
+        metrics: dp.route_metrics(&ctx.shared.metrics, &ctx.listener, li, Some(id)),
+        status,
+        start,
+        in_flight,
+        plugins,
+    };
+    let chain = dp.route_plugins.get(id.0).filter(|c| !c.is_empty());
+    if chain.is_none() && !pool.has_plugins {
+        let body = RequestBody::Stream(body);
+        let answer = attempt::send(pool, route, parts, body, needs_host, start, None).await?;
+        let sent = match answer {
+            Answer::Upstream(sent, _) => sent,
+            Answer::Local(r, a) => {
+                let c = completion(0, None, vec![a]);
+                return Ok(with_status(plugins::local_response(r, c)));
+            }
+        };
+        let Sent {
+            response,
+            lease,
+            in_flight,
+        } = sent;
+        let status = response.status();
+        let (mut parts, body) = response.into_parts();
+        forward::prepare_response(&mut parts, route);
+        let completion = completion(status.as_u16(), Some(in_flight), Vec::new());
+        return Ok(Response::from_parts(
+            parts,
+            ResponseBody::upstream(body, completion, lease),
+        ));
+    }
+    // With plugins: the route's request callbacks, then the pool's and
+    // endpoint's per attempt, then every response callback in reverse.
+    let props = Arc::new(Props {
+        source: Some(ctx.peer),
+        scheme: ctx.proto,
+        route: Arc::clone(&route.name),
+        pool: Arc::clone(&pool.name),
+        endpoint: None,
+        upstream: None,
+    });
+    let deadline = start
+        .checked_add(route.timeout)
+        .unwrap_or_else(|| start + std::time::Duration::from_secs(100 * 365 * 86_400));
+    let mut active = Active::new();
+    let body = match chain {
+        Some(chain) => {
+            let body = RequestBody::Stream(body);
+            match plugins::on_request(&mut active, chain, &mut parts, body, &props, deadline).await
+            {
+                Ok(b) => b,
+                Err(Early::Reply(r)) => {
+                    return Ok(with_status(plugins::local_response(
+                        r,
+                        completion(0, None, vec![active]),
+                    )));
+                }
+                Err(Early::Error(e)) => return Err(e),
+            }
+        }
+        None => RequestBody::Stream(body),
+    };
+    let answer = attempt::send(pool, route, parts, body, needs_host, start, Some(&props)).await?;
+    let (sent, ep_active) = match answer {
+        Answer::Upstream(sent, a) => (sent, a),
+        Answer::Local(r, a) => {
+            active.absorb(a);
+            return Ok(with_status(plugins::local_response(
+                r,
+                completion(0, None, vec![active]),
+            )));
+        }
+    };
+    active.absorb(ep_active);
     let Sent {
         response,
         lease,
         in_flight,
-    } = attempt::send(pool, route, parts, body, needs_host, start).await?;
-    let status = response.status();
+    } = sent;
     let (mut parts, body) = response.into_parts();
     forward::prepare_response(&mut parts, route);
-    let completion = Completion {
-        metrics: dp.route_metrics(&ctx.shared.metrics, &ctx.listener, li, Some(id)),
-        status: status.as_u16(),
-        start,
-        in_flight: Some(in_flight),
+    let tail = match plugins::on_response(&mut active, &mut parts, body, lease).await {
+        Ok(t) => t,
+        Err(Early::Reply(r)) => {
+            return Ok(with_status(plugins::local_response(
+                r,
+                completion(0, Some(in_flight), vec![active]),
+            )));
+        }
+        Err(Early::Error(e)) => return Err(e),
     };
-    Ok(Response::from_parts(
-        parts,
-        ResponseBody::upstream(body, completion, lease),
-    ))
+    let completion = completion(parts.status.as_u16(), Some(in_flight), vec![active]);
+    let body = match tail {
+        Tail::Stream(body, lease) => ResponseBody::upstream(body, completion, lease),
+        Tail::Full(bytes) => ResponseBody::full(bytes, Some(completion)),
+        Tail::Prefixed(prefix, rest, lease) => {
+            ResponseBody::upstream_prefixed(prefix, rest, completion, lease)
+        }
+    };
+    Ok(Response::from_parts(parts, body))
+}
+
+/// A local reply's completion records the reply's status.
+fn with_status(mut resp: Response<ResponseBody>) -> Response<ResponseBody> {
+    let status = resp.status().as_u16();
+    resp.body_mut().set_status(status);
+    resp
 }

@@ -12,6 +12,7 @@ pub mod dataplane;
 pub mod error;
 pub mod forward;
 pub mod handler;
+mod plugins;
 pub mod reload;
 pub mod server;
 

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
 use super::changes::{diff, fmt_diff, remove_stale_route_series, Changes};
-use super::dataplane::{Dataplane, Shared};
+use super::dataplane::{load_plugins, Dataplane, Shared};
 use super::server::{self, ListenerHandle};
 use crate::config::{self, Config, ConfigIssue};
 
@@ -133,7 +133,13 @@ impl Control {
                 return self.failure(&mut state, trigger, None, vec![msg]);
             }
         };
-        let hash = config::content_hash(&text);
+        let text_hash = config::content_hash(&text);
+        // Same text: the plugin files it names may still have changed.
+        let hash = if text_hash == current.text_hash {
+            crate::plugin::combined_hash(&text_hash, &current.config.plugins)
+        } else {
+            text_hash.clone()
+        };
         if hash == current.hash {
             state.last_failed_hash = None;
             return unchanged(trigger, &current, hash);
@@ -148,7 +154,10 @@ impl Control {
                     .map_err(|e| e.issues().iter().map(ToString::to_string).collect())
             });
         match parsed {
-            Ok(config) => self.apply_locked(&mut state, config, hash, trigger).await,
+            Ok(config) => {
+                self.apply_locked(&mut state, config, text_hash, trigger)
+                    .await
+            }
             Err(errors) => {
                 // A background read may have caught a write half-way (a
                 // poll during an in-place write). If the bytes are still
@@ -172,7 +181,8 @@ impl Control {
         }
     }
 
-    /// Applies an already validated config (used by tests and embedders).
+    /// Applies an already validated config (used by tests and embedders);
+    /// `hash` is its text's content hash.
     pub async fn apply(&self, config: Config, hash: String) -> ReloadReport {
         let mut state = self.state.lock().await;
         self.apply_locked(&mut state, config, hash, Trigger::Api)
@@ -183,27 +193,46 @@ impl Control {
         &self,
         state: &mut State,
         config: Config,
-        hash: String,
+        text_hash: String,
         trigger: Trigger,
     ) -> ReloadReport {
         let current = self.shared.dataplane.load_full();
+        let file_hash = crate::plugin::combined_hash(&text_hash, &config.plugins);
         let restart = restart_only_changes(&current.config, &config);
         if !restart.is_empty() {
             let errors = restart.iter().map(ToString::to_string).collect();
-            return self.failure(state, trigger, Some(hash), errors);
+            return self.failure(state, trigger, Some(file_hash), errors);
         }
+        // Plugins compile off the async workers; a plugin that fails to
+        // load or configure fails the reload.
+        let config = Arc::new(config);
+        let loaded = {
+            let (shared, config, previous) = (
+                Arc::clone(&self.shared),
+                Arc::clone(&config),
+                Arc::clone(&current.plugins),
+            );
+            tokio::task::spawn_blocking(move || load_plugins(&shared, &config, Some(&previous)))
+                .await
+                .unwrap_or_else(|e| Err(vec![format!("plugin loading stopped: {e}")]))
+        };
+        let plugins = match loaded {
+            Ok(p) => Arc::new(p),
+            Err(errors) => return self.failure(state, trigger, Some(file_hash), errors),
+        };
+        let hash = plugins.combined_hash(&text_hash);
         let mut listeners = self.listeners.lock().await;
         let mut bound = match plan_listeners(&listeners, &config) {
             Ok(p) => p,
             Err(errors) => return self.failure(state, trigger, Some(hash), errors),
         };
-        let config = Arc::new(config);
         let generation = current.generation + 1;
         let dataplane = Dataplane::build(
             Arc::clone(&config),
-            hash.clone(),
+            (text_hash, hash.clone()),
             generation,
             &self.shared.registry,
+            Arc::clone(&plugins),
         );
         let changes = diff(&current.config, &config);
         self.shared.dataplane.store(Arc::new(dataplane));
@@ -265,6 +294,11 @@ impl Control {
         *listeners = next;
         drop(listeners);
         remove_stale_route_series(&self.shared, &current.config, &config);
+        for gone in current.plugins.iter() {
+            if !plugins.iter().any(|p| p.name() == gone.name()) {
+                self.shared.metrics.plugins.remove_plugin(gone.name());
+            }
+        }
         self.shared.metrics.reload_finished(true, generation);
         self.applied.notify_one();
         state.last_failed_hash = None;

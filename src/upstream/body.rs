@@ -52,6 +52,23 @@ impl Replay {
     }
 }
 
+impl Replay {
+    /// A kept body from its parts.
+    pub fn new(data: Bytes, trailers: Option<HeaderMap>) -> Self {
+        Self { data, trailers }
+    }
+
+    /// The data.
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The trailers.
+    pub fn trailers(&self) -> Option<&HeaderMap> {
+        self.trailers.as_ref()
+    }
+}
+
 /// Reads `body` into memory if it is at most `limit` bytes. A bigger body
 /// comes back as a `Prefixed` stream with what was read; a read error
 /// comes back as is.
@@ -59,30 +76,36 @@ pub async fn buffer(
     body: Incoming,
     limit: usize,
 ) -> Result<Result<Replay, RequestBody>, hyper::Error> {
-    if body.is_end_stream() {
-        return Ok(Ok(Replay {
-            data: Bytes::new(),
-            trailers: None,
-        }));
-    }
     if body.size_hint().lower() > limit as u64 {
         return Ok(Err(RequestBody::Stream(body)));
     }
-    let mut body = body;
-    let mut chunks: VecDeque<Bytes> = VecDeque::new();
-    let mut size = 0usize;
+    Ok(collect(VecDeque::new(), body, limit)
+        .await?
+        .map_err(|(prefix, rest)| RequestBody::Prefixed { prefix, rest }))
+}
+
+/// Reads `prefix` + `body` into memory if that is at most `limit` bytes;
+/// otherwise gives back what was read and the rest of the stream.
+pub async fn collect(
+    mut chunks: VecDeque<Bytes>,
+    mut body: Incoming,
+    limit: usize,
+) -> Result<Result<Replay, (VecDeque<Bytes>, Incoming)>, hyper::Error> {
+    let mut size: usize = chunks.iter().map(Bytes::len).sum();
+    if size > limit {
+        return Ok(Err((chunks, body)));
+    }
     let mut trailers = None;
-    while let Some(frame) = body.frame().await {
-        let frame = frame?;
-        match frame.into_data() {
+    while !body.is_end_stream() {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
+        match frame?.into_data() {
             Ok(data) => {
                 size += data.len();
                 chunks.push_back(data);
                 if size > limit {
-                    return Ok(Err(RequestBody::Prefixed {
-                        prefix: chunks,
-                        rest: body,
-                    }));
+                    return Ok(Err((chunks, body)));
                 }
             }
             Err(frame) => {
@@ -102,6 +125,30 @@ pub async fn buffer(
         all.freeze()
     };
     Ok(Ok(Replay { data, trailers }))
+}
+
+impl RequestBody {
+    /// The whole body in memory if it is at most `limit` bytes, else the
+    /// body again (what was read in front of the rest).
+    pub async fn collect(self, limit: usize) -> Result<Result<Replay, Self>, hyper::Error> {
+        let (prefix, rest) = match self {
+            Self::Full { data, trailers } => {
+                let data = data.unwrap_or_default();
+                if data.len() > limit {
+                    return Ok(Err(Self::Full {
+                        data: Some(data),
+                        trailers,
+                    }));
+                }
+                return Ok(Ok(Replay { data, trailers }));
+            }
+            Self::Stream(b) => (VecDeque::new(), b),
+            Self::Prefixed { prefix, rest } => (prefix, rest),
+        };
+        Ok(collect(prefix, rest, limit)
+            .await?
+            .map_err(|(prefix, rest)| Self::Prefixed { prefix, rest }))
+    }
 }
 
 impl Body for RequestBody {

@@ -29,6 +29,9 @@ pub struct LinkedEndpoint {
     pub state: Arc<EndpointState>,
     /// Pooled client.
     pub client: UpstreamClient,
+    /// Plugins run on requests to it: the pool's, then its own (set by
+    /// the dataplane, which owns the loaded plugins).
+    pub plugins: Arc<[Arc<crate::plugin::Plugin>]>,
 }
 
 /// A pool in one snapshot.
@@ -42,6 +45,8 @@ pub struct PoolRuntime {
     pub config: Pool,
     /// Long-lived pool state (ejection cap, retry budget, metrics).
     pub state: Arc<PoolState>,
+    /// Whether any endpoint has plugins.
+    pub has_plugins: bool,
     balancer: Balancer,
 }
 
@@ -72,6 +77,7 @@ impl PoolRuntime {
                 config: config.clone(),
                 state,
                 client,
+                plugins: Arc::from(Vec::new()),
             })
             .collect();
         Self {
@@ -79,8 +85,17 @@ impl PoolRuntime {
             endpoints,
             config: pool.clone(),
             state,
+            has_plugins: false,
             balancer: Balancer::new(pool.balancer, &weights, WEIGHT_SCALE),
         }
+    }
+
+    /// Sets each endpoint's plugin chain (its pool's plugins, then its own).
+    pub fn set_plugins(&mut self, chains: Vec<Arc<[Arc<crate::plugin::Plugin>]>>) {
+        for (ep, chain) in self.endpoints.iter_mut().zip(chains) {
+            ep.plugins = chain;
+        }
+        self.has_plugins = self.endpoints.iter().any(|e| !e.plugins.is_empty());
     }
 
     /// Picks an endpoint, avoiding those in `tried` when another is
