@@ -56,9 +56,17 @@ fn check_file(file: &Path) -> Run {
 }
 
 fn check(yaml: &str) -> Checked {
+    check_with(yaml, &[])
+}
+
+/// Like `check`, with more files (name, content) next to the config.
+fn check_with(yaml: &str, files: &[(&str, &str)]) -> Checked {
     let dir = TempDir::new().expect("create a temporary directory");
     let file = dir.path().join("switchyard.yaml");
     std::fs::write(&file, yaml).expect("write the config file");
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).expect("write a file");
+    }
     let run = check_file(&file);
     Checked {
         file,

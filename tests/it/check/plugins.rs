@@ -228,7 +228,7 @@ fn load_file_resolves_against_the_file_directory_and_never_reads_the_module() {
 
 #[test]
 fn check_counts_plugins_in_the_summary() {
-    let c = check(&plugin_yaml(""));
+    let c = super::check_with(&plugin_yaml(""), &[("g.wasm", GOOD)]);
     let what = c.run.describe();
     assert_eq!(c.run.code, Some(0), "{what}");
     assert_eq!(
@@ -249,7 +249,7 @@ fn unused_plugin_warns_but_passes() {
         "",
         "",
     );
-    let c = check(&y);
+    let c = super::check_with(&y, &[("g.wasm", GOOD), ("idle.wat", GOOD)]);
     let what = c.run.describe();
     assert_eq!(c.run.code, Some(0), "{what}");
     let lines: Vec<&str> = c.run.stdout.lines().collect();
@@ -285,4 +285,30 @@ fn source_leaves_unset_plugin_keys_out() {
     assert!(c.source.get("plugins").is_none(), "{}", c.source);
     assert!(c.plugins.is_empty());
     assert!(!c.summary().contains("plugin"));
+}
+
+/// A well-behaved plugin (WAT text works as a `.wasm` file too).
+const GOOD: &str = include_str!("../../plugins/good.wat");
+
+#[test]
+fn check_compiles_and_configures_every_plugin() {
+    let cases = [
+        ("not a module", "g.wasm is not a valid WebAssembly module"),
+        ("(module (memory (export \"memory\") 1))", "not a proxy-wasm module"),
+        (
+            include_str!("../../plugins/bad_config.wat"),
+            "rejected its configuration",
+        ),
+    ];
+    for (module, want) in cases {
+        let c = super::check_with(&plugin_yaml(""), &[("g.wasm", module)]);
+        let what = c.run.describe();
+        assert_eq!(c.run.code, Some(1), "{what}");
+        assert!(c.run.stderr.contains("plugins[0] (g): "), "{what}");
+        assert!(c.run.stderr.contains(want), "{want}: {what}");
+    }
+    let c = check(&plugin_yaml(""));
+    let what = c.run.describe();
+    assert_eq!(c.run.code, Some(1), "{what}");
+    assert!(c.run.stderr.contains("cannot read"), "{what}");
 }
