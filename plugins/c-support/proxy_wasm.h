@@ -100,6 +100,12 @@ void pw_free(void *p);
 /* Copy of [s, s+n) with a trailing NUL (not counted in n). */
 char *pw_strndup(const char *s, size_t n);
 
+/* RFC 9110 field name (a token: no pseudo-header colon, no spaces) and
+ * field value (no NUL, CR or LF), so a configured header cannot smuggle a
+ * second header line. */
+int pw_valid_header_name(const char *s, size_t n);
+int pw_valid_header_value(const char *s, size_t n);
+
 /* Lowercase ASCII letters in place. */
 void pw_lower(char *s, size_t n);
 

@@ -125,6 +125,25 @@ char *pw_strndup(const char *s, size_t n) {
 
 static u8 ascii_lower(u8 c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
+int pw_valid_header_name(const char *s, size_t n) {
+  static const char extra[] = "!#$%&'*+-.^_`|~";
+  if (n == 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    u8 c = (u8)s[i];
+    int ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    for (size_t k = 0; !ok && k < sizeof extra - 1; k++) ok = c == (u8)extra[k];
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
+int pw_valid_header_value(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == 0 || s[i] == '\r' || s[i] == '\n') return 0;
+  }
+  return 1;
+}
+
 void pw_lower(char *s, size_t n) {
   for (size_t i = 0; i < n; i++) s[i] = (char)ascii_lower((u8)s[i]);
 }

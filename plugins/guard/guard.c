@@ -117,8 +117,8 @@ static int parse_config(const char *s, size_t n, config_t *c) {
     if (!ok) return 0;
   }
   if (!json_done(&j)) return 0;
-  if (!c->header || c->header_len == 0) {
-    pw_log(PW_LOG_ERROR, "guard: config needs a non-empty \"header\"");
+  if (!c->header || !pw_valid_header_name(c->header, c->header_len)) {
+    pw_log(PW_LOG_ERROR, "guard: config needs \"header\", a valid header name");
     return 0;
   }
   if (c->values && c->nvalues == 0) {

@@ -79,7 +79,11 @@ static int parse_hmac(json_t *j, config_t *c) {
   if (!set_default(&c->sig_header, &c->sig_header_len, "x-signature") ||
       !set_default(&c->ts_header, &c->ts_header_len, "x-timestamp"))
     return 0;
-  if (c->sig_header_len == 0 || c->ts_header_len == 0) return 0;
+  if (!pw_valid_header_name(c->sig_header, c->sig_header_len) ||
+      !pw_valid_header_name(c->ts_header, c->ts_header_len)) {
+    pw_log(PW_LOG_ERROR, "vendor-auth: hmac header names must be valid header names");
+    return 0;
+  }
   pw_lower(c->sig_header, c->sig_header_len);
   pw_lower(c->ts_header, c->ts_header_len);
   return 1;
@@ -116,7 +120,11 @@ static int parse_config(const char *s, size_t n, config_t *c) {
     pw_log(PW_LOG_ERROR, "vendor-auth: \"header\" and \"value\" go together");
     return 0;
   }
-  if (c->header && c->header_len == 0) return 0;
+  if (c->header && (!pw_valid_header_name(c->header, c->header_len) ||
+                    !pw_valid_header_value(c->value, c->value_len))) {
+    pw_log(PW_LOG_ERROR, "vendor-auth: invalid \"header\" name or \"value\" (CR, LF, NUL)");
+    return 0;
+  }
   if (!c->header && !c->hmac) {
     pw_log(PW_LOG_ERROR, "vendor-auth: config needs header/value or hmac");
     return 0;

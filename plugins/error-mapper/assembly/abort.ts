@@ -6,9 +6,15 @@
 
 import { log, LogLevelValues } from "@solo-io/proxy-runtime";
 
+let aborting = false;
+
 // @ts-ignore: decorator
 @global
 export function error_mapper_abort(message: string | null, fileName: string | null, line: u32, column: u32): void {
+  // Building the log line allocates; if the allocator is what failed, the
+  // nested abort lands here again and traps without logging.
+  if (aborting) unreachable();
+  aborting = true;
   let text = "error-mapper: abort";
   if (message !== null) text += ": " + message;
   if (fileName !== null) text += " at " + fileName + ":" + line.toString() + ":" + column.toString();
