@@ -6,7 +6,12 @@
 #
 #   docker build -t switchyard .
 #   docker run --rm -p 8080:8080 -p 9901:9901 \
-#     -v "$PWD/my.yaml:/etc/switchyard/switchyard.yaml:ro" switchyard
+#     -v "$PWD/my.yaml:/etc/switchyard/config/switchyard.yaml:ro" switchyard
+#
+# The shipped plugins (plugins/build.sh) are built in their own stage and
+# land in /etc/switchyard/plugins/, next to /etc/switchyard/config/, so the
+# configs' `file: ../plugins/NAME.wasm` paths resolve as in the repository.
+# Mount your own plugins over /etc/switchyard/plugins/ to add more.
 #
 # The shipped config/switchyard.yaml binds the admin API to 127.0.0.1:9901 and
 # points at vendors on 127.0.0.1. Inside a container neither is reachable from
@@ -18,10 +23,22 @@
 # --- build -------------------------------------------------------------------
 FROM rust:1.95-bookworm AS builder
 WORKDIR /src
-# Only what `cargo build` needs; .dockerignore keeps target/ and .git/ out.
+# What `cargo build` needs (the manifest names the bench and test targets,
+# so their files must exist); .dockerignore keeps target/ and .git/ out.
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY benches ./benches
+COPY tests ./tests
 RUN cargo build --release --locked
+
+# --- plugins -----------------------------------------------------------------
+FROM debian:bookworm AS plugins
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends clang lld nodejs npm ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY plugins ./plugins
+RUN bash plugins/build.sh --no-test
 
 # --- runtime -----------------------------------------------------------------
 FROM debian:bookworm-slim
@@ -34,10 +51,11 @@ RUN groupadd --system --gid 10001 switchyard \
     && useradd --system --uid 10001 --gid switchyard \
        --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin switchyard
 COPY --from=builder /src/target/release/switchyard /usr/local/bin/switchyard
-COPY config/ /etc/switchyard/
+COPY config/ /etc/switchyard/config/
+COPY --from=plugins /src/plugins/guard.wasm /src/plugins/vendor-auth.wasm /src/plugins/error-mapper.wasm /etc/switchyard/plugins/
 USER switchyard:switchyard
 # 8080: traffic (listeners[].listen); 9901: admin API (admin.listen).
 EXPOSE 8080 9901
 # Exec form, so switchyard is PID 1 and gets SIGTERM itself for graceful drain.
 ENTRYPOINT ["switchyard"]
-CMD ["run", "--config", "/etc/switchyard/switchyard.yaml"]
+CMD ["run", "--config", "/etc/switchyard/config/switchyard.yaml"]

@@ -1,5 +1,5 @@
 //! The admin listener: `/metrics`, `/healthz`, `/readyz`, `GET /config`
-//! (redacted), `POST /reload`, `GET /upstreams`.
+//! (redacted), `POST /reload`, `GET /upstreams`, `GET /plugins`.
 //!
 //! Owns: its own socket and a tiny router. Must not: share a port with
 //! traffic, or expose anything that is not named in the config.
@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 use crate::proxy::{Control, Trigger};
 
+pub mod plugins;
 pub mod redact;
 pub mod upstreams;
 
@@ -119,6 +120,10 @@ async fn route(
             StatusCode::OK,
             &upstreams::document(&shared.dataplane.load_full()),
         ),
+        (&Method::GET, "/plugins") => json(
+            StatusCode::OK,
+            &plugins::document(&shared.dataplane.load_full()),
+        ),
         (&Method::POST, "/reload") => {
             let report = control.reload_from_file(Trigger::Admin).await;
             let status = if report.result == "failure" {
@@ -128,7 +133,10 @@ async fn route(
             };
             json(status, &report)
         }
-        (_, "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload" | "/upstreams") => {
+        (
+            _,
+            "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload" | "/upstreams" | "/plugins",
+        ) => {
             text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
         }
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
