@@ -12,9 +12,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::{request, response};
-use smallvec::SmallVec;
 
-use super::instance::{Failure, Instance};
+use super::instance::{Callback, Failure, Instance};
 use super::loaded::{Phase, Plugin};
 use super::state::{LocalReply, Props};
 use crate::config::OnError;
@@ -51,7 +50,7 @@ struct Filter {
 /// The plugin contexts of one request, alive until it ends.
 #[derive(Default)]
 pub struct Active {
-    filters: SmallVec<[Filter; 2]>,
+    filters: Vec<Filter>,
 }
 
 impl std::fmt::Debug for Active {
@@ -71,16 +70,19 @@ fn empty_response() -> response::Parts {
 }
 
 /// Times and counts one call; `Err` on failure (already counted).
+/// A call that asked for a local reply counts as `local_reply`, not `ok`.
 fn timed<R>(
     plugin: &Plugin,
     phase: Phase,
-    f: impl FnOnce() -> Result<R, Failure>,
+    inst: &mut Instance,
+    f: impl FnOnce(&mut Instance) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
     let m = plugin.metrics(phase);
     let start = Instant::now();
-    let out = f();
+    let out = f(inst);
     m.duration.observe(start.elapsed().as_secs_f64());
     match &out {
+        Ok(_) if inst.state().local.is_some() => m.count("local_reply"),
         Ok(_) => m.ok.inc(),
         Err(e) => plugin.failed(phase, e),
     }
@@ -203,15 +205,10 @@ impl Active {
             inst.state().props = Some(Arc::clone(props));
             inst.state().request = Some(std::mem::replace(parts, empty_request()));
             let n = header_count(inst.state().request.as_ref().unwrap_or(parts));
-            let ex = inst.exports.clone();
-            let out = timed(plugin, phase, || {
-                if let Some(f) = &ex.context_create {
-                    inst.call(f, (ctx, 1))?;
-                }
-                match &ex.request_headers {
-                    Some(f) => inst.call(f, (ctx, n, i32::from(end_of_stream))).map(|_| ()),
-                    None => Ok(()),
-                }
+            let out = timed(plugin, phase, &mut inst, |inst| {
+                inst.create_context(ctx)?;
+                inst.callback(Callback::RequestHeaders, ctx, n, end_of_stream)
+                    .map(|_| ())
             });
             if let Some(p) = inst.state().request.take() {
                 *parts = p;
@@ -234,7 +231,6 @@ impl Active {
                 finish(filter);
             }
             if let Some(reply) = local {
-                plugin.metrics(phase).count("local_reply");
                 return Verdict::Reply(reply);
             }
         }
@@ -264,14 +260,15 @@ impl Active {
         while i > 0 {
             i -= 1;
             let f = &mut self.filters[i];
-            let Some(cb) = f.inst.exports.response_headers.clone() else {
+            if !f.plugin.has.response_headers {
                 continue;
-            };
-            f.inst.state().response = Some(std::mem::replace(parts, empty_response()));
+            }
             let n = i32::try_from(parts.headers.len() + 1).unwrap_or(i32::MAX);
-            let (inst, ctx) = (&mut f.inst, f.ctx);
-            let out = timed(&f.plugin, phase, || {
-                inst.call(&cb, (ctx, n, i32::from(end_of_stream)))
+            f.inst.state().response = Some(std::mem::replace(parts, empty_response()));
+            let ctx = f.ctx;
+            let out = timed(&f.plugin, phase, &mut f.inst, |inst| {
+                inst.callback(Callback::ResponseHeaders, ctx, n, end_of_stream)
+                    .map(|r| r.unwrap_or(0))
             });
             if let Some(p) = f.inst.state().response.take() {
                 *parts = p;
@@ -308,13 +305,13 @@ impl Active {
             let Some(f) = self.filters.get_mut(i) else {
                 continue;
             };
-            let cb = match phase {
-                Phase::RequestBody => f.inst.exports.request_body.clone(),
-                _ => f.inst.exports.response_body.clone(),
+            let (cb, has) = match phase {
+                Phase::RequestBody => (Callback::RequestBody, f.plugin.has.request_body),
+                _ => (Callback::ResponseBody, f.plugin.has.response_body),
             };
-            let Some(cb) = cb else {
+            if !has {
                 continue;
-            };
+            }
             if body.len() > f.plugin.spec.body {
                 f.plugin.metrics(phase).count("body_too_large");
                 let v = match f.plugin.on_error() {
@@ -338,8 +335,10 @@ impl Active {
             f.inst.state().body = Some((kind, std::mem::take(body)));
             let len = i32::try_from(f.inst.state().body.as_ref().map_or(0, |b| b.1.len()))
                 .unwrap_or(i32::MAX);
-            let (inst, ctx) = (&mut f.inst, f.ctx);
-            let out = timed(&f.plugin, phase, || inst.call(&cb, (ctx, len, 1)));
+            let ctx = f.ctx;
+            let out = timed(&f.plugin, phase, &mut f.inst, |inst| {
+                inst.callback(cb, ctx, len, true).map(|r| r.unwrap_or(0))
+            });
             if let Some((_, b)) = f.inst.state().body.take() {
                 *body = b;
             }
@@ -366,10 +365,7 @@ impl Active {
             Ok(_) => {
                 let f = &mut self.filters[i];
                 match f.inst.state().local.take() {
-                    Some(reply) => {
-                        f.plugin.metrics(phase).count("local_reply");
-                        Verdict::Reply(reply)
-                    }
+                    Some(reply) => Verdict::Reply(reply),
                     None => Verdict::Continue,
                 }
             }
@@ -392,27 +388,13 @@ impl Drop for Active {
 
 /// `on_done`, `on_log`, `on_delete`, then the instance goes back warm.
 fn finish(mut f: Filter) {
-    let ex = f.inst.exports.clone();
-    if !f.plugin.has.end {
-        f.plugin.checkin(f.inst);
-        return;
+    if f.plugin.has.end {
+        let ctx = f.ctx;
+        if timed(&f.plugin, Phase::Log, &mut f.inst, |i| i.end_context(ctx)).is_err() {
+            return;
+        }
     }
-    let (inst, ctx) = (&mut f.inst, f.ctx);
-    let out = timed(&f.plugin, Phase::Log, || {
-        if let Some(d) = &ex.done {
-            inst.call(d, ctx)?;
-        }
-        if let Some(l) = &ex.log {
-            inst.call(l, ctx)?;
-        }
-        if let Some(d) = &ex.delete {
-            inst.call(d, ctx)?;
-        }
-        Ok(())
-    });
-    if out.is_ok() {
-        f.plugin.checkin(f.inst);
-    }
+    f.plugin.checkin(f.inst);
 }
 
 /// The head lent alongside a body.

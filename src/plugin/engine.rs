@@ -108,6 +108,39 @@ fn tick(engine: &Weak<Engine>) {
     }
 }
 
+/// Most deadline extensions a call gets while its thread is kept off the
+/// CPU; bounds a call's wall time to about this many limits.
+const MAX_EXTENSIONS: u32 = 20;
+
+/// What happens when a call reaches its deadline. `limits.time` is meant
+/// as CPU time: on a loaded machine (or a throttled container) the thread
+/// running a call can be descheduled for milliseconds, and a healthy plugin
+/// must not fail for that. So the first time the deadline passes the call
+/// gets one more window, and the thread's CPU clock is read; at the end of
+/// each window the call is stopped if it kept the CPU busy for most of it
+/// (a runaway loop does: it stops within about twice its limit), and gets
+/// another window otherwise (at most `MAX_EXTENSIONS`). Without a readable
+/// per-thread CPU clock the deadline is plain wall time.
+pub(super) fn on_deadline(st: &mut HostState, ticks: u64) -> wasmtime::UpdateDeadline {
+    use wasmtime::UpdateDeadline::{Continue, Interrupt};
+    let Some(now) = thread_cpu_ns() else {
+        return Interrupt;
+    };
+    let busy = st.cpu_mark.map(|mark| now.saturating_sub(mark));
+    if busy.is_some_and(|b| b >= st.time_ns / 10 * 8) || st.extensions >= MAX_EXTENSIONS {
+        return Interrupt;
+    }
+    st.cpu_mark = Some(now);
+    st.extensions += 1;
+    Continue(ticks)
+}
+
+/// The calling thread's time on the CPU, in ns (Linux schedstat).
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 /// Ticks to allow for a call of at most `time`: rounded up, plus one for
 /// the tick already under way, so a call always gets at least `time`.
 pub(super) fn deadline_ticks(time: Duration) -> u64 {

@@ -45,24 +45,37 @@ impl Failure {
 type Cb3 = TypedFunc<(i32, i32, i32), i32>;
 
 /// The callbacks a module exports, looked up once.
-#[derive(Clone)]
-pub(super) struct Exports {
-    pub(super) context_create: Option<TypedFunc<(i32, i32), ()>>,
-    pub(super) request_headers: Option<Cb3>,
-    pub(super) request_body: Option<Cb3>,
-    pub(super) response_headers: Option<Cb3>,
-    pub(super) response_body: Option<Cb3>,
-    pub(super) done: Option<TypedFunc<i32, i32>>,
-    pub(super) log: Option<TypedFunc<i32, ()>>,
-    pub(super) delete: Option<TypedFunc<i32, ()>>,
+struct Exports {
+    context_create: Option<TypedFunc<(i32, i32), ()>>,
+    request_headers: Option<Cb3>,
+    request_body: Option<Cb3>,
+    response_headers: Option<Cb3>,
+    response_body: Option<Cb3>,
+    done: Option<TypedFunc<i32, i32>>,
+    log: Option<TypedFunc<i32, ()>>,
+    delete: Option<TypedFunc<i32, ()>>,
 }
 
-/// A live instance.
+/// A live instance. Small (the exports are boxed), since requests carry
+/// their instances across awaits.
 pub struct Instance {
     pub(super) store: Store<HostState>,
-    pub(super) exports: Exports,
+    exports: Box<Exports>,
     next_context: i32,
     ticks: u64,
+}
+
+/// The HTTP callbacks, `(context, size, end_of_stream) -> action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    /// `proxy_on_request_headers`.
+    RequestHeaders,
+    /// `proxy_on_request_body`.
+    RequestBody,
+    /// `proxy_on_response_headers`.
+    ResponseHeaders,
+    /// `proxy_on_response_body`.
+    ResponseBody,
 }
 
 impl std::fmt::Debug for Instance {
@@ -80,6 +93,7 @@ pub struct Recipe<'a> {
     pub(super) memory: u64,
     pub(super) body_limit: usize,
     pub(super) ticks: u64,
+    pub(super) time: std::time::Duration,
     pub(super) metrics: &'a PluginPhaseMetrics,
 }
 
@@ -101,14 +115,20 @@ impl Instance {
     }
 
     fn create_inner(r: &Recipe<'_>) -> Result<Self, Failure> {
-        let state = HostState::new(
+        let mut state = HostState::new(
             Arc::clone(r.name),
             Arc::clone(r.config),
             r.memory,
             r.body_limit,
         );
+        state.time_ns = u64::try_from(r.time.as_nanos()).unwrap_or(u64::MAX);
         let mut store = Store::new(r.host.engine(), state);
         store.limiter(|s| &mut s.limiter);
+        let ticks = r.ticks;
+        store.epoch_deadline_callback(move |mut cx| {
+            Ok(super::engine::on_deadline(cx.data_mut(), ticks))
+        });
+        store.data_mut().cpu_mark = None;
         store.set_epoch_deadline(r.ticks);
         let instance = r
             .pre
@@ -153,7 +173,7 @@ impl Instance {
         };
         let mut inst = Self {
             store,
-            exports,
+            exports: Box::new(exports),
             next_context: ROOT + 1,
             ticks: r.ticks,
         };
@@ -163,8 +183,8 @@ impl Instance {
                 break;
             }
         }
-        if let Some(f) = inst.exports.context_create.clone() {
-            inst.call(&f, (ROOT, 0))?;
+        if let Some(f) = &inst.exports.context_create {
+            run(&mut inst.store, inst.ticks, f, (ROOT, 0))?;
         }
         if let Ok(f) =
             instance.get_typed_func::<(i32, i32), i32>(&mut inst.store, "proxy_on_vm_start")
@@ -193,9 +213,58 @@ impl Instance {
         f: &TypedFunc<P, R>,
         args: P,
     ) -> Result<R, Failure> {
-        self.store.set_epoch_deadline(self.ticks);
-        f.call(&mut self.store, args)
-            .map_err(|e| classify(&e, &self.store))
+        run(&mut self.store, self.ticks, f, args)
+    }
+
+    /// Calls `cb` if exported (`None` if not).
+    pub fn callback(
+        &mut self,
+        cb: Callback,
+        ctx: i32,
+        size: i32,
+        end_of_stream: bool,
+    ) -> Result<Option<i32>, Failure> {
+        let e = &self.exports;
+        let f = match cb {
+            Callback::RequestHeaders => e.request_headers.as_ref(),
+            Callback::RequestBody => e.request_body.as_ref(),
+            Callback::ResponseHeaders => e.response_headers.as_ref(),
+            Callback::ResponseBody => e.response_body.as_ref(),
+        };
+        match f {
+            Some(f) => run(
+                &mut self.store,
+                self.ticks,
+                f,
+                (ctx, size, i32::from(end_of_stream)),
+            )
+            .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates request context `ctx` under the root context.
+    pub fn create_context(&mut self, ctx: i32) -> Result<(), Failure> {
+        match &self.exports.context_create {
+            Some(f) => run(&mut self.store, self.ticks, f, (ctx, ROOT)),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends request context `ctx`: `proxy_on_done`, `proxy_on_log`,
+    /// `proxy_on_delete`, as exported.
+    pub fn end_context(&mut self, ctx: i32) -> Result<(), Failure> {
+        let e = &self.exports;
+        if let Some(f) = &e.done {
+            run(&mut self.store, self.ticks, f, ctx)?;
+        }
+        if let Some(f) = &e.log {
+            run(&mut self.store, self.ticks, f, ctx)?;
+        }
+        if let Some(f) = &e.delete {
+            run(&mut self.store, self.ticks, f, ctx)?;
+        }
+        Ok(())
     }
 
     /// A new context id for a request.
@@ -209,6 +278,19 @@ impl Instance {
     pub fn state(&mut self) -> &mut HostState {
         self.store.data_mut()
     }
+}
+
+fn run<P: WasmParams, R: WasmResults>(
+    store: &mut Store<HostState>,
+    ticks: u64,
+    f: &TypedFunc<P, R>,
+    args: P,
+) -> Result<R, Failure> {
+    let st = store.data_mut();
+    st.cpu_mark = None;
+    st.extensions = 0;
+    store.set_epoch_deadline(ticks);
+    f.call(&mut *store, args).map_err(|e| classify(&e, store))
 }
 
 fn classify(e: &wasmtime::Error, store: &Store<HostState>) -> Failure {

@@ -175,6 +175,7 @@ impl Plugin {
             memory: self.spec.memory,
             body_limit: self.spec.body,
             ticks: self.ticks,
+            time: self.spec.time,
             metrics: self.metrics(Phase::Configure),
         })
     }
@@ -184,18 +185,27 @@ impl Plugin {
         self.created.load(Ordering::Relaxed)
     }
 
-    /// A warm instance of this worker's shard, or a new one.
+    /// A warm instance of this worker's shard, else of another shard
+    /// (a request may end on another worker than it began on, moving its
+    /// instance), else a new one.
     pub fn checkout(&self) -> Result<Instance, Failure> {
-        let idle = {
-            let mut shard = self.warm[shard(self.warm.len())]
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            shard.pop()
-        };
-        match idle {
-            Some(i) => Ok(i),
-            None => self.instantiate(),
+        let n = self.warm.len();
+        let own = shard(n);
+        let idle = self.warm[own]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        if let Some(i) = idle {
+            return Ok(i);
         }
+        for k in 1..n {
+            if let Ok(mut other) = self.warm[(own + k) % n].try_lock() {
+                if let Some(i) = other.pop() {
+                    return Ok(i);
+                }
+            }
+        }
+        self.instantiate()
     }
 
     /// Gives a healthy instance back for the next request.

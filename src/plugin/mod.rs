@@ -94,6 +94,17 @@ impl PluginSet {
             }
         }
         if !errors.is_empty() {
+            // A plugin that never ran leaves no series behind (the start
+            // failure is in the reload report and the log).
+            for spec in specs {
+                let running = previous
+                    .into_iter()
+                    .flat_map(PluginSet::iter)
+                    .any(|p| p.name() == &spec.name);
+                if !running {
+                    families.remove_plugin(&spec.name);
+                }
+            }
             return Err(errors);
         }
         let keep: Vec<&str> = plugins.iter().map(|p| p.hash.as_str()).collect();

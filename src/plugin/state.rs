@@ -121,6 +121,13 @@ pub struct HostState {
     pub abort: Option<String>,
     /// Reused buffer for values handed to the guest.
     pub buf: Vec<u8>,
+    /// The time limit per call, in ns of CPU.
+    pub time_ns: u64,
+    /// The thread's CPU clock when the current call's deadline last
+    /// passed, and how often it was extended (see `engine::on_deadline`).
+    pub cpu_mark: Option<u64>,
+    /// Deadline extensions granted to the current call.
+    pub extensions: u32,
 }
 
 impl std::fmt::Debug for HostState {
@@ -152,6 +159,9 @@ impl HostState {
             local: None,
             abort: None,
             buf: Vec::new(),
+            time_ns: 0,
+            cpu_mark: None,
+            extensions: 0,
         }
     }
 

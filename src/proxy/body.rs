@@ -25,7 +25,7 @@ pub struct Completion {
     /// The upstream request, if any, still in flight while the body streams.
     pub in_flight: Option<InFlight>,
     /// Plugin contexts, ended (`on_done`, `on_log`) with the request.
-    pub plugins: Vec<crate::plugin::Active>,
+    pub plugins: Option<crate::plugin::Active>,
 }
 
 impl Drop for Completion {

@@ -55,7 +55,7 @@ pub async fn handle(
                 status: err.status().as_u16(),
                 start,
                 in_flight: None,
-                plugins: Vec::new(),
+                plugins: None,
             };
             Ok(err.to_response(|b| ResponseBody::full(b, Some(completion))))
         }
@@ -119,7 +119,7 @@ async fn try_handle(
         let sent = match answer {
             Answer::Upstream(sent, _) => sent,
             Answer::Local(r, a) => {
-                let c = completion(0, None, vec![a]);
+                let c = completion(0, None, Some(a));
                 return Ok(with_status(plugins::local_response(r, c)));
             }
         };
@@ -131,7 +131,7 @@ async fn try_handle(
         let status = response.status();
         let (mut parts, body) = response.into_parts();
         forward::prepare_response(&mut parts, route);
-        let completion = completion(status.as_u16(), Some(in_flight), Vec::new());
+        let completion = completion(status.as_u16(), Some(in_flight), None);
         return Ok(Response::from_parts(
             parts,
             ResponseBody::upstream(body, completion, lease),
@@ -160,7 +160,7 @@ async fn try_handle(
                 Err(Early::Reply(r)) => {
                     return Ok(with_status(plugins::local_response(
                         r,
-                        completion(0, None, vec![active]),
+                        completion(0, None, Some(active)),
                     )));
                 }
                 Err(Early::Error(e)) => return Err(e),
@@ -175,7 +175,7 @@ async fn try_handle(
             active.absorb(a);
             return Ok(with_status(plugins::local_response(
                 r,
-                completion(0, None, vec![active]),
+                completion(0, None, Some(active)),
             )));
         }
     };
@@ -192,12 +192,12 @@ async fn try_handle(
         Err(Early::Reply(r)) => {
             return Ok(with_status(plugins::local_response(
                 r,
-                completion(0, Some(in_flight), vec![active]),
+                completion(0, Some(in_flight), Some(active)),
             )));
         }
         Err(Early::Error(e)) => return Err(e),
     };
-    let completion = completion(parts.status.as_u16(), Some(in_flight), vec![active]);
+    let completion = completion(parts.status.as_u16(), Some(in_flight), Some(active));
     let body = match tail {
         Tail::Stream(body, lease) => ResponseBody::upstream(body, completion, lease),
         Tail::Full(bytes) => ResponseBody::full(bytes, Some(completion)),
