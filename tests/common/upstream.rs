@@ -9,7 +9,8 @@
 //! Health probes (User-Agent `switchyard-health-check`, any path) are
 //! counted in `probes`, not `hits`, and answered 200 or 503 as `set_health`
 //! says. `set_status` makes every other request read its body and answer
-//! that status (with a `Retry-After` header if `set_retry_after` says so);
+//! that status (with a `Retry-After` header if `set_retry_after` says so,
+//! and the body `set_status_body` gives, else the upstream's name);
 //! `set_failures` makes a deterministic share of other requests answer 500;
 //! `set_delay` delays other requests; `set_stall` makes every request,
 //! probes included, hang forever. `kill` closes the listener and every open
@@ -68,6 +69,7 @@ struct Behaviour {
     /// Requests the failure pattern answered 500.
     pattern_failed: AtomicU64,
     retry_after: Mutex<Option<String>>,
+    status_body: Mutex<Option<String>>,
 }
 
 impl Behaviour {
@@ -213,6 +215,12 @@ impl TestUpstream {
         *self.behaviour.retry_after.lock().unwrap() = value.map(String::from);
     }
 
+    /// The body sent with the status forced by `set_status` (`None`: the
+    /// upstream's name).
+    pub fn set_status_body(&self, body: Option<&str>) {
+        *self.behaviour.status_body.lock().unwrap() = body.map(String::from);
+    }
+
     /// Makes `fail` of every `of` requests but probes answer 500, spread
     /// evenly and deterministically (`fail = 0`: none). Numbering restarts.
     pub fn set_failures(&self, fail: u32, of: u32) {
@@ -323,7 +331,8 @@ async fn respond(req: Request<Incoming>, s: Shared) -> Result<Response<Out>, Inf
     if forced != 0 {
         // Read the whole body first, so the client never sees a reset.
         body.collect().await.ok();
-        let mut r = Response::new(full(name.clone()));
+        let text = b.status_body.lock().unwrap().clone();
+        let mut r = Response::new(full(text.unwrap_or_else(|| name.clone())));
         *r.status_mut() = http::StatusCode::from_u16(forced).unwrap();
         r.headers_mut().insert("x-upstream", name.parse().unwrap());
         if let Some(v) = retry_after {

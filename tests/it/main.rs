@@ -20,6 +20,7 @@ mod health;
 mod health_reload;
 mod metrics;
 mod outlier;
+mod plugins;
 mod process;
 mod reload;
 mod reload_load;

@@ -1,0 +1,108 @@
+//! Plugin metrics: calls by plugin, phase and result, call durations, local
+//! replies counted as such, and the series of a removed plugin gone.
+
+use std::time::Duration;
+
+use super::{calls, plugin, request, shipped, GUARD};
+use crate::common::{config, eventually, metric, metrics_text, reload, start_proxy, TestUpstream};
+
+fn yaml(up: &TestUpstream, with_guard: bool) -> String {
+    let (plugins, list) = if with_guard {
+        let p = plugin("key", shipped(GUARD), ", config: { header: x-api-key }");
+        (format!("plugins:\n{p}"), "key")
+    } else {
+        (String::new(), "")
+    };
+    config(&format!(
+        "{plugins}routes: [{{ name: r, pool: p, plugins: [{list}] }}]
+pools: [{{ name: p, endpoints: [{{ name: up, url: '{}' }}] }}]\n",
+        up.url()
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_calls_are_counted_and_timed_by_phase_and_result() {
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up, true)).await;
+    let (web, admin) = (proxy.listener_addr("web").unwrap(), proxy.admin_addr());
+
+    for _ in 0..3 {
+        let r = request("GET", web, "/", &[("x-api-key", "k")], "").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    for _ in 0..2 {
+        assert_eq!(request("GET", web, "/", &[], "").await.status, 401);
+    }
+    assert_eq!(up.hits(), 3);
+
+    // The end-of-request callbacks are counted once each response is over.
+    let text = eventually(Duration::from_secs(5), || async move {
+        let text = metrics_text(admin).await;
+        (calls(&text, "key", "log", "ok") >= 5).then_some(text)
+    })
+    .await;
+    let phase = |p: &'static str| [("plugin", "key"), ("phase", p)];
+    let count =
+        |p: &'static str| metric(&text, "switchyard_plugin_duration_seconds_count", &phase(p));
+    assert_eq!(calls(&text, "key", "log", "ok"), 5, "{text}");
+    assert_eq!(count("log"), 5.0, "{text}");
+    assert_eq!(
+        calls(&text, "key", "request_headers", "local_reply"),
+        2,
+        "{text}"
+    );
+    assert_eq!(count("request_headers"), 5.0, "{text}");
+    assert!(calls(&text, "key", "request_headers", "ok") >= 3, "{text}");
+    // At least the instance made at load was configured.
+    assert!(calls(&text, "key", "configure", "ok") >= 1, "{text}");
+    assert!(count("configure") >= 1.0, "{text}");
+    let sum = metric(
+        &text,
+        "switchyard_plugin_duration_seconds_sum",
+        &phase("request_headers"),
+    );
+    assert!(
+        sum > 0.0 && sum < 1.0,
+        "request_headers time {sum} s\n{text}"
+    );
+    // The guard never touches responses.
+    assert_eq!(count("response_headers"), 0.0, "{text}");
+
+    // A plugin dropped from the config takes its series with it.
+    let report = reload(&proxy, &yaml(&up, false)).await;
+    assert_eq!(report.result, "success", "{report:?}");
+    let text = metrics_text(admin).await;
+    assert!(!text.contains("plugin=\"key\""), "{text}");
+}
+
+/// Each call is counted once, under one result, so the results add up to
+/// the calls timed. Today a local reply is counted under `ok` as well as
+/// `local_reply` (`timed` in src/plugin/chain.rs counts `ok` before the
+/// caller sees the reply).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "host bug: a local reply is counted as both ok and local_reply"]
+async fn a_local_reply_is_counted_once() {
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up, true)).await;
+    let (web, admin) = (proxy.listener_addr("web").unwrap(), proxy.admin_addr());
+    assert_eq!(
+        request("GET", web, "/", &[("x-api-key", "k")], "")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(request("GET", web, "/", &[], "").await.status, 401);
+
+    let text = metrics_text(admin).await;
+    let phase = [("plugin", "key"), ("phase", "request_headers")];
+    let timed = metric(&text, "switchyard_plugin_duration_seconds_count", &phase);
+    let counted = metric(&text, "switchyard_plugin_calls_total", &phase);
+    assert_eq!(timed, 2.0, "{text}");
+    assert_eq!(
+        calls(&text, "key", "request_headers", "local_reply"),
+        1,
+        "{text}"
+    );
+    assert_eq!(calls(&text, "key", "request_headers", "ok"), 1, "{text}");
+    assert_eq!(counted, timed, "results do not add up to the calls\n{text}");
+}
