@@ -140,7 +140,15 @@ impl Switchyard {
         tracing::info!(addr = %admin.addr, "Admin API listening.");
         let mut tasks = vec![tokio::spawn(maintain(Arc::clone(&shared)))];
         if path.is_some() {
-            tasks.push(tokio::spawn(reload_triggers(Arc::clone(&control))));
+            // The first watch is set up before `start` returns, so an edit
+            // made right after start is never missed.
+            let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+            let watch = initial_watch(&control, &tx);
+            tasks.push(tokio::spawn(reload_triggers(
+                Arc::clone(&control),
+                (tx, events),
+                watch,
+            )));
         }
         shared.ready.store(true, Ordering::Release);
         tracing::info!(summary = %config.summary(), generation = 1, "Switchyard started.");
@@ -218,27 +226,23 @@ async fn maintain(shared: Arc<Shared>) {
 
 /// Turns file events (debounced), polls and SIGHUP into reloads. Reload
 /// settings are re-read after every reload, so they are reloadable too.
-async fn reload_triggers(control: Arc<Control>) {
+async fn reload_triggers(
+    control: Arc<Control>,
+    channel: (
+        tokio::sync::mpsc::UnboundedSender<()>,
+        tokio::sync::mpsc::UnboundedReceiver<()>,
+    ),
+    mut watch: Option<config::watch::DirWatch>,
+) {
     let Some(path) = control.path.clone() else {
         return;
     };
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let mut watch = None;
+    let (tx, mut events) = channel;
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
-        let dp = control.shared.dataplane.load_full();
-        let settings = dp.config.reload.clone();
-        // Plugin files are watched too, in their own directories.
-        let mut plugin_dirs: Vec<PathBuf> = Vec::new();
-        let config_dir = config::watch::parent_dir(&path);
-        for p in &dp.config.plugins {
-            let d = config::watch::parent_dir(&p.file);
-            if d != config_dir && !plugin_dirs.contains(&d) {
-                plugin_dirs.push(d);
-            }
-        }
-        drop(dp);
+        let settings = control.shared.dataplane.load().config.reload.clone();
+        let plugin_dirs = plugin_dirs(&control, &path);
         if watch
             .as_ref()
             .is_some_and(|w: &config::watch::DirWatch| w.extra != plugin_dirs)
@@ -295,6 +299,39 @@ async fn reload_triggers(control: Arc<Control>) {
             () = control.applied.notified() => continue,
         };
         control.reload_from_file(trigger).await;
+    }
+}
+
+/// The directories holding the running config's plugin files, other than
+/// the config file's own: a plugin file that changes is a config change.
+fn plugin_dirs(control: &Control, path: &std::path::Path) -> Vec<PathBuf> {
+    let dp = control.shared.dataplane.load();
+    let config_dir = config::watch::parent_dir(path);
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for p in &dp.config.plugins {
+        let d = config::watch::parent_dir(&p.file);
+        if d != config_dir && !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    dirs
+}
+
+/// The watch the reload task starts with, when the config asks for one.
+fn initial_watch(
+    control: &Control,
+    tx: &tokio::sync::mpsc::UnboundedSender<()>,
+) -> Option<config::watch::DirWatch> {
+    let path = control.path.as_ref()?;
+    if !control.shared.dataplane.load().config.reload.watch {
+        return None;
+    }
+    match config::watch::watch_dirs(path, &plugin_dirs(control, path), tx.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "Cannot watch the config file; relying on polling.");
+            None
+        }
     }
 }
 
