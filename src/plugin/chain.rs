@@ -124,7 +124,7 @@ impl Active {
     /// Takes over `other`'s contexts, after this one's: their response
     /// callbacks run first.
     pub fn absorb(&mut self, mut other: Active) {
-        self.filters.extend(other.filters.drain(..));
+        self.filters.append(&mut other.filters);
     }
 
     fn reading(&self, from: usize, request: bool) -> impl Iterator<Item = &Filter> {
