@@ -136,9 +136,7 @@ async fn route(
         (
             _,
             "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload" | "/upstreams" | "/plugins",
-        ) => {
-            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
-        }
+        ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };
     Ok(resp)

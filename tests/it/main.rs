@@ -20,6 +20,7 @@ mod health;
 mod health_reload;
 mod metrics;
 mod outlier;
+mod plugin_sdk;
 mod process;
 mod reload;
 mod reload_load;

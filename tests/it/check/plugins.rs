@@ -294,7 +294,10 @@ const GOOD: &str = include_str!("../../plugins/good.wat");
 fn check_compiles_and_configures_every_plugin() {
     let cases = [
         ("not a module", "g.wasm is not a valid WebAssembly module"),
-        ("(module (memory (export \"memory\") 1))", "not a proxy-wasm module"),
+        (
+            "(module (memory (export \"memory\") 1))",
+            "not a proxy-wasm module",
+        ),
         (
             include_str!("../../plugins/bad_config.wat"),
             "rejected its configuration",
