@@ -52,7 +52,8 @@ RUN groupadd --system --gid 10001 switchyard \
        --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin switchyard
 COPY --from=builder /src/target/release/switchyard /usr/local/bin/switchyard
 COPY config/ /etc/switchyard/config/
-COPY --from=plugins /src/plugins/guard.wasm /src/plugins/vendor-auth.wasm /src/plugins/error-mapper.wasm /etc/switchyard/plugins/
+COPY --from=plugins /src/plugins/guard.wasm /src/plugins/vendor-auth.wasm /src/plugins/error-mapper.wasm \
+     /src/plugins/add-header.wasm /etc/switchyard/plugins/
 USER switchyard:switchyard
 # 8080: traffic (listeners[].listen); 9901: admin API (admin.listen).
 EXPOSE 8080 9901

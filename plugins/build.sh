@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Build Switchyard's example proxy-wasm plugins into plugins/<name>.wasm.
 #
-#   plugins/build.sh [--no-test] [guard|vendor-auth|error-mapper ...]
+#   plugins/build.sh [--no-test] [guard|vendor-auth|error-mapper|add-header ...]
 #
 # Needs clang and wasm-ld (Debian: clang lld) for the C plugins, and node and
-# npm (Debian: nodejs npm) for the AssemblyScript plugin, its pinned npm
+# npm (Debian: nodejs npm) for the AssemblyScript plugins, their pinned npm
 # dependencies and the checks. This script installs no system packages.
-# After building it validates each module (imports limited to env.proxy_* and
-# wasi_snapshot_preview1.*, required exports present) and, unless --no-test,
-# runs the behaviour smoke tests in test/smoke.mjs against a mock host.
+# After building it validates each module (imports limited to env.proxy_*,
+# wasi_snapshot_preview1.* and wasi_unstable.*, required exports present)
+# and, unless --no-test, runs the smoke tests in test/smoke.mjs (mock host).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-all=(guard vendor-auth error-mapper)
+all=(guard vendor-auth error-mapper add-header)
 run_tests=1
 targets=()
 for arg in "$@"; do
@@ -22,7 +22,7 @@ for arg in "$@"; do
       sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
-    guard | vendor-auth | error-mapper) targets+=("$arg") ;;
+    guard | vendor-auth | error-mapper | add-header) targets+=("$arg") ;;
     *)
       echo "build.sh: unknown argument '$arg' (plugins: ${all[*]})" >&2
       exit 2
@@ -36,7 +36,7 @@ needs_npm=0
 for t in "${targets[@]}"; do
   case "$t" in
     guard | vendor-auth) needs_c=1 ;;
-    error-mapper) needs_npm=1 ;;
+    error-mapper | add-header) needs_npm=1 ;;
   esac
 done
 missing=()
@@ -75,13 +75,13 @@ build_c() { # build_c <name> <sources...>
   cp "$here/$name/build/$name.wasm" "$here/$name.wasm"
 }
 
-build_as() {
-  local dir="$here/error-mapper"
+build_as() { # build_as <name>
+  local dir="$here/$1"
   # npm ci installs exactly what package-lock.json pins (integrity-checked);
   # no install scripts are needed.
   (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   (cd "$dir" && npm run --silent build)
-  cp "$dir/build/error-mapper.wasm" "$here/error-mapper.wasm"
+  cp "$dir/build/$1.wasm" "$here/$1.wasm"
 }
 
 for t in "${targets[@]}"; do
@@ -90,7 +90,7 @@ for t in "${targets[@]}"; do
   case "$t" in
     guard) build_c guard guard/guard.c ;;
     vendor-auth) build_c vendor-auth vendor-auth/vendor_auth.c vendor-auth/sha256.c ;;
-    error-mapper) build_as ;;
+    error-mapper | add-header) build_as "$t" ;;
   esac
   echo "    built plugins/$t.wasm in $((SECONDS - start))s"
 done
@@ -102,7 +102,7 @@ node "$here/test/inspect.mjs" "${outputs[@]}"
 
 if [ "$run_tests" = 1 ]; then
   if [ ${#targets[@]} -ne ${#all[@]} ]; then
-    echo "==> smoke tests skipped (they need all three plugins built)"
+    echo "==> smoke tests skipped (they need all ${#all[@]} plugins built)"
   else
     echo "==> smoke tests"
     node "$here/test/smoke.mjs" "$here"

@@ -7,33 +7,40 @@ const OK = 0, NOT_FOUND = 1, BAD_ARGUMENT = 2, UNIMPLEMENTED = 12;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+// wasi_unstable is WASI snapshot 0, whose calls Switchyard answers like
+// wasi_snapshot_preview1's (the AssemblyScript SDK's abort handler imports
+// wasi_unstable.proc_exit).
+export const WASI_MODULES = ["wasi_snapshot_preview1", "wasi_unstable"];
 export const ALLOWED_IMPORT = (mod, name) =>
-  (mod === "env" && name.startsWith("proxy_")) || mod === "wasi_snapshot_preview1";
+  (mod === "env" && name.startsWith("proxy_")) || WASI_MODULES.includes(mod);
 
 export class MockHost {
-  constructor(wasm, { timeNs = 1700000000123456789n, proxyClock = true, extraImports = {} } = {}) {
+  // rootId: the plugin_root_id property (Switchyard: the plugin's name);
+  // without it the property is NOT_FOUND.
+  constructor(wasm, { timeNs = 1700000000123456789n, proxyClock = true, rootId = null, extraImports = {} } = {}) {
     this.module = new WebAssembly.Module(wasm);
     this.timeNs = timeNs;
+    this.rootId = rootId;
     this.proxyClock = proxyClock;
     this.logs = [];
     this.calls = [];
     this.config = new Uint8Array(0);
     this.resetStream();
-    const env = {};
-    const wasi = {};
+    const tables = { env: {} };
+    for (const m of WASI_MODULES) tables[m] = {};
     for (const imp of WebAssembly.Module.imports(this.module)) {
       if (extraImports[imp.module]) continue;
       if (!ALLOWED_IMPORT(imp.module, imp.name)) {
         throw new Error(`unexpected import ${imp.module}.${imp.name}`);
       }
-      const table = imp.module === "env" ? env : wasi;
+      const table = tables[imp.module];
       const impl = this[imp.name];
       table[imp.name] = (...args) => {
         this.calls.push(imp.name);
         return impl ? impl.apply(this, args) : UNIMPLEMENTED;
       };
     }
-    this.instance = new WebAssembly.Instance(this.module, { ...extraImports, env, wasi_snapshot_preview1: wasi });
+    this.instance = new WebAssembly.Instance(this.module, { ...extraImports, ...tables });
     this.exports = this.instance.exports;
   }
 
@@ -109,7 +116,11 @@ export class MockHost {
 
   // ---- host functions (names match the imports) ----
   proxy_log(level, p, n) { this.logs.push([level, this.str(p, n)]); return OK; }
-  proxy_get_property() { return NOT_FOUND; }
+  proxy_get_property(pp, pl, vpp, vsp) {
+    const path = this.str(pp, pl).replace(/\0$/, "");
+    if (path === "plugin_root_id" && this.rootId !== null) return this.give(enc.encode(this.rootId), vpp, vsp);
+    return NOT_FOUND;
+  }
   proxy_get_header_map_value(t, kp, kl, vpp, vsp) {
     if (!this.maps[t]) return BAD_ARGUMENT;
     const v = this.header(t, this.str(kp, kl));
@@ -194,6 +205,10 @@ export class MockHost {
     e.proxy_on_context_create(1, 0);
     if (e.proxy_on_vm_start(1, 0) !== 1) throw new Error("vm_start failed");
     return e.proxy_on_configure(1, this.config.length);
+  }
+  requestBody(ctx, body) {
+    this.buffers[0] = enc.encode(body);
+    return this.exports.proxy_on_request_body(ctx, this.buffers[0].length, 1);
   }
   requestHeaders(ctx, headers) {
     this.resetStream();

@@ -170,3 +170,42 @@ fn bad_modules_are_refused_with_a_reason() {
         assert!(err[0].starts_with("plugins[0] (bad): "), "{err:?}");
     }
 }
+
+/// The AssemblyScript SDK's abort handler imports `proc_exit` from
+/// `wasi_unstable` (WASI snapshot 0): the host defines the snapshot-0 names
+/// like the preview-1 ones, so such a module links, its calls work, and
+/// `proc_exit` ends the call as a trap that names it (not as an undefined
+/// import). Snapshot-0 calls the host lacks answer ENOSYS.
+#[test]
+fn wasi_unstable_calls_are_answered_like_preview1() {
+    let wat = r#"(module
+  (import "wasi_unstable" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_unstable" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_unstable" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_0"))
+  (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (i32.ne (call $clock (i32.const 0) (i64.const 1) (i32.const 64)) (i32.const 0))
+      (then (unreachable)))
+    (if (i64.eqz (i64.load (i32.const 64))) (then (unreachable)))
+    (if (i32.ne (call $poll (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 72)) (i32.const 52))
+      (then (unreachable)))
+    (call $exit (i32.const 255))
+    (i32.const 0)))"#;
+    let (p, _dir) = load(wat, OnError::FailClosed);
+    let (v, parts) = run(&p);
+    match v {
+        Verdict::Failed(e) => {
+            assert_eq!(
+                e.failure,
+                Failure::Trap("plugin called proc_exit(255)".into()),
+                "{e}"
+            );
+            assert_eq!(e.failure.result(), "trap");
+            assert_eq!(e.phase, "request_headers");
+        }
+        v => panic!("{v:?}"),
+    }
+    assert_eq!(parts.uri, "/a");
+}

@@ -6,6 +6,11 @@
 //! other `env.proxy_*` import is defined with the module's own signature
 //! and answers `UNIMPLEMENTED` (12), any other WASI call `ENOSYS`, so real
 //! SDK builds load; anything else traps if called.
+//!
+//! The same calls are defined under `wasi_unstable` (WASI snapshot 0),
+//! which older toolchains still import: the AssemblyScript SDK's abort
+//! handler calls `wasi_unstable.proc_exit`. Every call defined here has the
+//! same signature, errno values and meaning in both snapshots.
 
 use rand::RngCore;
 use wasmtime::{Caller, ExternType, Linker, Module, Val, ValType};
@@ -14,6 +19,8 @@ use super::memory::{get_u32, put_u32, put_u64, slice, split, write};
 use super::state::{HostState, Status};
 
 const WASI: &str = "wasi_snapshot_preview1";
+/// WASI snapshot 0, the legacy name of the same calls.
+const WASI_UNSTABLE: &str = "wasi_unstable";
 const ERRNO_BADF: i32 = 8;
 const ERRNO_INVAL: i32 = 28;
 const ERRNO_NOSYS: i32 = 52;
@@ -28,10 +35,17 @@ fn errno(r: Result<(), Status>) -> i32 {
     }
 }
 
-/// Defines the WASI calls.
+/// Defines the WASI calls, under both module names.
 pub(super) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    for module in [WASI, WASI_UNSTABLE] {
+        define_in(linker, module)?;
+    }
+    Ok(())
+}
+
+fn define_in(linker: &mut Linker<HostState>, wasi: &str) -> wasmtime::Result<()> {
     linker.func_wrap(
-        WASI,
+        wasi,
         "fd_write",
         |mut c: C<'_>, fd: i32, iovs: i32, n: i32, written: i32| {
             if fd != 1 && fd != 2 {
@@ -59,7 +73,7 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         },
     )?;
     linker.func_wrap(
-        WASI,
+        wasi,
         "clock_time_get",
         |mut c: C<'_>, id: i32, _precision: i64, ret: i32| {
             let now = match id {
@@ -70,7 +84,7 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             errno(split(&mut c).and_then(|(data, _)| put_u64(data, ret, now)))
         },
     )?;
-    linker.func_wrap(WASI, "random_get", |mut c: C<'_>, buf: i32, len: i32| {
+    linker.func_wrap(wasi, "random_get", |mut c: C<'_>, buf: i32, len: i32| {
         errno(split(&mut c).and_then(|(data, _)| {
             let mut bytes = vec![0u8; usize::try_from(len as u32).unwrap_or(0).min(1 << 20)];
             rand::rng().fill_bytes(&mut bytes);
@@ -78,7 +92,7 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         }))
     })?;
     for name in ["environ_sizes_get", "args_sizes_get"] {
-        linker.func_wrap(WASI, name, |mut c: C<'_>, count: i32, size: i32| {
+        linker.func_wrap(wasi, name, |mut c: C<'_>, count: i32, size: i32| {
             errno(split(&mut c).and_then(|(data, _)| {
                 put_u32(data, count, 0)?;
                 put_u32(data, size, 0)
@@ -86,10 +100,10 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         })?;
     }
     for name in ["environ_get", "args_get"] {
-        linker.func_wrap(WASI, name, |_: C<'_>, _: i32, _: i32| 0)?;
+        linker.func_wrap(wasi, name, |_: C<'_>, _: i32, _: i32| 0)?;
     }
     linker.func_wrap(
-        WASI,
+        wasi,
         "proc_exit",
         |mut c: C<'_>, code: i32| -> wasmtime::Result<()> {
             let why = format!("plugin called proc_exit({code})");
@@ -97,19 +111,19 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Err(wasmtime::Error::msg(why))
         },
     )?;
-    linker.func_wrap(WASI, "fd_close", |_: C<'_>, _: i32| ERRNO_BADF)?;
-    linker.func_wrap(WASI, "fd_fdstat_get", |_: C<'_>, _: i32, _: i32| ERRNO_BADF)?;
+    linker.func_wrap(wasi, "fd_close", |_: C<'_>, _: i32| ERRNO_BADF)?;
+    linker.func_wrap(wasi, "fd_fdstat_get", |_: C<'_>, _: i32, _: i32| ERRNO_BADF)?;
     linker.func_wrap(
-        WASI,
+        wasi,
         "fd_seek",
         |_: C<'_>, _: i32, _: i64, _: i32, _: i32| ERRNO_BADF,
     )?;
     linker.func_wrap(
-        WASI,
+        wasi,
         "fd_read",
         |_: C<'_>, _: i32, _: i32, _: i32, _: i32| ERRNO_BADF,
     )?;
-    linker.func_wrap(WASI, "sched_yield", |_: C<'_>| 0)?;
+    linker.func_wrap(wasi, "sched_yield", |_: C<'_>| 0)?;
     Ok(())
 }
 
@@ -133,13 +147,13 @@ pub(super) fn fill_missing(
         };
         let (m, name) = (import.module(), import.name());
         let defined = (m == "env" && super::abi::DEFINED.contains(&name))
-            || (m == WASI && WASI_DEFINED.contains(&name));
+            || ((m == WASI || m == WASI_UNSTABLE) && WASI_DEFINED.contains(&name));
         if defined {
             continue;
         }
         let answer = if m == "env" && name.starts_with("proxy_") {
             Status::Unimplemented as i32
-        } else if m == WASI {
+        } else if m == WASI || m == WASI_UNSTABLE {
             ERRNO_NOSYS
         } else {
             stubbed.push(format!("{m}.{name} (traps if called)"));

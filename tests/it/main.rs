@@ -20,6 +20,7 @@ mod health;
 mod health_reload;
 mod metrics;
 mod outlier;
+mod plugin_sdk;
 mod plugins;
 mod process;
 mod reload;

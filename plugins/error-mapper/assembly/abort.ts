@@ -1,6 +1,7 @@
 // abort.ts: the abort handler selected with `--use abort=error_mapper_abort`
 // (see asconfig.json). The SDK's own abort_proc_exit imports proc_exit from
-// the legacy "wasi_unstable" module, which proxy-wasm hosts do not provide;
+// the legacy "wasi_unstable" module, which many proxy-wasm hosts do not
+// provide (Switchyard does);
 // this one logs through proxy_log and traps, and the host discards the
 // instance after a trap.
 
