@@ -3,9 +3,12 @@
 //! Epoch interruption bounds every plugin call: a ticker thread advances
 //! the engine's epoch every millisecond, and each call gets a deadline a
 //! number of ticks ahead. The thread holds only a weak reference, so it
-//! ends when the last `Host` is dropped.
+//! ends when the last `Host` is dropped. It parks when no call has started
+//! for longer than any call may run (and at least a second), so an idle
+//! proxy with plugins costs no wake-ups; the next call wakes it.
 
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use std::collections::HashMap;
@@ -18,11 +21,58 @@ use super::state::HostState;
 /// One epoch tick.
 pub(super) const TICK: Duration = Duration::from_millis(1);
 
+/// Ticks without a call start before the ticker may park (besides the
+/// longest a call may run).
+const IDLE_TICKS: u64 = 1000;
+
+/// The ticker's view of calls: when the last one started, and whether it
+/// is parked.
+#[derive(Debug, Default)]
+pub(super) struct Clock {
+    /// Ticks so far.
+    epoch: AtomicU64,
+    /// `epoch` when a call last started (as seen by that call).
+    last_call: AtomicU64,
+    /// The most ticks a call may run, over the plugins loaded so far.
+    longest: AtomicU64,
+    parked: AtomicBool,
+    thread: OnceLock<std::thread::Thread>,
+}
+
+impl Clock {
+    /// Called as a call starts: two loads on the hot path, a store at most
+    /// once per tick, and a wake-up only after an idle spell.
+    pub(super) fn call_started(&self) {
+        let e = self.epoch.load(Ordering::Relaxed);
+        if self.last_call.load(Ordering::Relaxed) != e {
+            self.last_call.store(e, Ordering::SeqCst);
+        }
+        if self.parked.load(Ordering::SeqCst) && self.parked.swap(false, Ordering::SeqCst) {
+            if let Some(t) = self.thread.get() {
+                t.unpark();
+            }
+        }
+    }
+
+    /// Whether the ticker is parked.
+    #[cfg(test)]
+    pub(super) fn is_parked(&self) -> bool {
+        self.parked.load(Ordering::SeqCst)
+    }
+
+    /// Notes a plugin whose calls may run up to `ticks`.
+    pub(super) fn allow(&self, ticks: u64) {
+        let most = ticks.saturating_mul(u64::from(MAX_EXTENSIONS) + 1);
+        self.longest.fetch_max(most, Ordering::Relaxed);
+    }
+}
+
 /// The engine, shared by every plugin of every config generation, with
 /// the host functions linked once and compiled modules by content hash.
 #[derive(Clone)]
 pub struct Host {
     engine: Arc<Engine>,
+    clock: Arc<Clock>,
     linker: Arc<Linker<HostState>>,
     modules: Arc<Mutex<HashMap<String, Module>>>,
 }
@@ -44,15 +94,19 @@ impl Host {
             .max_wasm_stack(512 * 1024);
         let engine = Arc::new(Engine::new(&config)?);
         let weak: Weak<Engine> = Arc::downgrade(&engine);
-        std::thread::Builder::new()
+        let clock = Arc::new(Clock::default());
+        let ticker_clock = Arc::clone(&clock);
+        let handle = std::thread::Builder::new()
             .name("switchyard-epoch".into())
-            .spawn(move || tick(&weak))
+            .spawn(move || tick(&weak, &ticker_clock))
             .map_err(wasmtime::Error::from)?;
+        clock.thread.set(handle.thread().clone()).ok();
         let mut linker = Linker::new(&engine);
         super::abi::define(&mut linker)?;
         super::wasi::define(&mut linker)?;
         Ok(Self {
             engine,
+            clock,
             linker: Arc::new(linker),
             modules: Arc::default(),
         })
@@ -96,14 +150,41 @@ impl Host {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+
+    /// The ticker's clock.
+    pub(super) fn clock(&self) -> &Arc<Clock> {
+        &self.clock
+    }
 }
 
-fn tick(engine: &Weak<Engine>) {
+fn tick(engine: &Weak<Engine>, clock: &Clock) {
     loop {
         std::thread::sleep(TICK);
-        match engine.upgrade() {
-            Some(e) => e.increment_epoch(),
-            None => return,
+        let Some(e) = engine.upgrade() else {
+            return;
+        };
+        e.increment_epoch();
+        drop(e);
+        let now = clock.epoch.fetch_add(1, Ordering::Relaxed) + 1;
+        let idle = now.saturating_sub(clock.last_call.load(Ordering::SeqCst));
+        if idle <= clock.longest.load(Ordering::Relaxed) + IDLE_TICKS {
+            continue;
+        }
+        // Park, unless a call started meanwhile: the call stores
+        // `last_call` before it reads `parked`, and this stores `parked`
+        // before it reads `last_call`, so one of them sees the other.
+        clock.parked.store(true, Ordering::SeqCst);
+        if clock.last_call.load(Ordering::SeqCst) != now.saturating_sub(idle) {
+            clock.parked.store(false, Ordering::SeqCst);
+            continue;
+        }
+        while clock.parked.load(Ordering::SeqCst) {
+            // Woken by `call_started`; a timeout re-checks that the engine
+            // is still alive.
+            std::thread::park_timeout(Duration::from_secs(1));
+            if Weak::strong_count(engine) == 0 {
+                return;
+            }
         }
     }
 }

@@ -122,6 +122,8 @@ impl Instance {
             r.body_limit,
         );
         state.time_ns = u64::try_from(r.time.as_nanos()).unwrap_or(u64::MAX);
+        state.clock = Some(Arc::clone(r.host.clock()));
+        r.host.clock().allow(r.ticks);
         let mut store = Store::new(r.host.engine(), state);
         store.limiter(|s| &mut s.limiter);
         let ticks = r.ticks;
@@ -289,6 +291,9 @@ fn run<P: WasmParams, R: WasmResults>(
     let st = store.data_mut();
     st.cpu_mark = None;
     st.extensions = 0;
+    if let Some(c) = &st.clock {
+        c.call_started();
+    }
     store.set_epoch_deadline(ticks);
     f.call(&mut *store, args).map_err(|e| classify(&e, store))
 }

@@ -128,6 +128,8 @@ pub struct HostState {
     pub cpu_mark: Option<u64>,
     /// Deadline extensions granted to the current call.
     pub extensions: u32,
+    /// The epoch ticker's clock, told when a call starts.
+    pub(super) clock: Option<Arc<super::engine::Clock>>,
 }
 
 impl std::fmt::Debug for HostState {
@@ -162,6 +164,7 @@ impl HostState {
             time_ns: 0,
             cpu_mark: None,
             extensions: 0,
+            clock: None,
         }
     }
 

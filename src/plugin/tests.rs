@@ -209,3 +209,46 @@ fn wasi_unstable_calls_are_answered_like_preview1() {
     }
     assert_eq!(parts.uri, "/a");
 }
+
+#[test]
+fn the_epoch_ticker_parks_when_idle_and_a_call_wakes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = |name: &str, body: &str| {
+        let file = dir.path().join(format!("{name}.wat"));
+        std::fs::write(&file, module(body)).unwrap();
+        Spec {
+            name: name.into(),
+            file,
+            config: Arc::from(&b""[..]),
+            on_error: OnError::FailClosed,
+            memory: 1 << 20,
+            time: Duration::from_millis(5),
+            body: 1024,
+        }
+    };
+    let host = Host::new().unwrap();
+    let metrics = Metrics::new().unwrap();
+    let specs = [spec("good", ""), spec("busy", "(loop $l (br $l))")];
+    let set = PluginSet::load(&host, &specs, None, &metrics.plugins).unwrap();
+    let (good, busy) = (set.plugins[0].clone(), set.plugins[1].clone());
+    // Calls of 5 ms may run 6 ticks × 21 windows; the ticker parks after
+    // that plus a second without a call.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !host.clock().is_parked() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ticker never parked"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A runaway call after the idle spell is still stopped: it woke the
+    // ticker.
+    let (v, _) = run(&busy);
+    assert!(
+        matches!(v, Verdict::Failed(ref e) if e.failure.result() == "timeout"),
+        "{v:?}"
+    );
+    assert!(!host.clock().is_parked());
+    let (v, _) = run(&good);
+    assert!(matches!(v, Verdict::Continue));
+}

@@ -103,3 +103,38 @@ async fn a_local_reply_is_counted_once() {
     assert_eq!(calls(&text, "key", "request_headers", "ok"), 1, "{text}");
     assert_eq!(counted, timed, "results do not add up to the calls\n{text}");
 }
+
+/// `GET /plugins` lists the running config's plugins with the hash of the
+/// loaded file, the callbacks it exports and the instances it made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_lists_the_loaded_plugins() {
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up, true)).await;
+    let (web, admin) = (proxy.listener_addr("web").unwrap(), proxy.admin_addr());
+    for _ in 0..5 {
+        let r = request("GET", web, "/", &[("x-api-key", "k")], "").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = crate::common::get(admin, "/plugins").await;
+    assert_eq!(r.status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(doc["generation"], 1);
+    let plugins = doc["plugins"].as_array().unwrap();
+    assert_eq!(plugins.len(), 1, "{doc}");
+    let p = &plugins[0];
+    assert_eq!(p["name"], "key");
+    assert_eq!(p["file"], GUARD);
+    let bytes = std::fs::read(GUARD).unwrap();
+    assert_eq!(p["hash"], switchyard::config::content_hash(&bytes));
+    assert_eq!(p["on_error"], "fail_closed");
+    assert_eq!(p["limits"]["memory_bytes"], 16 * 1024 * 1024);
+    assert_eq!(p["limits"]["body_bytes"], 1024 * 1024);
+    assert_eq!(
+        p["callbacks"],
+        serde_json::json!(["request_headers", "log"]),
+        "{doc}"
+    );
+    // Warm instances are reused: far fewer than requests, at least one.
+    let made = p["instances_created"].as_u64().unwrap();
+    assert!((1..5).contains(&made), "{doc}");
+}
