@@ -94,6 +94,7 @@ pub struct Recipe<'a> {
     pub(super) body_limit: usize,
     pub(super) ticks: u64,
     pub(super) time: std::time::Duration,
+    pub(super) skip: &'a [&'static str],
     pub(super) metrics: &'a PluginPhaseMetrics,
 }
 
@@ -161,17 +162,29 @@ impl Instance {
                 }),
             }
         };
+        let skip = r.skip;
+        let wanted = |name: &str| !skip.contains(&name);
         let exports = Exports {
             context_create: instance
                 .get_typed_func(&mut store, "proxy_on_context_create")
-                .ok(),
+                .ok()
+                .filter(|_| wanted("proxy_on_context_create")),
             request_headers: cb3(&mut store, "proxy_on_request_headers")?,
             request_body: cb3(&mut store, "proxy_on_request_body")?,
             response_headers: cb3(&mut store, "proxy_on_response_headers")?,
             response_body: cb3(&mut store, "proxy_on_response_body")?,
-            done: instance.get_typed_func(&mut store, "proxy_on_done").ok(),
-            log: instance.get_typed_func(&mut store, "proxy_on_log").ok(),
-            delete: instance.get_typed_func(&mut store, "proxy_on_delete").ok(),
+            done: instance
+                .get_typed_func(&mut store, "proxy_on_done")
+                .ok()
+                .filter(|_| wanted("proxy_on_done")),
+            log: instance
+                .get_typed_func(&mut store, "proxy_on_log")
+                .ok()
+                .filter(|_| wanted("proxy_on_log")),
+            delete: instance
+                .get_typed_func(&mut store, "proxy_on_delete")
+                .ok()
+                .filter(|_| wanted("proxy_on_delete")),
         };
         let mut inst = Self {
             store,

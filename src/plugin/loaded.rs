@@ -52,14 +52,15 @@ pub struct Has {
     pub response_headers: bool,
     /// `proxy_on_response_body`.
     pub response_body: bool,
-    /// `proxy_on_done`, `proxy_on_log` or `proxy_on_delete`.
+    /// `proxy_on_done`, `proxy_on_log` or `proxy_on_delete`, one that
+    /// does something.
     pub end: bool,
 }
 
 impl Has {
-    /// Reads the module's exports.
-    pub fn of(module: &Module) -> Self {
-        let has = |n: &str| module.get_export(n).is_some();
+    /// Reads the module's exports; `empty` names those that do nothing.
+    pub fn of(module: &Module, empty: &[&str]) -> Self {
+        let has = |n: &str| module.get_export(n).is_some() && !empty.contains(&n);
         Self {
             request_headers: has("proxy_on_request_headers"),
             request_body: has("proxy_on_request_body"),
@@ -87,6 +88,8 @@ pub struct Plugin {
     pub hash: String,
     /// Exported callbacks.
     pub has: Has,
+    /// Exported callbacks with empty bodies, never called.
+    skip: Vec<&'static str>,
     host: Host,
     pre: InstancePre<HostState>,
     ticks: u64,
@@ -123,14 +126,17 @@ fn shard(n: usize) -> usize {
 
 impl Plugin {
     /// Wraps a linked module. Creates no instance.
+    /// `callbacks`: what the module exports, and which exported callbacks
+    /// have empty bodies (never called).
     pub fn new(
         spec: Spec,
         hash: String,
         host: Host,
         pre: InstancePre<HostState>,
-        has: Has,
+        callbacks: (Has, Vec<&'static str>),
         families: &PluginFamilies,
     ) -> Self {
+        let (has, skip) = callbacks;
         let shards = std::thread::available_parallelism()
             .map_or(4, |n| n.get())
             .clamp(1, 64);
@@ -140,6 +146,7 @@ impl Plugin {
             spec,
             hash,
             has,
+            skip,
             host,
             pre,
             warm: (0..shards).map(|_| Mutex::new(Vec::new())).collect(),
@@ -176,6 +183,7 @@ impl Plugin {
             body_limit: self.spec.body,
             ticks: self.ticks,
             time: self.spec.time,
+            skip: &self.skip,
             metrics: self.metrics(Phase::Configure),
         })
     }

@@ -20,6 +20,7 @@ mod loaded;
 mod memory;
 mod props;
 mod state;
+mod trivial;
 mod wasi;
 
 pub use chain::{Active, PluginError, Verdict};
@@ -181,12 +182,13 @@ fn load_one(
     let pre = linker
         .instantiate_pre(&module)
         .map_err(|e| format!("cannot link: {e:#}"))?;
+    let skip = trivial::empty_callbacks(&bytes);
     let plugin = Plugin::new(
         spec.clone(),
         hash,
         host.clone(),
         pre,
-        Has::of(&module),
+        (Has::of(&module, &skip), skip),
         families,
     );
     // A first instance proves the module starts and accepts its config,

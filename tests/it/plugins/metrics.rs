@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{calls, plugin, request, shipped, GUARD};
+use super::{calls, fixture, plugin, request, shipped, GUARD};
 use crate::common::{config, eventually, metric, metrics_text, reload, start_proxy, TestUpstream};
 
 fn yaml(up: &TestUpstream, with_guard: bool) -> String {
@@ -20,10 +20,22 @@ pools: [{{ name: p, endpoints: [{{ name: up, url: '{}' }}] }}]\n",
     ))
 }
 
+/// The guard, then a well-behaved fixture whose end-of-request callbacks
+/// do something (the guard's are empty, so the host never calls them).
+fn yaml_two(up: &TestUpstream) -> String {
+    let key = plugin("key", shipped(GUARD), ", config: { header: x-api-key }");
+    let fx = plugin("fx", &fixture("trap"), ", config: none");
+    config(&format!(
+        "plugins:\n{key}{fx}routes: [{{ name: r, pool: p, plugins: [key, fx] }}]
+pools: [{{ name: p, endpoints: [{{ name: up, url: '{}' }}] }}]\n",
+        up.url()
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugin_calls_are_counted_and_timed_by_phase_and_result() {
     let up = TestUpstream::spawn("up").await;
-    let proxy = start_proxy(&yaml(&up, true)).await;
+    let proxy = start_proxy(&yaml_two(&up)).await;
     let (web, admin) = (proxy.listener_addr("web").unwrap(), proxy.admin_addr());
 
     for _ in 0..3 {
@@ -35,17 +47,20 @@ async fn plugin_calls_are_counted_and_timed_by_phase_and_result() {
     }
     assert_eq!(up.hits(), 3);
 
-    // The end-of-request callbacks are counted once each response is over.
+    // The end-of-request callbacks are counted once each response is
+    // over: the fixture saw the 3 requests the guard let through.
     let text = eventually(Duration::from_secs(5), || async move {
         let text = metrics_text(admin).await;
-        (calls(&text, "key", "log", "ok") >= 5).then_some(text)
+        (calls(&text, "fx", "log", "ok") >= 3).then_some(text)
     })
     .await;
     let phase = |p: &'static str| [("plugin", "key"), ("phase", p)];
     let count =
         |p: &'static str| metric(&text, "switchyard_plugin_duration_seconds_count", &phase(p));
-    assert_eq!(calls(&text, "key", "log", "ok"), 5, "{text}");
-    assert_eq!(count("log"), 5.0, "{text}");
+    assert_eq!(calls(&text, "fx", "log", "ok"), 3, "{text}");
+    assert_eq!(calls(&text, "fx", "request_headers", "ok"), 3, "{text}");
+    // The guard's end callbacks are empty: never called, never counted.
+    assert_eq!(count("log"), 0.0, "{text}");
     assert_eq!(
         calls(&text, "key", "request_headers", "local_reply"),
         2,
@@ -68,11 +83,12 @@ async fn plugin_calls_are_counted_and_timed_by_phase_and_result() {
     // The guard never touches responses.
     assert_eq!(count("response_headers"), 0.0, "{text}");
 
-    // A plugin dropped from the config takes its series with it.
+    // Plugins dropped from the config take their series with them.
     let report = reload(&proxy, &yaml(&up, false)).await;
     assert_eq!(report.result, "success", "{report:?}");
     let text = metrics_text(admin).await;
     assert!(!text.contains("plugin=\"key\""), "{text}");
+    assert!(!text.contains("plugin=\"fx\""), "{text}");
 }
 
 /// Each call is counted once, under one result, so the results add up to
@@ -129,9 +145,10 @@ async fn admin_lists_the_loaded_plugins() {
     assert_eq!(p["on_error"], "fail_closed");
     assert_eq!(p["limits"]["memory_bytes"], 16 * 1024 * 1024);
     assert_eq!(p["limits"]["body_bytes"], 1024 * 1024);
+    // The guard's end-of-request callbacks are empty, so not listed.
     assert_eq!(
         p["callbacks"],
-        serde_json::json!(["request_headers", "log"]),
+        serde_json::json!(["request_headers"]),
         "{doc}"
     );
     // Warm instances are reused: far fewer than requests, at least one.
