@@ -94,7 +94,11 @@ fn bench(c: &mut Criterion) {
         });
     });
     run(&mut g, "request_through_header_plugin", HEADER_PLUGIN);
-    run(&mut g, "request_through_sdk_like_header_plugin", &sdk_like());
+    run(
+        &mut g,
+        "request_through_sdk_like_header_plugin",
+        &sdk_like(),
+    );
     g.finish();
 }
 

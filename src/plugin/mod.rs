@@ -13,6 +13,7 @@
 
 mod abi;
 mod chain;
+mod chain_body;
 mod engine;
 mod headers;
 mod instance;

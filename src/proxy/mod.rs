@@ -14,6 +14,7 @@ pub mod forward;
 pub mod handler;
 mod plugins;
 pub mod reload;
+mod reload_listeners;
 pub mod server;
 
 pub use changes::{Changes, Diff};
