@@ -166,14 +166,7 @@ pub(super) fn set(
             } else if is(key, ":scheme") {
                 // The scheme is the listener's or the endpoint's to decide.
             } else {
-                let (k, v) = (
-                    name(key).map_err(|_| Status::BadArgument)?,
-                    header_value(val)?,
-                );
-                match how {
-                    Write::Add => p.headers.append(k, v),
-                    Write::Replace => p.headers.insert(k, v).is_some(),
-                };
+                write(&mut p.headers, key, val, how)?;
             }
         }
         RESPONSE => {
@@ -186,18 +179,24 @@ pub(super) fn set(
                     .filter(|s| s.as_u16() >= 200)
                     .ok_or(Status::BadArgument)?;
             } else {
-                let (k, v) = (
-                    name(key).map_err(|_| Status::BadArgument)?,
-                    header_value(val)?,
-                );
-                match how {
-                    Write::Add => p.headers.append(k, v),
-                    Write::Replace => p.headers.insert(k, v).is_some(),
-                };
+                write(&mut p.headers, key, val, how)?;
             }
         }
         _ => return Err(Status::BadArgument),
     }
+    Ok(())
+}
+
+/// Writes a regular (not pseudo) header.
+fn write(headers: &mut http::HeaderMap, key: &[u8], val: &[u8], how: Write) -> Result<(), Status> {
+    let (k, v) = (
+        name(key).map_err(|_| Status::BadArgument)?,
+        header_value(val)?,
+    );
+    match how {
+        Write::Add => headers.append(k, v),
+        Write::Replace => headers.insert(k, v).is_some(),
+    };
     Ok(())
 }
 
