@@ -126,6 +126,40 @@ impl ProxyError {
         Bytes::from(text)
     }
 
+    /// The gRPC status code for this error, as gRPC clients expect from a
+    /// proxy (close to Envoy's HTTP-to-gRPC mapping): nothing routable or
+    /// reachable is UNAVAILABLE, no route UNIMPLEMENTED, timeouts
+    /// DEADLINE_EXCEEDED, a body too big RESOURCE_EXHAUSTED, the rest
+    /// INTERNAL.
+    pub fn grpc_status(&self) -> u32 {
+        match self {
+            Self::NoRoute => 12,
+            Self::NoEndpoint { .. } | Self::Connect { .. } | Self::Reset { .. } => 14,
+            Self::Timeout { .. } | Self::RequestTimeout { .. } => 4,
+            Self::PayloadTooLarge { .. } => 8,
+            Self::BadRequest(_) | Self::Plugin(_) => 13,
+        }
+    }
+
+    /// Builds the synthetic response for a gRPC request: a "trailers-only"
+    /// response, HTTP 200 with `grpc-status` and `grpc-message` in the
+    /// headers and no body, which gRPC clients read as a failed call.
+    pub fn to_grpc_response<B>(&self, body: impl FnOnce(Bytes) -> B) -> Response<B> {
+        let mut resp = Response::new(body(Bytes::new()));
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert("grpc-status", HeaderValue::from(self.grpc_status()));
+        let text = self.body();
+        let message = grpc_percent_encode(String::from_utf8_lossy(&text).trim_end());
+        if let Ok(v) = HeaderValue::from_str(&message) {
+            headers.insert("grpc-message", v);
+        }
+        resp
+    }
+
     /// Builds the synthetic response.
     pub fn to_response<B>(&self, body: impl FnOnce(Bytes) -> B) -> Response<B> {
         let mut resp = Response::new(body(self.body()));
@@ -138,9 +172,72 @@ impl ProxyError {
     }
 }
 
+/// Whether a request is a gRPC call (`content-type: application/grpc`,
+/// with or without a `+proto`-style suffix).
+pub fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.strip_prefix("application/grpc").is_some_and(|rest| {
+                rest.is_empty() || rest.starts_with('+') || rest.starts_with(';')
+            })
+        })
+}
+
+/// gRPC's percent-encoding of `grpc-message`: bytes outside printable
+/// ASCII, and `%`, as `%XX`.
+fn grpc_percent_encode(text: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if (0x20..=0x7e).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            write!(out, "%{b:02X}").ok();
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grpc_requests_get_trailers_only_status_responses() {
+        let mut h = http::HeaderMap::new();
+        assert!(!is_grpc(&h));
+        for (ct, want) in [
+            ("application/grpc", true),
+            ("application/grpc+proto", true),
+            ("application/grpc-web", false),
+            ("application/json", false),
+        ] {
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            assert_eq!(is_grpc(&h), want, "{ct}");
+        }
+        let cases = [
+            (ProxyError::NoRoute, 12),
+            (ProxyError::NoEndpoint { pool: "p".into() }, 14),
+            (
+                ProxyError::Timeout {
+                    after: Duration::from_secs(1),
+                },
+                4,
+            ),
+            (ProxyError::BadRequest("x"), 13),
+        ];
+        for (err, code) in cases {
+            let resp = err.to_grpc_response(|b| b);
+            assert_eq!(resp.status(), StatusCode::OK);
+            assert!(resp.body().is_empty());
+            assert_eq!(resp.headers()["content-type"], "application/grpc");
+            assert_eq!(resp.headers()["grpc-status"], code.to_string().as_str());
+            assert!(resp.headers().contains_key("grpc-message"));
+        }
+        assert_eq!(grpc_percent_encode("50% off\né"), "50%25 off%0A%C3%A9");
+    }
 
     #[test]
     fn each_error_maps_to_its_status_and_reason() {

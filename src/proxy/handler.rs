@@ -44,20 +44,28 @@ pub async fn handle(
     let dp = ctx.shared.dataplane.load_full();
     let li = dp.listener_index(&ctx.listener);
     let mut route = None;
+    let grpc = super::error::is_grpc(req.headers());
     match try_handle(req, &dp, &ctx, li, start, &mut route).await {
         Ok(resp) => Ok(resp),
         Err(err) => {
             let metrics = &ctx.shared.metrics;
             metrics.proxy_error(err.reason());
             tracing::debug!(listener = %ctx.listener, peer = %ctx.peer, reason = err.reason(), error = %err, "Request failed.");
+            // A gRPC client gets a gRPC status (HTTP 200, as sent).
+            let status = if grpc { 200 } else { err.status().as_u16() };
             let completion = Completion {
                 metrics: dp.route_metrics(metrics, &ctx.listener, li, route),
-                status: err.status().as_u16(),
+                status,
                 start,
                 in_flight: None,
                 plugins: None,
             };
-            Ok(err.to_response(|b| ResponseBody::full(b, Some(completion))))
+            let body = |b| ResponseBody::full(b, Some(completion));
+            Ok(if grpc {
+                err.to_grpc_response(body)
+            } else {
+                err.to_response(body)
+            })
         }
     }
 }
