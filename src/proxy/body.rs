@@ -156,14 +156,7 @@ impl Body for ResponseBody {
             Inner::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Inner::Full(None) => SizeHint::with_exact(0),
             Inner::Prefixed(prefix, rest) => {
-                let head: u64 = prefix.iter().map(|c| c.len() as u64).sum();
-                let tail = rest.size_hint();
-                let mut hint = SizeHint::new();
-                hint.set_lower(head + tail.lower());
-                if let Some(upper) = tail.upper() {
-                    hint.set_upper(head + upper);
-                }
-                hint
+                crate::upstream::prefixed_size_hint(prefix, rest.size_hint())
             }
         }
     }

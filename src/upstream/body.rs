@@ -151,6 +151,18 @@ impl RequestBody {
     }
 }
 
+/// The size hint of `prefix` (already read) followed by a body hinting
+/// `tail`.
+pub fn prefixed_size_hint(prefix: &VecDeque<Bytes>, tail: SizeHint) -> SizeHint {
+    let head: u64 = prefix.iter().map(|c| c.len() as u64).sum();
+    let mut hint = SizeHint::new();
+    hint.set_lower(head + tail.lower());
+    if let Some(upper) = tail.upper() {
+        hint.set_upper(head + upper);
+    }
+    hint
+}
+
 impl Body for RequestBody {
     type Data = Bytes;
     type Error = hyper::Error;
@@ -186,16 +198,7 @@ impl Body for RequestBody {
             Self::Full { data, .. } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
-            Self::Prefixed { prefix, rest } => {
-                let head: u64 = prefix.iter().map(|c| c.len() as u64).sum();
-                let tail = rest.size_hint();
-                let mut hint = SizeHint::new();
-                hint.set_lower(head + tail.lower());
-                if let Some(upper) = tail.upper() {
-                    hint.set_upper(head + upper);
-                }
-                hint
-            }
+            Self::Prefixed { prefix, rest } => prefixed_size_hint(prefix, rest.size_hint()),
         }
     }
 }
