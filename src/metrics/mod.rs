@@ -166,6 +166,7 @@ pub struct Metrics {
     upstream_requests: IntCounterVec,
     upstream_duration: HistogramVec,
     upstream_in_flight: IntGaugeVec,
+    upgraded: IntGaugeVec,
     proxy_errors: IntCounterVec,
     reloads: IntCounterVec,
     last_reload_success: IntGauge,
@@ -220,6 +221,17 @@ impl Metrics {
                         "Upstream requests in flight.",
                     ),
                     &["pool", "endpoint"],
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            upgraded: {
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        names::UPGRADED_CONNECTIONS,
+                        "Upgraded connections (WebSocket and other Upgrades) open.",
+                    ),
+                    &["listener"],
                 )?;
                 registry.register(Box::new(g.clone()))?;
                 g
@@ -310,6 +322,23 @@ impl Metrics {
             .remove_label_values(&[pool, endpoint])
             .ok();
         self.health.remove_endpoint(pool, endpoint);
+    }
+
+    /// The gauge of upgraded connections open on `listener`.
+    pub fn upgraded(&self, listener: &str) -> IntGauge {
+        self.upgraded.with_label_values(&[listener])
+    }
+
+    /// Removes a removed listener's upgraded-connections series, unless
+    /// upgraded connections are still open on it (they end with its drain).
+    pub fn remove_upgraded(&self, listener: &str) {
+        let open = self
+            .upgraded
+            .get_metric_with_label_values(&[listener])
+            .map_or(0, |g| g.get());
+        if open == 0 {
+            self.upgraded.remove_label_values(&[listener]).ok();
+        }
     }
 
     /// Removes a (listener, route) pair's series.

@@ -11,6 +11,8 @@ pub const UPSTREAM_RESPONSE_DURATION_SECONDS: &str =
     "switchyard_upstream_response_duration_seconds";
 /// Upstream requests in flight.
 pub const UPSTREAM_IN_FLIGHT_REQUESTS: &str = "switchyard_upstream_in_flight_requests";
+/// Upgraded connections (WebSocket and other `Upgrade`s) open, by listener.
+pub const UPGRADED_CONNECTIONS: &str = "switchyard_upgraded_connections";
 /// Errors the proxy generated, by reason.
 pub const PROXY_ERRORS_TOTAL: &str = "switchyard_proxy_errors_total";
 /// Build information.

@@ -9,6 +9,11 @@
 //! (connect errors), whatever the method. The route timeout bounds all
 //! attempts together; a retry goes to an endpoint not yet tried when one is
 //! routable, after a full-jitter backoff (25 ms doubling, capped at 250 ms).
+//!
+//! An upgrade request (`Upgrade` + `Connection: upgrade`) is never retried,
+//! whatever the policy: it goes on a dedicated connection
+//! (`UpstreamClient::send_upgrade`), and once it reached the upstream it
+//! may have switched protocols there.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -71,7 +76,8 @@ pub(super) async fn send(
         .checked_add(route.timeout)
         .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400));
     let original = std::mem::take(&mut parts.uri);
-    if !policy.enabled() {
+    let upgrade = forward::wants_upgrade(parts.version, &parts.headers);
+    if !policy.enabled() || upgrade {
         let ep = endpoint(pool, &[])?;
         forward::retarget(&mut parts, &original, &ep.config.url, route, needs_host)?;
         let (active, body) = match endpoint_plugins(ep, &mut parts, body, props, deadline).await {
@@ -228,7 +234,16 @@ async fn once(
     let in_flight = ep.state.begin();
     let sent = Instant::now();
     let em = &ep.state.metrics;
-    let answer = tokio::time::timeout(timeout, ep.client.send(request)).await;
+    let upgrade = forward::wants_upgrade(request.version(), request.headers());
+    let client = &ep.client;
+    let exchange = async move {
+        if upgrade {
+            client.send_upgrade(request).await
+        } else {
+            client.send(request).await
+        }
+    };
+    let answer = tokio::time::timeout(timeout, exchange).await;
     let done = Instant::now();
     let (result, outcome) = match answer {
         Ok(Ok((response, lease))) => {

@@ -104,7 +104,9 @@ pub(super) fn diff(old: &Config, new: &Config) -> Changes {
     }
 }
 
-/// Removes request series of (listener, route) pairs the new config lacks.
+/// Removes request series of (listener, route) pairs the new config lacks,
+/// and the upgraded-connections series of removed listeners (unless some
+/// are still open).
 pub(super) fn remove_stale_route_series(shared: &Shared, old: &Config, new: &Config) {
     let routes: HashSet<&str> = new.routes.routes().iter().map(|r| &*r.name).collect();
     let listeners: HashSet<&str> = new.listeners.iter().map(|l| &*l.name).collect();
@@ -112,6 +114,7 @@ pub(super) fn remove_stale_route_series(shared: &Shared, old: &Config, new: &Con
         let listener_gone = !listeners.contains(&*l.name);
         if listener_gone {
             shared.metrics.remove_route(&l.name, "");
+            shared.metrics.remove_upgraded(&l.name);
         }
         for r in old.routes.routes() {
             if listener_gone || !routes.contains(&*r.name) {

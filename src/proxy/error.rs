@@ -54,6 +54,10 @@ pub enum ProxyError {
         /// The largest body the reading plugins take.
         limit: usize,
     },
+    /// The upstream switched protocols (101) for a request that did not
+    /// ask for an upgrade.
+    #[error("upstream switched protocols unasked")]
+    UnexpectedUpgrade,
     /// The client did not send its body in time.
     #[error("request body not received within {after:?}")]
     RequestTimeout {
@@ -75,6 +79,7 @@ impl ProxyError {
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnexpectedUpgrade => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -90,6 +95,7 @@ impl ProxyError {
             Self::RequestTimeout { .. } => "request_timeout",
             Self::Plugin(_) => "plugin",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnexpectedUpgrade => "unexpected_upgrade",
         }
     }
 
@@ -104,7 +110,8 @@ impl ProxyError {
             | Self::BadRequest(_)
             | Self::RequestTimeout { .. }
             | Self::Plugin(_)
-            | Self::PayloadTooLarge { .. } => None,
+            | Self::PayloadTooLarge { .. }
+            | Self::UnexpectedUpgrade => None,
         }
     }
 
@@ -122,6 +129,7 @@ impl ProxyError {
             Self::PayloadTooLarge { limit, .. } => {
                 format!("request body exceeds the plugin body limit of {limit} bytes\n")
             }
+            Self::UnexpectedUpgrade => "upstream switched protocols unasked\n".to_string(),
         };
         Bytes::from(text)
     }
@@ -256,6 +264,7 @@ mod tests {
                 "timeout",
             ),
             (ProxyError::BadRequest("x"), 400, "bad_request"),
+            (ProxyError::UnexpectedUpgrade, 502, "unexpected_upgrade"),
             (
                 ProxyError::RequestTimeout {
                     after: Duration::from_secs(1),

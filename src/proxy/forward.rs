@@ -5,7 +5,9 @@
 //! What is forwarded: the method; the path after `strip_prefix` with the
 //! endpoint URL's base path in front, and the query unchanged; end-to-end
 //! headers with the route's edits; the client's Host (or, for HTTP/2
-//! clients, the `:authority` as Host).
+//! clients, the `:authority` as Host). An HTTP/1.1 upgrade request keeps
+//! its `Upgrade` header and goes on with `Connection: upgrade`, and so does
+//! the 101 that answers it; every other hop-by-hop header is removed.
 
 use std::net::SocketAddr;
 
@@ -56,6 +58,30 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Whether a request head asks to switch protocols (RFC 9110 §7.8):
+/// HTTP/1.1 with `Upgrade` and a `Connection` header naming `upgrade`.
+/// HTTP/2 has no such mechanism (RFC 9113 §8.6), nor has HTTP/1.0.
+pub fn wants_upgrade(version: Version, headers: &HeaderMap) -> bool {
+    version == Version::HTTP_11
+        && headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .flat_map(|v| v.to_str().unwrap_or("").split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+/// Removes hop-by-hop headers except the upgrade: `Upgrade` stays as it
+/// was, and `Connection` names only `upgrade`.
+fn remove_hop_by_hop_keeping_upgrade(headers: &mut HeaderMap) {
+    let protocols: Vec<HeaderValue> = headers.get_all(header::UPGRADE).iter().cloned().collect();
+    remove_hop_by_hop(headers);
+    for p in protocols {
+        headers.append(header::UPGRADE, p);
+    }
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+}
+
 /// Facts about the client connection that forwarding needs.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientInfo<'a> {
@@ -79,7 +105,11 @@ pub fn prepare_request(
     client: ClientInfo<'_>,
 ) -> bool {
     let headers = &mut parts.headers;
-    remove_hop_by_hop(headers);
+    if wants_upgrade(parts.version, headers) {
+        remove_hop_by_hop_keeping_upgrade(headers);
+    } else {
+        remove_hop_by_hop(headers);
+    }
     append_forwarded_for(headers, client.peer);
     headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(client.proto));
     match client.host.and_then(|h| HeaderValue::from_str(h).ok()) {
@@ -120,9 +150,14 @@ pub fn retarget(
     Ok(())
 }
 
-/// Cleans an upstream response head for the client.
+/// Cleans an upstream response head for the client. A 101 keeps its
+/// `Upgrade` and `Connection: upgrade`.
 pub fn prepare_response(parts: &mut http::response::Parts, route: &Route) {
-    remove_hop_by_hop(&mut parts.headers);
+    if parts.status == http::StatusCode::SWITCHING_PROTOCOLS {
+        remove_hop_by_hop_keeping_upgrade(&mut parts.headers);
+    } else {
+        remove_hop_by_hop(&mut parts.headers);
+    }
     route.response_headers.apply(&mut parts.headers);
 }
 
@@ -233,6 +268,52 @@ mod tests {
         remove_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1, "{h:?}");
         assert!(h.contains_key("x-keep"));
+    }
+
+    #[test]
+    fn recognises_upgrade_requests() {
+        let head = |conn: &str, upgrade: Option<&str>| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONNECTION, HeaderValue::from_str(conn).unwrap());
+            if let Some(u) = upgrade {
+                h.insert(header::UPGRADE, HeaderValue::from_str(u).unwrap());
+            }
+            h
+        };
+        let cases = [
+            (Version::HTTP_11, "Upgrade", Some("websocket"), true),
+            (Version::HTTP_11, "keep-alive, UPGRADE", Some("h2c"), true),
+            (Version::HTTP_11, "keep-alive", Some("websocket"), false),
+            (Version::HTTP_11, "upgrade", None, false),
+            (Version::HTTP_10, "upgrade", Some("websocket"), false),
+            (Version::HTTP_2, "upgrade", Some("websocket"), false),
+        ];
+        for (version, conn, upgrade, want) in cases {
+            assert_eq!(
+                wants_upgrade(version, &head(conn, upgrade)),
+                want,
+                "{version:?} {conn} {upgrade:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn upgrade_keeps_only_upgrade_and_connection() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade, x-secret"),
+        );
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        h.insert("sec-websocket-key", HeaderValue::from_static("abc"));
+        remove_hop_by_hop_keeping_upgrade(&mut h);
+        assert_eq!(h.len(), 3, "{h:?}");
+        assert_eq!(h[header::CONNECTION], "upgrade");
+        assert_eq!(h[header::UPGRADE], "websocket");
+        assert_eq!(h["sec-websocket-key"], "abc");
     }
 
     #[test]

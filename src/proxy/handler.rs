@@ -9,8 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{header, HeaderValue, Request, Response};
+use http::{header, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use prometheus::IntGauge;
 
 use super::attempt::{self, Answer, Sent};
 use super::body::{Completion, ResponseBody};
@@ -18,6 +19,8 @@ use super::dataplane::{Dataplane, Shared};
 use super::error::ProxyError;
 use super::forward::{self, ClientInfo};
 use super::plugins::{self, Early, Tail};
+use super::server::Drain;
+use super::upgrade;
 use crate::plugin::{Active, Props};
 use crate::routing::{self, RequestInfo, RouteId};
 use crate::upstream::RequestBody;
@@ -33,6 +36,11 @@ pub struct ConnCtx {
     pub proto: &'static str,
     /// Shared state.
     pub shared: Arc<Shared>,
+    /// The listener's drain signal, which an upgraded connection's tunnel
+    /// subscribes to (hyper's graceful shutdown no longer sees it).
+    pub drain: Arc<Drain>,
+    /// The listener's gauge of upgraded connections.
+    pub upgraded: IntGauge,
 }
 
 /// Serves one request. Never fails: errors become responses.
@@ -71,13 +79,17 @@ pub async fn handle(
 }
 
 async fn try_handle(
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     dp: &Dataplane,
     ctx: &ConnCtx,
     li: Option<usize>,
     start: Instant,
     route_out: &mut Option<RouteId>,
 ) -> Result<Response<ResponseBody>, ProxyError> {
+    // Taken before the request is consumed: once the 101 is written, hyper
+    // hands the client's connection over through it.
+    let client_upgrade =
+        forward::wants_upgrade(req.version(), req.headers()).then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
     // HTTP/2 and absolute-form requests carry the authority in the URI;
     // it takes precedence over Host (RFC 9112 §3.2.2).
@@ -137,6 +149,11 @@ async fn try_handle(
             in_flight,
         } = sent;
         let status = response.status();
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            let client = client_upgrade.ok_or(ProxyError::UnexpectedUpgrade)?;
+            let c = completion(101, Some(in_flight), None);
+            return Ok(upgrade::switch(ctx, client, (response, lease), route, c));
+        }
         let (mut parts, body) = response.into_parts();
         forward::prepare_response(&mut parts, route);
         let completion = completion(status.as_u16(), Some(in_flight), None);
@@ -193,6 +210,13 @@ async fn try_handle(
         lease,
         in_flight,
     } = sent;
+    // Response callbacks do not run on a 101: there is no response to edit
+    // but its head, and the body that follows is another protocol.
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        let client = client_upgrade.ok_or(ProxyError::UnexpectedUpgrade)?;
+        let c = completion(101, Some(in_flight), Some(active));
+        return Ok(upgrade::switch(ctx, client, (response, lease), route, c));
+    }
     let (mut parts, body) = response.into_parts();
     forward::prepare_response(&mut parts, route);
     let tail = match plugins::on_response(&mut active, &mut parts, body, lease).await {

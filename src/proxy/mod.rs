@@ -16,9 +16,10 @@ mod plugins;
 pub mod reload;
 mod reload_listeners;
 pub mod server;
+mod upgrade;
 
 pub use changes::{Changes, Diff};
 pub use dataplane::{Dataplane, Shared};
 pub use error::ProxyError;
 pub use reload::{Control, ReloadReport, Trigger};
-pub use server::{Drain, ListenerHandle};
+pub use server::{Drain, DrainState, ListenerHandle};

@@ -4,6 +4,12 @@
 //! Each listener owns its socket and a drain signal. Stopping a listener
 //! stops accepting at once; draining asks every connection to finish its
 //! in-flight requests and close, then waits for them.
+//!
+//! HTTP/1 connections are served with upgrades (`Upgrade` + 101). hyper's
+//! graceful shutdown no longer sees a connection once it is upgraded, so the
+//! tunnel (`proxy/upgrade.rs`) holds its own drain subscription: the drain
+//! waits for it like for any connection, and when the grace period ends
+//! (`DrainState::Expired`) the tunnel closes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,34 +25,53 @@ use tokio::task::JoinHandle;
 use super::dataplane::Shared;
 use super::handler::{self, ConnCtx};
 
+/// Where a listener's drain stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainState {
+    /// Serving normally.
+    Serving,
+    /// Connections are asked to finish: HTTP connections close after their
+    /// requests in progress; upgraded connections carry on for the grace
+    /// period.
+    Draining,
+    /// The grace period is over: upgraded connections close now.
+    Expired,
+}
+
 /// A drain signal: connections subscribe, `drain` signals and waits until
 /// every subscriber is gone.
 #[derive(Debug)]
 pub struct Drain {
-    tx: watch::Sender<bool>,
+    tx: watch::Sender<DrainState>,
 }
 
 impl Default for Drain {
     fn default() -> Self {
         Self {
-            tx: watch::channel(false).0,
+            tx: watch::channel(DrainState::Serving).0,
         }
     }
 }
 
 impl Drain {
-    /// A receiver a connection holds until it is closed.
-    pub fn subscribe(&self) -> watch::Receiver<bool> {
+    /// A receiver a connection (or an upgraded connection's tunnel) holds
+    /// until it is closed.
+    pub fn subscribe(&self) -> watch::Receiver<DrainState> {
         self.tx.subscribe()
     }
 
-    /// Asks every connection to finish and waits up to `timeout` for them.
-    /// Returns whether all finished in time.
+    /// Asks every connection to finish and waits up to `timeout` for them,
+    /// then tells those left (upgraded connections) to close. Returns
+    /// whether all finished in time.
     pub async fn drain(&self, timeout: Duration) -> bool {
-        self.tx.send_replace(true);
-        tokio::time::timeout(timeout, self.tx.closed())
+        self.tx.send_replace(DrainState::Draining);
+        let done = tokio::time::timeout(timeout, self.tx.closed())
             .await
-            .is_ok()
+            .is_ok();
+        if !done {
+            self.tx.send_replace(DrainState::Expired);
+        }
+        done
     }
 }
 
@@ -140,6 +165,8 @@ async fn accept_loop(
     drain: Arc<Drain>,
 ) -> TcpListener {
     let builder = Arc::new(builder());
+    // Resolved once per listener; the series exists (at 0) from the start.
+    let upgraded = shared.metrics.upgraded(&name);
     loop {
         let accepted = tokio::select! {
             _ = stop.changed() => break,
@@ -152,6 +179,8 @@ async fn accept_loop(
                     peer,
                     proto: "http",
                     shared: Arc::clone(&shared),
+                    drain: Arc::clone(&drain),
+                    upgraded: upgraded.clone(),
                 });
                 let rx = drain.subscribe();
                 tokio::spawn(serve(stream, ctx, Arc::clone(&builder), rx));
@@ -171,14 +200,16 @@ async fn serve(
     stream: TcpStream,
     ctx: Arc<ConnCtx>,
     builder: Arc<auto::Builder<TokioExecutor>>,
-    mut drain: watch::Receiver<bool>,
+    mut drain: watch::Receiver<DrainState>,
 ) {
     stream.set_nodelay(true).ok();
     let peer = ctx.peer;
     let svc = service_fn(move |req| handler::handle(req, Arc::clone(&ctx)));
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    // An upgraded connection leaves this future (it resolves once the IO is
+    // handed over); its tunnel subscribes to the drain on its own.
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
     tokio::pin!(conn);
-    if *drain.borrow_and_update() {
+    if *drain.borrow_and_update() != DrainState::Serving {
         conn.as_mut().graceful_shutdown();
     }
     let result = tokio::select! {

@@ -10,6 +10,10 @@
 //! A request that fails on a reused connection before any of it was sent
 //! (the upstream closed the idle connection) is retried on another
 //! connection: it never reached the upstream, so this is safe for any method.
+//!
+//! An upgrade request (WebSocket and other `Upgrade`s) never uses the pool:
+//! `send_upgrade` opens a dedicated connection with upgrades enabled, and
+//! its lease never goes back to the pool, whatever the answer.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -124,14 +128,19 @@ pub struct UpstreamClient {
 #[derive(Debug)]
 pub struct Lease {
     sender: SendRequest<UpstreamBody>,
-    pool: Arc<Inner>,
+    /// The pool it goes back to; `None` for a dedicated (upgrade)
+    /// connection, which is never reused.
+    pool: Option<Arc<Inner>>,
 }
 
 impl Lease {
     /// Gives the connection back for reuse (call once the response body
-    /// has been read to the end).
+    /// has been read to the end). A dedicated connection just closes.
     pub fn release(self) {
         let Self { sender, pool } = self;
+        let Some(pool) = pool else {
+            return;
+        };
         if pool.settings.idle_timeout.is_zero() || sender.is_closed() {
             return;
         }
@@ -197,7 +206,7 @@ impl UpstreamClient {
                 Ok(resp) => {
                     let lease = Lease {
                         sender,
-                        pool: Arc::clone(&self.inner),
+                        pool: Some(Arc::clone(&self.inner)),
                     };
                     return Ok((resp, lease));
                 }
@@ -214,6 +223,57 @@ impl UpstreamClient {
                         })
                     }
                 },
+            }
+        }
+    }
+
+    /// Sends an upgrade request on a fresh connection of its own, with
+    /// upgrades enabled: on a 101, `hyper::upgrade::on(&mut response)`
+    /// yields the connection's IO. The connection is never pooled.
+    pub async fn send_upgrade(
+        &self,
+        req: Request<UpstreamBody>,
+    ) -> Result<(Response<Incoming>, Lease), SendFailure> {
+        let stream = match self.dial().await {
+            Ok(s) => s,
+            Err(error) => {
+                return Err(SendFailure {
+                    error,
+                    unsent: Some(req),
+                })
+            }
+        };
+        let (mut sender, conn) = match http1::Builder::new().handshake(TokioIo::new(stream)).await {
+            Ok(x) => x,
+            Err(e) => {
+                return Err(SendFailure {
+                    error: self.connect_error(std::io::Error::other(e)),
+                    unsent: Some(req),
+                })
+            }
+        };
+        let authority = self.inner.authority.clone();
+        tokio::spawn(async move {
+            // Resolves once the IO is handed to the upgrade (or closed).
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::debug!(upstream = %authority, error = %e, "Upstream upgrade connection ended with an error.");
+            }
+        });
+        if sender.ready().await.is_err() {
+            return Err(SendFailure {
+                error: self
+                    .connect_error(std::io::Error::other("connection closed during handshake")),
+                unsent: Some(req),
+            });
+        }
+        match sender.try_send_request(req).await {
+            Ok(resp) => Ok((resp, Lease { sender, pool: None })),
+            Err(mut e) => {
+                let unsent = e.take_message();
+                Err(SendFailure {
+                    error: UpstreamError::Reset(e.into_error()),
+                    unsent,
+                })
             }
         }
     }
@@ -243,7 +303,8 @@ impl UpstreamClient {
         }
     }
 
-    async fn connect(&self) -> Result<SendRequest<UpstreamBody>, UpstreamError> {
+    /// A TCP connection within the connect timeout.
+    async fn dial(&self) -> Result<TcpStream, UpstreamError> {
         let timeout = self.inner.settings.connect_timeout;
         let stream =
             match tokio::time::timeout(timeout, TcpStream::connect(&self.inner.authority)).await {
@@ -257,6 +318,11 @@ impl UpstreamClient {
                 }
             };
         stream.set_nodelay(true).ok();
+        Ok(stream)
+    }
+
+    async fn connect(&self) -> Result<SendRequest<UpstreamBody>, UpstreamError> {
+        let stream = self.dial().await?;
         let (sender, conn) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await

@@ -30,3 +30,4 @@ mod retries;
 mod scoring;
 mod scoring_breaker;
 mod upstream_pool;
+mod websocket;
