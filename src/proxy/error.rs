@@ -145,7 +145,7 @@ impl ProxyError {
             Self::NoEndpoint { .. } | Self::Connect { .. } | Self::Reset { .. } => 14,
             Self::Timeout { .. } | Self::RequestTimeout { .. } => 4,
             Self::PayloadTooLarge { .. } => 8,
-            Self::BadRequest(_) | Self::Plugin(_) => 13,
+            Self::BadRequest(_) | Self::Plugin(_) | Self::UnexpectedUpgrade => 13,
         }
     }
 

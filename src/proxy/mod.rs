@@ -15,6 +15,7 @@ pub mod handler;
 mod plugins;
 pub mod reload;
 mod reload_listeners;
+mod retry_after;
 pub mod server;
 mod upgrade;
 
