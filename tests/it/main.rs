@@ -28,4 +28,5 @@ mod reload_load;
 mod retries;
 mod scoring;
 mod scoring_breaker;
+mod tls;
 mod upstream_pool;
