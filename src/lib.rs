@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod plugin;
 pub mod proxy;
 pub mod routing;
+pub mod tls;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -46,6 +47,9 @@ pub enum StartError {
     /// A plugin could not be loaded.
     #[error("cannot load plugins: {}", .0.join("; "))]
     Plugins(Vec<String>),
+    /// A listener's TLS files could not be loaded.
+    #[error("cannot load TLS certificates: {}", .0.join("; "))]
+    Tls(Vec<String>),
     /// Metrics could not be registered (a bug).
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -90,13 +94,14 @@ impl Switchyard {
             set
         };
         let plugins = Arc::new(plugins);
-        let hash = plugins.combined_hash(&loaded.hash);
+        let tls = Arc::new(tls::TlsSet::load(&config.listeners, None).map_err(StartError::Tls)?);
+        let hash = tls.combined_hash(&plugins.combined_hash(&loaded.hash));
         let dataplane = Dataplane::build(
             Arc::clone(&config),
             (loaded.hash, hash),
             1,
             &registry,
-            plugins,
+            (plugins, tls),
         );
         let shared = Arc::new(Shared {
             dataplane: ArcSwap::from_pointee(dataplane),
@@ -242,15 +247,15 @@ async fn reload_triggers(
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
         let settings = control.shared.dataplane.load().config.reload.clone();
-        let plugin_dirs = plugin_dirs(&control, &path);
+        let file_dirs = file_dirs(&control, &path);
         if watch
             .as_ref()
-            .is_some_and(|w: &config::watch::DirWatch| w.extra != plugin_dirs)
+            .is_some_and(|w: &config::watch::DirWatch| w.extra != file_dirs)
         {
             watch = None;
         }
         if settings.watch && watch.is_none() {
-            match config::watch::watch_dirs(&path, &plugin_dirs, tx.clone()) {
+            match config::watch::watch_dirs(&path, &file_dirs, tx.clone()) {
                 Ok(w) => {
                     tracing::debug!(dir = %w.dir.display(), "Watching the config directory.");
                     watch = Some(w);
@@ -302,14 +307,16 @@ async fn reload_triggers(
     }
 }
 
-/// The directories holding the running config's plugin files, other than
-/// the config file's own: a plugin file that changes is a config change.
-fn plugin_dirs(control: &Control, path: &std::path::Path) -> Vec<PathBuf> {
+/// The directories holding the files the running config names (plugins,
+/// certificates, keys, client CAs), other than the config file's own: a
+/// file that changes is a config change.
+fn file_dirs(control: &Control, path: &std::path::Path) -> Vec<PathBuf> {
     let dp = control.shared.dataplane.load();
     let config_dir = config::watch::parent_dir(path);
     let mut dirs: Vec<PathBuf> = Vec::new();
-    for p in &dp.config.plugins {
-        let d = config::watch::parent_dir(&p.file);
+    let plugin_files = dp.config.plugins.iter().map(|p| p.file.clone());
+    for f in plugin_files.chain(tls::files(&dp.config.listeners)) {
+        let d = config::watch::parent_dir(&f);
         if d != config_dir && !dirs.contains(&d) {
             dirs.push(d);
         }
@@ -326,7 +333,7 @@ fn initial_watch(
     if !control.shared.dataplane.load().config.reload.watch {
         return None;
     }
-    match config::watch::watch_dirs(path, &plugin_dirs(control, path), tx.clone()) {
+    match config::watch::watch_dirs(path, &file_dirs(control, path), tx.clone()) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::warn!(error = %e, "Cannot watch the config file; relying on polling.");

@@ -107,6 +107,14 @@ fn check(path: &Path) -> ExitCode {
                 }
                 return ExitCode::FAILURE;
             }
+            // Certificates, keys and client CAs are loaded too.
+            if let Err(errors) = switchyard::tls::TlsSet::load(&loaded.config.listeners, None) {
+                eprintln!("{}: TLS errors:", path.display());
+                for e in errors {
+                    eprintln!("  {e}");
+                }
+                return ExitCode::FAILURE;
+            }
             println!("{}: OK: {}", path.display(), loaded.config.summary());
             for w in &loaded.config.warnings {
                 println!("  warning: {w}");

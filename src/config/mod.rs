@@ -12,10 +12,12 @@ mod location;
 mod plugins;
 mod raw;
 mod raw_plugins;
+mod raw_tls;
 mod raw_values;
 mod resilience;
 mod size;
 mod snapshot;
+mod tls;
 mod validate;
 mod validate_plugins;
 mod validate_pools;
@@ -23,6 +25,7 @@ mod validate_resilience;
 mod validate_retries;
 mod validate_routes;
 mod validate_scoring;
+mod validate_tls;
 pub mod watch;
 
 pub use defaults::*;
@@ -39,6 +42,7 @@ pub use size::parse_size;
 pub use snapshot::{
     Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Reload, Runtime,
 };
+pub use tls::{server_name, Certificate, ClientAuth, ListenerTls, ServerNames};
 
 use std::path::Path;
 
@@ -53,8 +57,8 @@ pub struct Loaded {
     pub text: String,
 }
 
-/// Reads and validates a config file. Relative plugin files are resolved
-/// against the file's directory.
+/// Reads and validates a config file. Relative plugin and certificate
+/// files are resolved against the file's directory.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
@@ -69,14 +73,16 @@ pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
 }
 
 /// Parses and validates config text with no known directory: relative
-/// plugin files stay as written (relative to the working directory).
+/// plugin and certificate files stay as written (relative to the working
+/// directory).
 pub fn load_str(text: &str) -> Result<Config, ConfigError> {
     load_str_in(text, None)
 }
 
 /// Parses and validates config text whose file lives in `base_dir`, against
-/// which relative plugin files are resolved (an empty path means `.`). This
-/// is the one function every entry point uses (`check`, `run`, reload).
+/// which relative plugin and certificate files are resolved (an empty path
+/// means `.`). This is the one function every entry point uses (`check`,
+/// `run`, reload).
 pub fn load_str_in(text: &str, base_dir: Option<&Path>) -> Result<Config, ConfigError> {
     // `Path::new("x.yaml").parent()` is `Some("")`: the same directory as
     // `./x.yaml`, so both must resolve plugins to the same paths.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub(super) use super::raw_plugins::{RawOnError, RawPlugin, RawPluginLimits};
+pub(super) use super::raw_tls::RawListenerTls;
 pub(super) use super::raw_values::{OneOrMany, RawShare, RawSize, RawStatus};
 
 /// The whole file.
@@ -85,6 +86,9 @@ pub struct RawListener {
     pub name: String,
     /// Socket address to bind.
     pub listen: String,
+    /// Downstream TLS; plain HTTP without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RawListenerTls>,
 }
 
 /// `routes[]`

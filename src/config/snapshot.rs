@@ -13,6 +13,7 @@ use http::uri::{Authority, Scheme};
 use super::error::ConfigIssue;
 use super::plugins::{Plugin, PluginId};
 use super::resilience::{EndpointCheck, HealthCheck, OutlierDetection, Scoring, WhenNoneHealthy};
+use super::tls::ListenerTls;
 use crate::routing::RouteTable;
 
 /// A validated config.
@@ -73,6 +74,8 @@ pub struct Listener {
     pub name: Arc<str>,
     /// Bind address.
     pub listen: SocketAddr,
+    /// Downstream TLS; `None` serves plain HTTP (and h2c).
+    pub tls: Option<ListenerTls>,
 }
 
 /// Index of a pool in `Config::pools`.

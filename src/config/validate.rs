@@ -3,7 +3,8 @@
 //! Owns: the rules a config must obey and the wording of each error.
 //! Pools are checked in `validate_pools`, routes in `validate_routes`,
 //! health checks and outlier detection in `validate_resilience`, retries in
-//! `validate_retries`, plugins in `validate_plugins`.
+//! `validate_retries`, plugins in `validate_plugins`, listener TLS in
+//! `validate_tls`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -16,7 +17,7 @@ use super::error::ConfigIssue;
 use super::location::LazyLocations;
 use super::raw::RawConfig;
 use super::snapshot::{Admin, Config, Listener, Pool, Reload, Runtime};
-use super::{validate_plugins, validate_pools, validate_routes};
+use super::{validate_plugins, validate_pools, validate_routes, validate_tls};
 
 /// Collects issues with their locations.
 pub(super) struct Issues<'a> {
@@ -70,7 +71,7 @@ impl<'a> Issues<'a> {
 }
 
 /// Validates `raw`; on failure returns every error found. Relative plugin
-/// files are resolved against `base_dir` when given.
+/// and certificate files are resolved against `base_dir` when given.
 pub(super) fn validate(
     raw: RawConfig,
     locations: &LazyLocations<'_>,
@@ -105,7 +106,7 @@ pub(super) fn validate(
     let admin = Admin {
         listen: socket_addr(&mut issues, "admin.listen", admin_listen),
     };
-    let listeners = listeners(&raw, &mut issues, admin.listen);
+    let listeners = listeners(&raw, &mut issues, admin.listen, base_dir);
     let (plugins, plugin_index) = validate_plugins::plugins(&mut issues, &raw.plugins, base_dir);
     let pools: Vec<Pool> = raw
         .pools
@@ -213,7 +214,12 @@ pub(super) fn check_name(issues: &mut Issues<'_>, path: &str, name: &str) {
     }
 }
 
-fn listeners(raw: &RawConfig, issues: &mut Issues<'_>, admin: SocketAddr) -> Vec<Listener> {
+fn listeners(
+    raw: &RawConfig,
+    issues: &mut Issues<'_>,
+    admin: SocketAddr,
+    base_dir: Option<&Path>,
+) -> Vec<Listener> {
     if raw.listeners.is_empty() {
         issues.error("listeners", "at least one listener is required");
     }
@@ -242,9 +248,13 @@ fn listeners(raw: &RawConfig, issues: &mut Issues<'_>, admin: SocketAddr) -> Vec
             }
             addrs.push((listen, i));
         }
+        let tls = l.tls.as_ref().map(|t| {
+            validate_tls::listener_tls(issues, &format!("listeners[{i}].tls"), t, base_dir)
+        });
         out.push(Listener {
             name: Arc::from(l.name.as_str()),
             listen,
+            tls,
         });
     }
     out

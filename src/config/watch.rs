@@ -20,7 +20,7 @@ pub struct DirWatch {
     _watcher: RecommendedWatcher,
     /// The watched directory.
     pub dir: PathBuf,
-    /// Other watched directories (those holding plugin files).
+    /// Other watched directories (those holding plugin and TLS files).
     pub extra: Vec<PathBuf>,
 }
 
@@ -37,9 +37,9 @@ pub fn watch_dir(file: &Path, tx: mpsc::UnboundedSender<()>) -> notify::Result<D
     watch_dirs(file, &[], tx)
 }
 
-/// Like [`watch_dir`], also watching `extra` directories (a plugin file
-/// that changes is a config change). An extra directory that cannot be
-/// watched is logged and left to polling.
+/// Like [`watch_dir`], also watching `extra` directories (a plugin,
+/// certificate, key or CA file that changes is a config change). An extra
+/// directory that cannot be watched is logged and left to polling.
 pub fn watch_dirs(
     file: &Path,
     extra: &[PathBuf],
@@ -58,7 +58,7 @@ pub fn watch_dirs(
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
     for d in extra {
         if let Err(e) = watcher.watch(d, RecursiveMode::NonRecursive) {
-            tracing::warn!(dir = %d.display(), error = %e, "Cannot watch a plugin directory; polling still runs.");
+            tracing::warn!(dir = %d.display(), error = %e, "Cannot watch the directory of a file the config names; polling still runs.");
         }
     }
     Ok(DirWatch {

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::dataplane::Shared;
 use crate::config::Config;
+use crate::tls::TlsSet;
 
 /// Counts of what a reload changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -30,6 +31,10 @@ pub struct Changes {
     pub pools: Diff,
     /// Endpoints (by pool and name).
     pub endpoints: Diff,
+    /// Listeners' TLS, by listener name: added (a listener that serves TLS
+    /// now and did not), removed (the reverse, or a TLS listener removed),
+    /// changed (new settings or new file contents: a rotated certificate).
+    pub tls: Diff,
 }
 
 pub(super) fn fmt_diff(d: &Diff) -> String {
@@ -37,8 +42,8 @@ pub(super) fn fmt_diff(d: &Diff) -> String {
 }
 
 /// Counts added, removed and changed objects by name, comparing the
-/// configs as written.
-pub(super) fn diff(old: &Config, new: &Config) -> Changes {
+/// configs as written, and the listeners' TLS as loaded.
+pub(super) fn diff(old: &Config, new: &Config, tls: (&TlsSet, &TlsSet)) -> Changes {
     let named = |v: &serde_json::Value, key: &str| -> HashMap<String, serde_json::Value> {
         v.get(key)
             .and_then(|a| a.as_array())
@@ -88,11 +93,7 @@ pub(super) fn diff(old: &Config, new: &Config) -> Changes {
             changed: new
                 .listeners
                 .iter()
-                .filter(|n| {
-                    old.listeners
-                        .iter()
-                        .any(|o| o.name == n.name && o.listen != n.listen)
-                })
+                .filter(|n| old.listeners.iter().any(|o| o.name == n.name && o != *n))
                 .count(),
         },
         routes: count(&named(&old.source, "routes"), &named(&new.source, "routes")),
@@ -101,6 +102,19 @@ pub(super) fn diff(old: &Config, new: &Config) -> Changes {
             &strip_endpoints(named(&new.source, "pools")),
         ),
         endpoints: count(&endpoints(old), &endpoints(new)),
+        tls: tls_diff(tls.0, tls.1),
+    }
+}
+
+fn tls_diff(old: &TlsSet, new: &TlsSet) -> Diff {
+    let has = |s: &TlsSet, name: &str| s.iter().any(|t| &*t.listener == name);
+    Diff {
+        added: new.iter().filter(|t| !has(old, &t.listener)).count(),
+        removed: old.iter().filter(|t| !has(new, &t.listener)).count(),
+        changed: new
+            .iter()
+            .filter(|t| has(old, &t.listener) && !old.same_for(new, &t.listener))
+            .count(),
     }
 }
 

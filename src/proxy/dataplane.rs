@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::metrics::{Metrics, RouteMetrics};
 use crate::plugin::{Host, Plugin, PluginSet};
 use crate::routing::RouteId;
+use crate::tls::{ServerTls, TlsSet};
 use crate::upstream::{PoolRuntime, Registry};
 
 /// One config generation, ready to serve.
@@ -20,17 +21,20 @@ use crate::upstream::{PoolRuntime, Registry};
 pub struct Dataplane {
     /// Generation number, 1 for the first config.
     pub generation: u64,
-    /// Content hash of the source text.
+    /// Content hash of the source text and the files it names (plugins,
+    /// certificates, keys, CAs).
     pub hash: String,
     /// The validated config.
     pub config: Arc<Config>,
     /// Pools, indexed by `PoolId`.
     pub pools: Vec<PoolRuntime>,
     /// Content hash of the config text alone (`hash` also covers the
-    /// plugin files).
+    /// plugin and TLS files).
     pub text_hash: String,
     /// The loaded plugins.
     pub plugins: Arc<PluginSet>,
+    /// The listeners' TLS, by listener position.
+    pub tls: Arc<TlsSet>,
     /// Each route's plugins, by route index.
     pub route_plugins: Vec<Arc<[Arc<Plugin>]>>,
     /// Per listener, per route (last slot: no route), lazily resolved.
@@ -40,14 +44,16 @@ pub struct Dataplane {
 impl Dataplane {
     /// Links `config` to the registry and builds the pool views.
     /// `hashes`: the content hashes of the config text and of the whole
-    /// (text and plugin files); `plugins`: loaded from `config.plugins`.
+    /// (text, plugin and TLS files); `loaded`: the plugins and TLS loaded
+    /// from `config`.
     pub fn build(
         config: Arc<Config>,
         hashes: (String, String),
         generation: u64,
         registry: &Registry,
-        plugins: Arc<PluginSet>,
+        loaded: (Arc<PluginSet>, Arc<TlsSet>),
     ) -> Self {
+        let (plugins, tls) = loaded;
         let (text_hash, hash) = hashes;
         let linked = registry.link(&config);
         let chain = |ids: &[crate::config::PluginId]| -> Arc<[Arc<Plugin>]> {
@@ -92,6 +98,7 @@ impl Dataplane {
             pools,
             text_hash,
             plugins,
+            tls,
             route_plugins,
             route_metrics,
         }
@@ -100,6 +107,12 @@ impl Dataplane {
     /// Index of the listener called `name` in this config.
     pub fn listener_index(&self, name: &str) -> Option<usize> {
         self.config.listeners.iter().position(|l| &*l.name == name)
+    }
+
+    /// The TLS of the listener called `name`, if it has any: what a new
+    /// connection on it handshakes with.
+    pub fn listener_tls(&self, name: &str) -> Option<&Arc<ServerTls>> {
+        self.tls.get(self.listener_index(name)?)
     }
 
     /// Metric handles for a request on `listener` that matched `route`.
@@ -136,6 +149,13 @@ pub fn load_plugins(
     }
     let host = shared.plugin_host().map_err(|e| vec![e])?;
     PluginSet::load(host, &config.plugins, previous, &shared.metrics.plugins)
+}
+
+/// The hash that identifies `config` (whose text hashes to `text_hash`)
+/// with the plugin and TLS files it names, as they are on disk now.
+pub fn files_hash(text_hash: &str, config: &Config) -> String {
+    let with_plugins = crate::plugin::combined_hash(text_hash, &config.plugins);
+    crate::tls::combined_hash(&with_plugins, &config.listeners)
 }
 
 /// State shared by every listener and the admin API.

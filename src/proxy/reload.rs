@@ -6,7 +6,9 @@
 //! Listeners: an unchanged one keeps its socket; a new one is bound before
 //! the swap (so a bind failure fails the reload); a removed one stops
 //! accepting and drains in the background; a renamed one (same address)
-//! hands its socket over. Endpoint state carries over through the registry.
+//! hands its socket over; one whose `tls` changed keeps its socket too (new
+//! connections read their TLS config from the swapped `Dataplane`).
+//! Endpoint state carries over through the registry.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 use super::changes::{diff, fmt_diff, remove_stale_route_series, Changes};
-use super::dataplane::{load_plugins, Dataplane, Shared};
+use super::dataplane::{files_hash, load_plugins, Dataplane, Shared};
 use super::reload_listeners::{keeps, plan_listeners, same_place};
 use super::server::{self, ListenerHandle};
 use crate::config::{self, Config, ConfigIssue};
@@ -133,9 +135,10 @@ impl Control {
             }
         };
         let text_hash = config::content_hash(&text);
-        // Same text: the plugin files it names may still have changed.
+        // Same text: the plugin and TLS files it names may still have
+        // changed.
         let hash = if text_hash == current.text_hash {
-            crate::plugin::combined_hash(&text_hash, &current.config.plugins)
+            files_hash(&text_hash, &current.config)
         } else {
             text_hash.clone()
         };
@@ -196,7 +199,7 @@ impl Control {
         trigger: Trigger,
     ) -> ReloadReport {
         let current = self.shared.dataplane.load_full();
-        let file_hash = crate::plugin::combined_hash(&text_hash, &config.plugins);
+        let file_hash = files_hash(&text_hash, &config);
         let restart = restart_only_changes(&current.config, &config);
         if !restart.is_empty() {
             let errors = restart.iter().map(ToString::to_string).collect();
@@ -219,7 +222,13 @@ impl Control {
             Ok(p) => Arc::new(p),
             Err(errors) => return self.failure(state, trigger, Some(file_hash), errors),
         };
-        let hash = plugins.combined_hash(&text_hash);
+        // Certificates load before the swap too: a broken pair fails the
+        // reload and the running one keeps serving.
+        let tls = match crate::tls::TlsSet::load(&config.listeners, Some(&current.tls)) {
+            Ok(t) => Arc::new(t),
+            Err(errors) => return self.failure(state, trigger, Some(file_hash), errors),
+        };
+        let hash = tls.combined_hash(&plugins.combined_hash(&text_hash));
         let mut listeners = self.listeners.lock().await;
         let mut bound = match plan_listeners(&listeners, &config) {
             Ok(p) => p,
@@ -231,9 +240,9 @@ impl Control {
             (text_hash, hash.clone()),
             generation,
             &self.shared.registry,
-            Arc::clone(&plugins),
+            (Arc::clone(&plugins), Arc::clone(&tls)),
         );
-        let changes = diff(&current.config, &config);
+        let changes = diff(&current.config, &config, (&current.tls, &tls));
         self.shared.dataplane.store(Arc::new(dataplane));
         // Swapped: start new listeners, retire removed ones.
         let timeout = config.runtime.shutdown_timeout;
@@ -308,6 +317,7 @@ impl Control {
             pools = %fmt_diff(&changes.pools),
             endpoints = %fmt_diff(&changes.endpoints),
             listeners = %fmt_diff(&changes.listeners),
+            tls = %fmt_diff(&changes.tls),
             "Config reloaded."
         );
         ReloadReport {

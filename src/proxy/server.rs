@@ -1,9 +1,13 @@
-//! Listeners: accept loops, HTTP/1.1 and HTTP/2 (prior knowledge) through
+//! Listeners: accept loops, the TLS handshake on listeners with `tls:`,
+//! HTTP/1.1 and HTTP/2 (prior knowledge, or ALPN `h2` over TLS) through
 //! hyper-util's auto builder, and draining.
 //!
 //! Each listener owns its socket and a drain signal. Stopping a listener
 //! stops accepting at once; draining asks every connection to finish its
-//! in-flight requests and close, then waits for them.
+//! in-flight requests and close, then waits for them. Whether a new
+//! connection speaks TLS, and with which certificates, is read from the
+//! current `Dataplane` when it is accepted, so a reload that changes a
+//! listener's `tls` keeps its socket and applies to the next connection.
 //!
 //! HTTP/1 connections are served with upgrades (`Upgrade` + 101). hyper's
 //! graceful shutdown no longer sees a connection once it is upgraded, so the
@@ -18,9 +22,12 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use rustls::ServerConfig;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use super::dataplane::Shared;
 use super::handler::{self, ConnCtx};
@@ -174,16 +181,22 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                // The guard is dropped at once: only the `Arc` is kept.
+                let tls = shared
+                    .dataplane
+                    .load()
+                    .listener_tls(&name)
+                    .map(|t| Arc::clone(&t.config));
                 let ctx = Arc::new(ConnCtx {
                     listener: Arc::clone(&name),
                     peer,
-                    proto: "http",
+                    proto: if tls.is_some() { "https" } else { "http" },
                     shared: Arc::clone(&shared),
                     drain: Arc::clone(&drain),
                     upgraded: upgraded.clone(),
                 });
                 let rx = drain.subscribe();
-                tokio::spawn(serve(stream, ctx, Arc::clone(&builder), rx));
+                tokio::spawn(serve(stream, ctx, Arc::clone(&builder), rx, tls));
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -196,13 +209,55 @@ async fn accept_loop(
     listener
 }
 
+/// Serves one accepted connection: the TLS handshake first when `tls` is
+/// set, then HTTP until the client or a drain ends it.
 async fn serve(
     stream: TcpStream,
     ctx: Arc<ConnCtx>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     mut drain: watch::Receiver<DrainState>,
+    tls: Option<Arc<ServerConfig>>,
 ) {
     stream.set_nodelay(true).ok();
+    let Some(config) = tls else {
+        return serve_http(stream, ctx, builder, drain).await;
+    };
+    if *drain.borrow_and_update() != DrainState::Serving {
+        return;
+    }
+    let handshake = tokio::time::timeout(
+        crate::tls::HANDSHAKE_TIMEOUT,
+        TlsAcceptor::from(config).accept(stream),
+    );
+    // A draining listener drops handshakes in progress: no request has
+    // started on them yet.
+    let stream = tokio::select! {
+        res = handshake => match res {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(listener = %ctx.listener, peer = %ctx.peer, error = %e, "TLS handshake failed.");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(listener = %ctx.listener, peer = %ctx.peer, "TLS handshake timed out.");
+                return;
+            }
+        },
+        _ = drain.changed() => return,
+    };
+    serve_http(stream, ctx, builder, drain).await;
+}
+
+/// HTTP/1.1 or HTTP/2 on an established (plain or TLS) connection. The auto
+/// builder tells HTTP/2 by its preface, so ALPN `h2` needs nothing more.
+async fn serve_http<S>(
+    stream: S,
+    ctx: Arc<ConnCtx>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    mut drain: watch::Receiver<DrainState>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let peer = ctx.peer;
     let svc = service_fn(move |req| handler::handle(req, Arc::clone(&ctx)));
     // An upgraded connection leaves this future (it resolves once the IO is

@@ -13,6 +13,7 @@ mod plugins;
 mod plugins_errors;
 mod resilience;
 mod resilience_errors;
+mod tls;
 
 /// What one run of the binary printed.
 struct Run {

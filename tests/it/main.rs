@@ -29,5 +29,6 @@ mod reload_load;
 mod retries;
 mod scoring;
 mod scoring_breaker;
+mod tls;
 mod upstream_pool;
 mod websocket;
