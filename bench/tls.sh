@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# TLS handshakes per second and HTTP/2 throughput over TLS: Switchyard
+# against nginx, same certificate (ECDSA P-256, self-signed), one worker
+# each, pinned like run.sh (proxy on CPU 1; load and backends on CPU 0).
+#
+#   SWITCHYARD_BIN=target/release/switchyard bench/tls.sh [-r ROUNDS] [-d SECONDS]
+#
+# Tests, each `-d` seconds after a 2 s warm-up, per proxy per round:
+#   hs   oha -c 50 --disable-keepalive: every request on a new TLS connection
+#        (req/s = handshakes/s; oha's client may resume sessions, the same
+#        for both proxies)
+#   h2   oha --http2 -c 4 -p 16: 64 streams over 4 connections, 100 B answers
+# Loopback only; every process it starts is stopped by PID on exit.
+set -euo pipefail
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROUNDS=3 DUR=8
+while (($#)); do
+    case $1 in
+        -r) ROUNDS=$2; shift 2 ;;
+        -d) DUR=$2; shift 2 ;;
+        *) echo "usage: $0 [-r ROUNDS] [-d SECONDS]" >&2; exit 2 ;;
+    esac
+done
+: "${SWITCHYARD_BIN:?set SWITCHYARD_BIN to the switchyard release binary}"
+OHA=${OHA:-$BENCH/.tools/bin/oha}
+BACKEND_BIN=${BACKEND_BIN:-$BENCH/backend/target/release/bench-backend}
+[[ -x $OHA && -x $BACKEND_BIN ]] || { echo "run bench/setup.sh first (oha, backend)" >&2; exit 1; }
+command -v nginx >/dev/null || { echo "nginx missing: bench/setup.sh installs it" >&2; exit 1; }
+UP1=${UP1:-19101} UP2=${UP2:-19102} NGX=18481 SY=18490 SYADM=18590
+DIR=$(mktemp -d /tmp/switchyard-tls-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=bench.local -addext subjectAltName=DNS:bench.local \
+    -keyout "$DIR/key.pem" -out "$DIR/cert.pem" 2>/dev/null
+
+for port in $UP1 $UP2; do
+    taskset -c 0 "$BACKEND_BIN" --listen 127.0.0.1:$port --size 100 >"$DIR/be-$port.log" 2>&1 &
+    PIDS+=($!)
+    wait_port $port
+done
+
+cat >"$DIR/nginx.conf" <<NGINX
+worker_processes 1;
+pid $DIR/nginx.pid;
+error_log $DIR/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream backends { server 127.0.0.1:$UP1; server 127.0.0.1:$UP2; keepalive 64; }
+    server {
+        listen 127.0.0.1:$NGX ssl http2;
+        ssl_certificate $DIR/cert.pem;
+        ssl_certificate_key $DIR/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / {
+            proxy_pass http://backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+NGINX
+cat >"$DIR/switchyard.yaml" <<YAML
+version: 1
+runtime: { worker_threads: 1 }
+admin: { listen: "127.0.0.1:$SYADM" }
+listeners:
+  - name: web
+    listen: "127.0.0.1:$SY"
+    tls: { certificates: [ { cert: cert.pem, key: key.pem } ] }
+routes:
+  - { name: all, match: { path_prefix: / }, pool: backends }
+pools:
+  - name: backends
+    endpoints:
+      - { name: b1, url: "http://127.0.0.1:$UP1" }
+      - { name: b2, url: "http://127.0.0.1:$UP2" }
+YAML
+
+taskset -c 1 nginx -p "$DIR" -c "$DIR/nginx.conf" -g 'daemon off;' >"$DIR/nginx.log" 2>&1 &
+PIDS+=($!)
+taskset -c 1 "$SWITCHYARD_BIN" run --config "$DIR/switchyard.yaml" >"$DIR/switchyard.log" 2>&1 &
+PIDS+=($!)
+wait_port $NGX && wait_port $SY || { echo "a proxy did not start; logs in $DIR" >&2; exit 1; }
+
+rps() { # rps JSON -> requests/s
+    python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["summary"]["requestsPerSec"]))' "$1"
+}
+run() { # run NAME PORT TEST ROUND
+    local args url="https://127.0.0.1:$2/" out="$DIR/$1-$3-$4.json"
+    case $3 in
+        hs) args=(-c 50 --disable-keepalive) ;;
+        h2) args=(--http2 -c 4 -p 16) ;;
+    esac
+    taskset -c 0 timeout 30 "$OHA" -z 2s "${args[@]}" --insecure --no-tui --output-format quiet "$url" >/dev/null 2>&1 || true
+    taskset -c 0 timeout $((DUR + 20)) "$OHA" -z "${DUR}s" "${args[@]}" --insecure --no-tui --output-format json "$url" >"$out"
+    printf '%s\t%s\t%s\t%s\n' "$4" "$1" "$3" "$(rps "$out")"
+}
+printf 'round\tproxy\ttest\treq_per_s\n'
+for r in $(seq "$ROUNDS"); do
+    for t in hs h2; do
+        run nginx $NGX $t "$r"
+        run switchyard $SY $t "$r"
+    done
+done
+echo "raw oha output and logs: $DIR" >&2
