@@ -31,4 +31,5 @@ mod scoring;
 mod scoring_breaker;
 mod tls;
 mod upstream_pool;
+mod upstream_tls;
 mod websocket;
