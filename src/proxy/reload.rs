@@ -320,6 +320,9 @@ impl Control {
             tls = %fmt_diff(&changes.tls),
             "Config reloaded."
         );
+        for w in &config.warnings {
+            tracing::warn!(warning = %w, "Config warning.");
+        }
         ReloadReport {
             result: "success",
             trigger,

@@ -30,6 +30,7 @@ mod retries;
 mod scoring;
 mod scoring_breaker;
 mod tls;
+mod upstream_h2;
 mod upstream_pool;
 mod upstream_tls;
 mod websocket;
