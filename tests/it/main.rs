@@ -16,6 +16,7 @@ mod balancing;
 mod check;
 mod data_path;
 mod fleet;
+mod grpc;
 mod grpc_errors;
 mod health;
 mod health_reload;
