@@ -94,7 +94,7 @@ impl Switchyard {
             set
         };
         let plugins = Arc::new(plugins);
-        let tls = Arc::new(tls::TlsSet::load(&config.listeners, None).map_err(StartError::Tls)?);
+        let tls = Arc::new(tls::TlsSet::load(&config, None).map_err(StartError::Tls)?);
         let hash = tls.combined_hash(&plugins.combined_hash(&loaded.hash));
         let dataplane = Dataplane::build(
             Arc::clone(&config),
@@ -315,7 +315,7 @@ fn file_dirs(control: &Control, path: &std::path::Path) -> Vec<PathBuf> {
     let config_dir = config::watch::parent_dir(path);
     let mut dirs: Vec<PathBuf> = Vec::new();
     let plugin_files = dp.config.plugins.iter().map(|p| p.file.clone());
-    for f in plugin_files.chain(tls::files(&dp.config.listeners)) {
+    for f in plugin_files.chain(tls::files(&dp.config)) {
         let d = config::watch::parent_dir(&f);
         if d != config_dir && !dirs.contains(&d) {
             dirs.push(d);

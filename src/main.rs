@@ -108,7 +108,7 @@ fn check(path: &Path) -> ExitCode {
                 return ExitCode::FAILURE;
             }
             // Certificates, keys and client CAs are loaded too.
-            if let Err(errors) = switchyard::tls::TlsSet::load(&loaded.config.listeners, None) {
+            if let Err(errors) = switchyard::tls::TlsSet::load(&loaded.config, None) {
                 eprintln!("{}: TLS errors:", path.display());
                 for e in errors {
                     eprintln!("  {e}");

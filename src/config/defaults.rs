@@ -15,6 +15,8 @@ pub const ROUTE_TIMEOUT: Duration = Duration::from_secs(15);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// `pools[].idle_timeout`
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// `pools[].tls.insecure_skip_verify`
+pub const TLS_INSECURE_SKIP_VERIFY: bool = false;
 /// `listeners[].tls.client_auth.required`
 pub const TLS_CLIENT_AUTH_REQUIRED: bool = true;
 /// `reload.watch`

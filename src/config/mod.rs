@@ -40,9 +40,12 @@ pub use resilience::{
 };
 pub use size::parse_size;
 pub use snapshot::{
-    Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Reload, Runtime,
+    Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Protocol, Reload,
+    Runtime,
 };
-pub use tls::{server_name, Certificate, ClientAuth, ListenerTls, ServerNames};
+pub use tls::{
+    server_name, Certificate, ClientAuth, ClientCert, ListenerTls, PoolTls, ServerNames, Trust,
+};
 
 use std::path::Path;
 

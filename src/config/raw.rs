@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub(super) use super::raw_plugins::{RawOnError, RawPlugin, RawPluginLimits};
-pub(super) use super::raw_tls::RawListenerTls;
+pub(super) use super::raw_tls::{RawListenerTls, RawPoolTls, RawProtocol};
 pub(super) use super::raw_values::{OneOrMany, RawShare, RawSize, RawStatus};
 
 /// The whole file.
@@ -206,6 +206,13 @@ pub struct RawPool {
     /// How long an idle upstream connection is kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout: Option<String>,
+    /// The HTTP version spoken to the endpoints: `http1` (default) or
+    /// `http2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<RawProtocol>,
+    /// TLS to `https://` endpoints: trust, SNI, client certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RawPoolTls>,
     /// The endpoints ("vendors").
     #[serde(default)]
     pub endpoints: Vec<RawEndpoint>,

@@ -1,5 +1,5 @@
-//! The `listeners[].tls` part of the config file schema, as plain serde
-//! types.
+//! The `listeners[].tls` and `pools[].tls` parts of the config file schema
+//! (and `pools[].protocol`), as plain serde types.
 //!
 //! Owns: the shape of `tls:`, with `deny_unknown_fields` like the rest of
 //! `raw`. Must not: interpret values (paths and names are checked by
@@ -43,4 +43,39 @@ pub struct RawClientAuth {
     /// Refuse clients without a certificate (default true).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
+}
+
+/// `pools[].tls`: how Switchyard connects to the pool's `https://`
+/// endpoints.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPoolTls {
+    /// PEM file with the CA certificates the endpoints' certificates must
+    /// chain to, instead of the system roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// The name sent as SNI and checked against the certificates, instead
+    /// of each endpoint URL's host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+    /// PEM certificate chain presented to the endpoints (mTLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<String>,
+    /// PEM private key of `client_cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+    /// Accept any certificate (default false). For tests only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_verify: Option<bool>,
+}
+
+/// `pools[].protocol`
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawProtocol {
+    /// HTTP/1.1 with a keep-alive pool.
+    #[default]
+    Http1,
+    /// HTTP/2: ALPN `h2` over TLS, prior knowledge (h2c) in cleartext.
+    Http2,
 }

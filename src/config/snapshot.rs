@@ -13,7 +13,7 @@ use http::uri::{Authority, Scheme};
 use super::error::ConfigIssue;
 use super::plugins::{Plugin, PluginId};
 use super::resilience::{EndpointCheck, HealthCheck, OutlierDetection, Scoring, WhenNoneHealthy};
-use super::tls::ListenerTls;
+use super::tls::{ListenerTls, PoolTls};
 use crate::routing::RouteTable;
 
 /// A validated config.
@@ -107,6 +107,26 @@ impl BalancerKind {
     }
 }
 
+/// `pools[].protocol`: the HTTP version spoken to a pool's endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// HTTP/1.1 on a keep-alive pool of connections per endpoint.
+    Http1,
+    /// HTTP/2 on one multiplexed connection per endpoint: ALPN `h2` over
+    /// TLS, prior knowledge (h2c) in cleartext.
+    Http2,
+}
+
+impl Protocol {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http1 => "http1",
+            Self::Http2 => "http2",
+        }
+    }
+}
+
 /// `pools[]`
 #[derive(Debug, Clone)]
 pub struct Pool {
@@ -118,6 +138,11 @@ pub struct Pool {
     pub connect_timeout: Duration,
     /// Idle upstream connection lifetime.
     pub idle_timeout: Duration,
+    /// The HTTP version spoken to the endpoints.
+    pub protocol: Protocol,
+    /// How `https://` endpoints are connected to (system roots, no client
+    /// certificate, SNI from the URL when the file says nothing).
+    pub tls: PoolTls,
     /// Endpoints in file order.
     pub endpoints: Vec<Endpoint>,
     /// Active health checks, if configured.
@@ -154,7 +179,7 @@ pub struct Endpoint {
 /// A parsed endpoint URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointUrl {
-    /// `http` for now.
+    /// `http` or `https`.
     pub scheme: Scheme,
     /// `host:port`.
     pub authority: Authority,
@@ -162,6 +187,40 @@ pub struct EndpointUrl {
     pub base_path: String,
     /// The URL as written, for display and identity.
     pub original: String,
+}
+
+impl EndpointUrl {
+    /// Whether requests go over TLS (`https://`).
+    pub fn is_tls(&self) -> bool {
+        self.scheme == Scheme::HTTPS
+    }
+
+    /// The host without IPv6 brackets: the name TLS sends as SNI and checks
+    /// the certificate against.
+    pub fn host(&self) -> &str {
+        let host = self.authority.host();
+        host.strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+    }
+
+    /// The port, or the scheme's default (80, or 443 for `https`).
+    pub fn port(&self) -> u16 {
+        self.authority
+            .port_u16()
+            .unwrap_or(if self.is_tls() { 443 } else { 80 })
+    }
+
+    /// `host:port` to dial, with the default port filled in and IPv6
+    /// addresses in brackets.
+    pub fn dial_address(&self, port: u16) -> String {
+        let host = self.host();
+        if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        }
+    }
 }
 
 impl Config {

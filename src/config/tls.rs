@@ -1,7 +1,9 @@
-//! Validated downstream TLS settings of a listener: which files to load and
-//! which names each certificate serves.
+//! Validated TLS settings: a listener's (downstream: which files to load
+//! and which names each certificate serves) and a pool's (upstream: trust,
+//! SNI, client certificate).
 //!
-//! Owns: the snapshot types for `listeners[].tls` and the rules for server
+//! Owns: the snapshot types for `listeners[].tls` and `pools[].tls`, and
+//! the rules for server
 //! names (shared with `crate::tls`, which applies them to the names it
 //! finds in certificates). Must not: read or parse the certificate files
 //! (that is `crate::tls`'s job, which also reports a missing or broken one).
@@ -60,6 +62,62 @@ impl ListenerTls {
             .iter()
             .flat_map(|c| [&c.cert, &c.key])
             .chain(self.client_auth.iter().map(|a| &a.ca))
+    }
+}
+
+/// `pools[].tls`, with its defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolTls {
+    /// Which server certificates are trusted.
+    pub trust: Trust,
+    /// Sent as SNI and checked against the certificate instead of the
+    /// endpoint URL's host (lowercase).
+    pub server_name: Option<Arc<str>>,
+    /// The certificate presented to the endpoints (mTLS), if any.
+    pub client_cert: Option<ClientCert>,
+}
+
+/// Which server certificates a pool trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// The operating system's roots (the default).
+    System,
+    /// Only certificates chaining to the CAs in this PEM file.
+    Ca(PathBuf),
+    /// Any certificate (`insecure_skip_verify: true`); signatures are still
+    /// checked, identities are not.
+    Any,
+}
+
+/// `pools[].tls.client_cert` and `client_key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+impl PoolTls {
+    /// Every file these settings name (CA, then client certificate and
+    /// key), for content hashes and watches.
+    pub fn files(&self) -> impl Iterator<Item = &PathBuf> {
+        let ca = match &self.trust {
+            Trust::Ca(f) => Some(f),
+            Trust::System | Trust::Any => None,
+        };
+        ca.into_iter()
+            .chain(self.client_cert.iter().flat_map(|c| [&c.cert, &c.key]))
+    }
+}
+
+impl Default for PoolTls {
+    fn default() -> Self {
+        Self {
+            trust: Trust::System,
+            server_name: None,
+            client_cert: None,
+        }
     }
 }
 

@@ -112,7 +112,7 @@ pub(super) fn validate(
         .pools
         .iter()
         .enumerate()
-        .map(|(i, p)| validate_pools::pool(&mut issues, i, p, &plugin_index))
+        .map(|(i, p)| validate_pools::pool(&mut issues, i, p, &plugin_index, base_dir))
         .collect();
     let mut seen = HashMap::new();
     for (i, p) in raw.pools.iter().enumerate() {

@@ -6,14 +6,15 @@
 //! at routes.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use http::uri::{Scheme, Uri};
 
 use super::defaults;
-use super::raw::{RawBalancer, RawEndpoint, RawPool, RawWhenNoneHealthy};
+use super::raw::{RawBalancer, RawEndpoint, RawPool, RawProtocol, RawWhenNoneHealthy};
 use super::resilience::{HealthCheck, WhenNoneHealthy};
-use super::snapshot::{BalancerKind, Endpoint, EndpointUrl, Pool};
+use super::snapshot::{BalancerKind, Endpoint, EndpointUrl, Pool, Protocol};
 use super::validate::{check_name, Issues};
 use super::validate_plugins::PluginIndex;
 use super::validate_resilience;
@@ -23,6 +24,7 @@ pub(super) fn pool(
     i: usize,
     p: &RawPool,
     plugins: &PluginIndex<'_>,
+    base_dir: Option<&Path>,
 ) -> Pool {
     let base = format!("pools[{i}]");
     check_name(issues, &format!("{base}.name"), &p.name);
@@ -80,8 +82,21 @@ pub(super) fn pool(
             ),
         );
     }
+    let tls = super::validate_tls::pool_tls(
+        issues,
+        &format!("{base}.tls"),
+        &p.name,
+        p.tls.as_ref(),
+        endpoints.iter().any(|e| e.url.is_tls()),
+        base_dir,
+    );
     Pool {
         name: Arc::from(p.name.as_str()),
+        protocol: match p.protocol.unwrap_or_default() {
+            RawProtocol::Http1 => Protocol::Http1,
+            RawProtocol::Http2 => Protocol::Http2,
+        },
+        tls,
         balancer: match p.balancer {
             RawBalancer::WeightedRoundRobin => BalancerKind::WeightedRoundRobin,
             RawBalancer::RoundRobin => BalancerKind::RoundRobin,
@@ -162,14 +177,14 @@ fn endpoint_url(issues: &mut Issues<'_>, path: &str, text: &str) -> EndpointUrl 
     let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
         issues.error(
             path,
-            format!("invalid URL {text:?}: expected http://HOST:PORT"),
+            format!("invalid URL {text:?}: expected http://HOST:PORT or https://HOST:PORT"),
         );
         return fallback();
     };
-    if scheme != &Scheme::HTTP {
+    if scheme != &Scheme::HTTP && scheme != &Scheme::HTTPS {
         issues.error(
             path,
-            format!("unsupported scheme {scheme:?} in {text:?}: use http://"),
+            format!("unsupported scheme {scheme:?} in {text:?}: use http:// or https://"),
         );
         return fallback();
     }
@@ -185,11 +200,20 @@ fn endpoint_url(issues: &mut Issues<'_>, path: &str, text: &str) -> EndpointUrl 
         issues.error(path, format!("URL {text:?} must not have a query"));
         return fallback();
     }
-    let base_path = uri.path().trim_end_matches('/').to_string();
-    EndpointUrl {
+    let url = EndpointUrl {
         scheme: scheme.clone(),
         authority: authority.clone(),
-        base_path,
+        base_path: uri.path().trim_end_matches('/').to_string(),
         original: text.to_string(),
+    };
+    if url.is_tls() && rustls_pki_types::ServerName::try_from(url.host()).is_err() {
+        issues.error(
+            path,
+            format!(
+                "{:?} in {text:?} is neither a DNS name nor an IP address, so TLS cannot verify it",
+                url.host()
+            ),
+        );
     }
+    url
 }

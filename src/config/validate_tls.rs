@@ -1,7 +1,7 @@
-//! Validation of `listeners[].tls`.
+//! Validation of `listeners[].tls` and `pools[].tls`.
 //!
 //! Owns: the rules and error wording for certificate and CA paths, server
-//! names and `client_auth`. Must not: read the files; `crate::tls` loads
+//! names, `client_auth`, and a pool's trust and client certificate. Must not: read the files; `crate::tls` loads
 //! them (at start, before a reload's swap, and in `check`) and reports a
 //! missing or broken one.
 
@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::defaults;
-use super::raw_tls::{RawCertificate, RawListenerTls};
-use super::tls::{server_name, Certificate, ClientAuth, ListenerTls, ServerNames};
+use super::raw_tls::{RawCertificate, RawListenerTls, RawPoolTls};
+use super::tls::{
+    server_name, Certificate, ClientAuth, ClientCert, ListenerTls, PoolTls, ServerNames, Trust,
+};
 use super::validate::Issues;
 
 /// Validates one listener's `tls` (`base` is `listeners[i].tls`). Relative
@@ -63,6 +65,88 @@ pub(super) fn listener_tls(
     ListenerTls {
         certificates,
         client_auth,
+    }
+}
+
+/// Validates one pool's `tls` (`base` is `pools[i].tls`); `pool` names
+/// the pool in messages, and `https` says whether any of its endpoints
+/// uses TLS. Relative files are joined to `base_dir` when given.
+pub(super) fn pool_tls(
+    issues: &mut Issues<'_>,
+    base: &str,
+    pool: &str,
+    raw: Option<&RawPoolTls>,
+    https: bool,
+    base_dir: Option<&Path>,
+) -> PoolTls {
+    let Some(raw) = raw else {
+        return PoolTls::default();
+    };
+    if !https {
+        issues.warn(
+            base,
+            format!("pool {pool:?} has no https:// endpoint, so its tls settings are not used"),
+        );
+    }
+    let skip = raw
+        .insecure_skip_verify
+        .unwrap_or(defaults::TLS_INSECURE_SKIP_VERIFY);
+    let trust = match (&raw.ca, skip) {
+        (Some(_), true) => {
+            issues.error(
+                format!("{base}.ca"),
+                "a ca has no use with insecure_skip_verify: true; remove one of them",
+            );
+            Trust::Any
+        }
+        (Some(ca), false) => Trust::Ca(file(issues, &format!("{base}.ca"), ca, base_dir)),
+        (None, true) => Trust::Any,
+        (None, false) => Trust::System,
+    };
+    if skip {
+        issues.warn(
+            format!("{base}.insecure_skip_verify"),
+            format!(
+                "the certificates of pool {pool:?}'s endpoints are not verified: anyone on the network path can read and change its traffic"
+            ),
+        );
+    }
+    let server_name = raw.server_name.as_deref().and_then(|text| {
+        match server_name(text) {
+            Ok(n) if n.starts_with("*.") => issues.error(
+                format!("{base}.server_name"),
+                format!("{text:?} is a wildcard; name the one host the endpoints' certificates are checked against"),
+            ),
+            Ok(n) => return Some(Arc::from(n)),
+            Err(e) => issues.error(format!("{base}.server_name"), e),
+        }
+        None
+    });
+    let client_cert = match (&raw.client_cert, &raw.client_key) {
+        (Some(cert), Some(key)) => Some(ClientCert {
+            cert: file(issues, &format!("{base}.client_cert"), cert, base_dir),
+            key: file(issues, &format!("{base}.client_key"), key, base_dir),
+        }),
+        (Some(_), None) => {
+            issues.error(
+                format!("{base}.client_key"),
+                "missing: client_cert needs the key that goes with it",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            issues.error(
+                format!("{base}.client_cert"),
+                "missing: client_key needs the certificate that goes with it",
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    PoolTls {
+        trust,
+        server_name,
+        client_cert,
     }
 }
 

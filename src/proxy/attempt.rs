@@ -33,6 +33,7 @@ use crate::routing::Route;
 use crate::upstream::health::{millis_at, now_ms};
 use crate::upstream::{
     buffer, InFlight, Lease, LinkedEndpoint, Pick, PoolRuntime, Replay, RequestBody, SendFailure,
+    UpstreamError,
 };
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -259,6 +260,11 @@ async fn once(
             (Ok(sent), outcome)
         }
         Ok(Err(SendFailure { error, unsent })) => {
+            if let UpstreamError::Tls { .. } = &error {
+                // Certificates and trust are for an operator to fix.
+                tracing::warn!(pool = %pool.name, endpoint = %ep.config.name,
+                    url = %ep.config.url.original, error = %error, "Upstream TLS handshake failed.");
+            }
             let err = if error.is_connect() {
                 ProxyError::Connect { source: error }
             } else {

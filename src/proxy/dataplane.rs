@@ -55,7 +55,7 @@ impl Dataplane {
     ) -> Self {
         let (plugins, tls) = loaded;
         let (text_hash, hash) = hashes;
-        let linked = registry.link(&config);
+        let linked = registry.link(&config, &tls);
         let chain = |ids: &[crate::config::PluginId]| -> Arc<[Arc<Plugin>]> {
             Arc::from(plugins.resolve(ids))
         };
@@ -155,7 +155,7 @@ pub fn load_plugins(
 /// with the plugin and TLS files it names, as they are on disk now.
 pub fn files_hash(text_hash: &str, config: &Config) -> String {
     let with_plugins = crate::plugin::combined_hash(text_hash, &config.plugins);
-    crate::tls::combined_hash(&with_plugins, &config.listeners)
+    crate::tls::combined_hash(&with_plugins, config)
 }
 
 /// State shared by every listener and the admin API.

@@ -5,7 +5,8 @@
 //! What is forwarded: the method; the path after `strip_prefix` with the
 //! endpoint URL's base path in front, and the query unchanged; end-to-end
 //! headers with the route's edits; the client's Host (or, for HTTP/2
-//! clients, the `:authority` as Host). An HTTP/1.1 upgrade request keeps
+//! clients, the `:authority` as Host); `TE: trailers` when the client sent
+//! it (gRPC). An HTTP/1.1 upgrade request keeps
 //! its `Upgrade` header and goes on with `Connection: upgrade`, and so does
 //! the 101 that answers it; every other hop-by-hop header is removed.
 
@@ -82,6 +83,18 @@ fn remove_hop_by_hop_keeping_upgrade(headers: &mut HeaderMap) {
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
 }
 
+/// Whether the client's `TE` says it accepts trailers.
+fn accepts_trailers(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::TE)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
+        .any(|t| {
+            let coding = t.split(';').next().unwrap_or("");
+            coding.trim().eq_ignore_ascii_case("trailers")
+        })
+}
+
 /// Facts about the client connection that forwarding needs.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientInfo<'a> {
@@ -105,10 +118,16 @@ pub fn prepare_request(
     client: ClientInfo<'_>,
 ) -> bool {
     let headers = &mut parts.headers;
+    let trailers = accepts_trailers(headers);
     if wants_upgrade(parts.version, headers) {
         remove_hop_by_hop_keeping_upgrade(headers);
     } else {
         remove_hop_by_hop(headers);
+    }
+    if trailers {
+        // gRPC servers may insist on it (RFC 9113 §8.2.2 allows exactly
+        // this value of TE in HTTP/2); the response trailers are passed on.
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
     }
     append_forwarded_for(headers, client.peer);
     headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(client.proto));

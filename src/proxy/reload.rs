@@ -224,7 +224,7 @@ impl Control {
         };
         // Certificates load before the swap too: a broken pair fails the
         // reload and the running one keeps serving.
-        let tls = match crate::tls::TlsSet::load(&config.listeners, Some(&current.tls)) {
+        let tls = match crate::tls::TlsSet::load(&config, Some(&current.tls)) {
             Ok(t) => Arc::new(t),
             Err(errors) => return self.failure(state, trigger, Some(file_hash), errors),
         };
@@ -320,6 +320,9 @@ impl Control {
             tls = %fmt_diff(&changes.tls),
             "Config reloaded."
         );
+        for w in &config.warnings {
+            tracing::warn!(warning = %w, "Config warning.");
+        }
         ReloadReport {
             result: "success",
             trigger,

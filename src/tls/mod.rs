@@ -1,23 +1,29 @@
-//! Downstream TLS: the rustls server side of listeners with `tls:`.
+//! TLS: the rustls server side of listeners with `tls:` and the client
+//! side of pools with `https://` endpoints.
 //!
 //! Owns: loading a listener's PEM files (certificates, keys, client CA)
-//! into a rustls `ServerConfig` whose resolver picks a certificate by SNI,
-//! the content hashes that make those files part of a config's identity,
-//! and the errors that say what is wrong with them. Must not: accept
-//! connections (`proxy::server` does the handshake) or decide when to load:
-//! start, reload (before the swap) and `check` call [`TlsSet::load`].
+//! into a rustls `ServerConfig` whose resolver picks a certificate by SNI;
+//! loading a pool's trust and client certificate into `ClientConfig`s
+//! (`upstream.rs`); the content hashes that make those files part of a
+//! config's identity, and the errors that say what is wrong with them.
+//! Must not: accept or make connections (`proxy::server` and
+//! `upstream::connect` do the handshakes) or decide when to load: start,
+//! reload (before the swap) and `check` call [`TlsSet::load`].
 //!
 //! A `TlsSet` belongs to one config generation, like a `PluginSet`. A
-//! listener whose settings and file contents are unchanged keeps the
-//! previous generation's `ServerConfig` (and with it the session cache);
-//! anything else gets a new one, which new handshakes use from the swap on.
+//! listener or pool whose settings and file contents are unchanged keeps
+//! the previous generation's config (a listener keeps its session cache,
+//! a pool its upstream connections); anything else gets a new one, which
+//! new handshakes use from the swap on.
 
 mod load;
 mod names;
 mod resolver;
+mod upstream;
 
 pub use load::TlsError;
 pub use resolver::{NameIndex, SniResolver};
+pub use upstream::{UpstreamTls, ALPN_H2};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,10 +50,11 @@ pub struct ServerTls {
     pub file_hashes: Vec<String>,
 }
 
-/// The TLS of one config generation, by listener position.
+/// The TLS of one config generation, by listener and pool position.
 #[derive(Debug, Default)]
 pub struct TlsSet {
     by_listener: Vec<Option<Arc<ServerTls>>>,
+    by_pool: Vec<Option<Arc<UpstreamTls>>>,
 }
 
 impl TlsSet {
@@ -66,14 +73,19 @@ impl TlsSet {
         self.by_listener.iter().flatten()
     }
 
-    /// Loads the TLS of every listener that has `tls:`, reusing a listener
-    /// of `previous` with the same name, settings and file contents. Every
-    /// problem is reported, each with its config path and listener.
+    /// The upstream TLS of the pool at `index` in the config, if it has an
+    /// `https://` endpoint.
+    pub fn pool(&self, index: usize) -> Option<&Arc<UpstreamTls>> {
+        self.by_pool.get(index)?.as_ref()
+    }
+
+    /// Loads the TLS of every listener that has `tls:` and of every pool
+    /// with an `https://` endpoint, reusing a listener or pool of
+    /// `previous` with the same name, settings and file contents. Every
+    /// problem is reported, each with its config path and listener or pool.
     /// Blocking (reads files): cheap, but off the request path.
-    pub fn load(
-        listeners: &[config::Listener],
-        previous: Option<&TlsSet>,
-    ) -> Result<Self, Vec<String>> {
+    pub fn load(config: &config::Config, previous: Option<&TlsSet>) -> Result<Self, Vec<String>> {
+        let listeners = &config.listeners;
         let mut files = load::Files::default();
         let mut errors = Vec::new();
         let mut by_listener = Vec::with_capacity(listeners.len());
@@ -95,19 +107,48 @@ impl TlsSet {
                 }
             }
         }
+        let mut by_pool = Vec::with_capacity(config.pools.len());
+        for (i, p) in config.pools.iter().enumerate() {
+            if !needs_tls(p) {
+                by_pool.push(None);
+                continue;
+            }
+            let before = previous
+                .into_iter()
+                .flat_map(|s| s.by_pool.iter().flatten())
+                .find(|t| t.pool == p.name);
+            match upstream::load_pool(&mut files, p, before) {
+                Ok(t) => by_pool.push(Some(t)),
+                Err(list) => {
+                    for (what, e) in list {
+                        let sep = if what.is_empty() { "" } else { "." };
+                        errors.push(format!(
+                            "pools[{i}].tls{sep}{what} (pool {:?}): {e}",
+                            p.name
+                        ));
+                    }
+                }
+            }
+        }
         if errors.is_empty() {
-            Ok(Self { by_listener })
+            Ok(Self {
+                by_listener,
+                by_pool,
+            })
         } else {
             Err(errors)
         }
     }
 
-    /// The hash of `base` and the TLS files these listeners were loaded
-    /// from, as [`combined_hash`] computes it from the files on disk.
+    /// The hash of `base` and the TLS files these listeners and pools were
+    /// loaded from, as [`combined_hash`] computes it from the files on disk.
     pub fn combined_hash(&self, base: &str) -> String {
+        let pools = self.by_pool.iter().flatten();
         fold_hashes(
             base,
-            self.iter().flat_map(|t| t.file_hashes.iter().cloned()),
+            self.iter()
+                .flat_map(|t| t.file_hashes.iter().cloned())
+                .chain(pools.flat_map(|t| t.file_hashes.iter().cloned())),
         )
     }
 
@@ -123,22 +164,30 @@ impl TlsSet {
     }
 }
 
-/// Every file the listeners' TLS settings name (certificates, keys, client
-/// CAs), for watching their directories.
-pub fn files(listeners: &[config::Listener]) -> Vec<PathBuf> {
+/// Whether `pool` connects with TLS to any endpoint, and so has its
+/// `tls:` loaded.
+fn needs_tls(pool: &config::Pool) -> bool {
+    pool.endpoints.iter().any(|e| e.url.is_tls())
+}
+
+/// Every file the TLS settings of listeners and of pools with `https://`
+/// endpoints name (certificates, keys, CAs), listeners first, for content
+/// hashes and for watching their directories.
+pub fn files(config: &config::Config) -> Vec<PathBuf> {
+    let listeners = config.listeners.iter().filter_map(|l| l.tls.as_ref());
+    let pools = config.pools.iter().filter(|p| needs_tls(p));
     listeners
-        .iter()
-        .filter_map(|l| l.tls.as_ref())
         .flat_map(|t| t.files().cloned())
+        .chain(pools.flat_map(|p| p.tls.files().cloned()))
         .collect()
 }
 
 /// The hash that identifies `base` (a config's text and plugin files) with
-/// the TLS files its listeners name, read now; `base` itself when no
-/// listener has TLS. A file that cannot be read hashes as "unreadable".
-pub fn combined_hash(base: &str, listeners: &[config::Listener]) -> String {
+/// the TLS files its listeners and pools name, read now; `base` itself when
+/// none has TLS files. A file that cannot be read hashes as "unreadable".
+pub fn combined_hash(base: &str, config: &config::Config) -> String {
     let mut files = load::Files::default();
-    let hashes = self::files(listeners)
+    let hashes = self::files(config)
         .into_iter()
         .map(|f| {
             files

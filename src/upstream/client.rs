@@ -1,4 +1,6 @@
-//! HTTP/1.1 keep-alive connection pools, one per endpoint.
+//! Upstream HTTP clients, one per endpoint: an HTTP/1.1 keep-alive pool,
+//! or (pool `protocol: http2`) one shared HTTP/2 connection (`h2.rs`).
+//! Connections are opened by `connect::Dial` (TCP, then TLS for `https://`).
 //!
 //! A lean pool on hyper's connection API instead of hyper-util's generic
 //! client: a LIFO stack of idle connections (the most recently used is the
@@ -12,8 +14,9 @@
 //! connection: it never reached the upstream, so this is safe for any method.
 //!
 //! An upgrade request (WebSocket and other `Upgrade`s) never uses the pool:
-//! `send_upgrade` opens a dedicated connection with upgrades enabled, and
-//! its lease never goes back to the pool, whatever the answer.
+//! `send_upgrade` opens a dedicated HTTP/1.1 connection (also for an
+//! HTTP/2 pool) with upgrades enabled, and its lease never goes back to
+//! the pool, whatever the answer.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -23,17 +26,21 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 pub use super::body::RequestBody as UpstreamBody;
+use super::connect::Dial;
+use super::h2::{self, H2Conn, StreamGuard};
+use crate::config::Protocol;
 
 /// Settings that shape an endpoint's pool; a change rebuilds the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientSettings {
-    /// TCP connect timeout.
+    /// Connect timeout (TCP and TLS handshake together).
     pub connect_timeout: Duration,
     /// Idle keep-alive connection lifetime (0 = no pooling).
     pub idle_timeout: Duration,
+    /// HTTP/1.1 pool or one shared HTTP/2 connection.
+    pub protocol: Protocol,
 }
 
 /// Most idle connections kept per endpoint.
@@ -53,6 +60,16 @@ pub enum UpstreamError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS handshake failed: the certificate did not verify, the
+    /// server refused ours, or it would not speak the pool's protocol.
+    #[error("TLS handshake with {authority} failed: {source}")]
+    Tls {
+        /// `host:port`.
+        authority: String,
+        /// Cause (a `rustls::Error` inside, for verification failures).
+        #[source]
+        source: std::io::Error,
+    },
     /// The connection failed after the request was (partly) sent.
     #[error("upstream connection failed: {0}")]
     Reset(#[source] hyper::Error),
@@ -69,9 +86,9 @@ pub struct SendFailure {
 }
 
 impl UpstreamError {
-    /// Whether the connection could not be made at all.
+    /// Whether the connection could not be made at all (TCP or TLS).
     pub fn is_connect(&self) -> bool {
-        matches!(self, Self::Connect { .. })
+        matches!(self, Self::Connect { .. } | Self::Tls { .. })
     }
 }
 
@@ -87,7 +104,7 @@ static COARSE_SECS: AtomicU64 = AtomicU64::new(0);
 
 /// Whole seconds since start, advanced by `tick_clock`: idle ages need no
 /// precision, and this keeps clock reads off the request path.
-fn coarse_now() -> u64 {
+pub(super) fn coarse_now() -> u64 {
     COARSE_SECS.load(Ordering::Relaxed)
 }
 
@@ -105,10 +122,12 @@ impl Idle {
 }
 
 #[derive(Debug)]
-struct Inner {
-    authority: String,
-    settings: ClientSettings,
+pub(super) struct Inner {
+    pub(super) dial: Dial,
+    pub(super) settings: ClientSettings,
     idle: Mutex<Vec<Idle>>,
+    /// The shared connection of an HTTP/2 pool.
+    h2: H2Conn,
 }
 
 impl Inner {
@@ -126,18 +145,34 @@ pub struct UpstreamClient {
 
 /// A connection on loan while its response streams.
 #[derive(Debug)]
-pub struct Lease {
-    sender: SendRequest<UpstreamBody>,
-    /// The pool it goes back to; `None` for a dedicated (upgrade)
-    /// connection, which is never reused.
-    pool: Option<Arc<Inner>>,
+pub struct Lease(LeaseKind);
+
+#[derive(Debug)]
+enum LeaseKind {
+    /// An HTTP/1.1 connection, busy until the body is read.
+    Http1 {
+        sender: SendRequest<UpstreamBody>,
+        /// The pool it goes back to; `None` for a dedicated (upgrade)
+        /// connection, which is never reused.
+        pool: Option<Arc<Inner>>,
+    },
+    /// A stream on the shared HTTP/2 connection.
+    Http2(#[allow(dead_code)] StreamGuard),
 }
 
 impl Lease {
+    /// A stream of an HTTP/2 connection.
+    pub(super) fn http2(guard: StreamGuard) -> Self {
+        Self(LeaseKind::Http2(guard))
+    }
+
     /// Gives the connection back for reuse (call once the response body
-    /// has been read to the end). A dedicated connection just closes.
+    /// has been read to the end). A dedicated connection just closes; an
+    /// HTTP/2 stream just ends.
     pub fn release(self) {
-        let Self { sender, pool } = self;
+        let LeaseKind::Http1 { sender, pool } = self.0 else {
+            return;
+        };
         let Some(pool) = pool else {
             return;
         };
@@ -154,13 +189,14 @@ impl Lease {
     }
 }
 
-/// Builds a pool for `authority` (`host:port`).
-pub fn build_client(authority: &str, settings: ClientSettings) -> UpstreamClient {
+/// Builds a client for the endpoint `dial` reaches.
+pub fn build_client(dial: Dial, settings: ClientSettings) -> UpstreamClient {
     UpstreamClient {
         inner: Arc::new(Inner {
-            authority: authority.to_string(),
+            dial,
             settings,
             idle: Mutex::new(Vec::new()),
+            h2: H2Conn::default(),
         }),
     }
 }
@@ -169,6 +205,21 @@ impl UpstreamClient {
     /// Sends `req` (origin-form URI, Host set) and returns the response
     /// head with the lease of its connection.
     pub async fn send(
+        &self,
+        req: Request<UpstreamBody>,
+    ) -> Result<(Response<Incoming>, Lease), SendFailure> {
+        match self.inner.settings.protocol {
+            Protocol::Http1 => self.send_http1(req).await,
+            Protocol::Http2 => h2::send(&self.inner, &self.inner.h2, req).await,
+        }
+    }
+
+    /// Whether this is the client `dial` and `settings` would build.
+    pub fn is_for(&self, dial: &Dial, settings: ClientSettings) -> bool {
+        self.inner.dial == *dial && self.inner.settings == settings
+    }
+
+    async fn send_http1(
         &self,
         mut req: Request<UpstreamBody>,
     ) -> Result<(Response<Incoming>, Lease), SendFailure> {
@@ -204,10 +255,10 @@ impl UpstreamClient {
             }
             match sender.try_send_request(req).await {
                 Ok(resp) => {
-                    let lease = Lease {
+                    let lease = Lease(LeaseKind::Http1 {
                         sender,
                         pool: Some(Arc::clone(&self.inner)),
-                    };
+                    });
                     return Ok((resp, lease));
                 }
                 Err(mut e) => match e.take_message() {
@@ -234,7 +285,13 @@ impl UpstreamClient {
         &self,
         req: Request<UpstreamBody>,
     ) -> Result<(Response<Incoming>, Lease), SendFailure> {
-        let stream = match self.dial().await {
+        let settings = &self.inner.settings;
+        let stream = match self
+            .inner
+            .dial
+            .connect(Protocol::Http1, settings.connect_timeout)
+            .await
+        {
             Ok(s) => s,
             Err(error) => {
                 return Err(SendFailure {
@@ -252,7 +309,7 @@ impl UpstreamClient {
                 })
             }
         };
-        let authority = self.inner.authority.clone();
+        let authority = self.inner.dial.address.clone();
         tokio::spawn(async move {
             // Resolves once the IO is handed to the upgrade (or closed).
             if let Err(e) = conn.with_upgrades().await {
@@ -267,7 +324,7 @@ impl UpstreamClient {
             });
         }
         match sender.try_send_request(req).await {
-            Ok(resp) => Ok((resp, Lease { sender, pool: None })),
+            Ok(resp) => Ok((resp, Lease(LeaseKind::Http1 { sender, pool: None }))),
             Err(mut e) => {
                 let unsent = e.take_message();
                 Err(SendFailure {
@@ -278,9 +335,12 @@ impl UpstreamClient {
         }
     }
 
-    /// Drops idle connections older than the idle timeout or closed.
+    /// Drops idle connections older than the idle timeout or closed (for
+    /// HTTP/2: the shared connection, once no stream has been open for
+    /// that long).
     pub fn prune(&self) {
         let limit = self.inner.settings.idle_timeout;
+        self.inner.h2.prune(limit);
         let mut idle = self.inner.idle();
         idle.retain(|c| !c.sender.is_closed() && !c.expired(limit));
     }
@@ -298,36 +358,19 @@ impl UpstreamClient {
 
     fn connect_error(&self, source: std::io::Error) -> UpstreamError {
         UpstreamError::Connect {
-            authority: self.inner.authority.clone(),
+            authority: self.inner.dial.address.clone(),
             source,
         }
     }
 
-    /// A TCP connection within the connect timeout.
-    async fn dial(&self) -> Result<TcpStream, UpstreamError> {
-        let timeout = self.inner.settings.connect_timeout;
-        let stream =
-            match tokio::time::timeout(timeout, TcpStream::connect(&self.inner.authority)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => return Err(self.connect_error(e)),
-                Err(_) => {
-                    return Err(self.connect_error(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("no connection within {timeout:?}"),
-                    )))
-                }
-            };
-        stream.set_nodelay(true).ok();
-        Ok(stream)
-    }
-
     async fn connect(&self) -> Result<SendRequest<UpstreamBody>, UpstreamError> {
-        let stream = self.dial().await?;
+        let timeout = self.inner.settings.connect_timeout;
+        let stream = self.inner.dial.connect(Protocol::Http1, timeout).await?;
         let (sender, conn) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
             .map_err(|e| self.connect_error(std::io::Error::other(e)))?;
-        let authority = self.inner.authority.clone();
+        let authority = self.inner.dial.address.clone();
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(upstream = %authority, error = %e, "Upstream connection ended with an error.");

@@ -9,6 +9,8 @@ pub mod balancer;
 mod body;
 mod budget;
 mod client;
+mod connect;
+mod h2;
 pub mod health;
 mod pool;
 mod pool_state;
@@ -22,6 +24,7 @@ pub use client::{
     build_client, tick_clock, ClientSettings, Lease, SendFailure, UpstreamBody, UpstreamClient,
     UpstreamError,
 };
+pub use connect::{Dial, Io, Security, TlsDial};
 pub use pool::{LinkedEndpoint, Pick, PoolRuntime};
 pub use pool_state::{PoolState, Roster};
 pub use registry::{EndpointKey, EndpointState, InFlight, Linked, Registry};

@@ -12,10 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::client::{build_client, ClientSettings, UpstreamClient};
+use super::connect::Dial;
 use super::health::{self, EndpointHealth, HealthSettings, ProbeTarget};
 use super::pool_state::{PoolState, Roster};
 use crate::config::{Config, Endpoint, Pool};
 use crate::metrics::{EndpointMetrics, Metrics};
+use crate::tls::{TlsSet, UpstreamTls};
 
 /// Stable identity of an endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -40,7 +42,7 @@ pub struct EndpointState {
     /// The pool's long-lived state (ejection cap, retry budget).
     pub pool: Arc<PoolState>,
     in_flight: AtomicU64,
-    client: Mutex<Option<(ClientSettings, UpstreamClient)>>,
+    client: Mutex<Option<UpstreamClient>>,
 }
 
 impl EndpointState {
@@ -56,14 +58,15 @@ impl EndpointState {
         InFlight(Arc::clone(self))
     }
 
-    /// The client for these settings, reusing the pooled one when unchanged.
-    fn client(&self, authority: &str, settings: ClientSettings) -> UpstreamClient {
+    /// The client for these settings, reusing the pooled one when
+    /// unchanged (same address, TLS config and settings).
+    fn client(&self, dial: Dial, settings: ClientSettings) -> UpstreamClient {
         let mut slot = self.client.lock().unwrap_or_else(PoisonError::into_inner);
         match &*slot {
-            Some((s, c)) if *s == settings => c.clone(),
+            Some(c) if c.is_for(&dial, settings) => c.clone(),
             _ => {
-                let c = build_client(authority, settings);
-                *slot = Some((settings, c.clone()));
+                let c = build_client(dial, settings);
+                *slot = Some(c.clone());
                 c
             }
         }
@@ -90,21 +93,13 @@ pub struct Registry {
 }
 
 /// What an endpoint's health follows, from its pool's and its own config.
-fn health_settings(pool: &Pool, ep: &Endpoint) -> HealthSettings {
-    let host = ep.url.authority.host();
-    let port = ep
-        .check
-        .port
-        .or_else(|| ep.url.authority.port_u16())
-        .unwrap_or(80);
-    let authority = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
+/// Probes to an `https://` endpoint use TLS, as requests do.
+fn health_settings(pool: &Pool, ep: &Endpoint, tls: Option<&Arc<UpstreamTls>>) -> HealthSettings {
+    let port = ep.check.port.unwrap_or_else(|| ep.url.port());
     let check = pool.health_check.clone();
     let target = ProbeTarget {
-        authority,
+        dial: Dial::new(&ep.url, port, tls),
+        protocol: pool.protocol,
         host: check
             .as_ref()
             .and_then(|c| c.host.clone())
@@ -156,10 +151,11 @@ impl Registry {
         }
     }
 
-    /// Links `config` to existing state, creating and dropping as needed.
-    /// New endpoints get a monitor task on the current tokio runtime; new
-    /// endpoints of a pool that already existed start in slow start.
-    pub fn link(&self, config: &Config) -> Linked {
+    /// Links `config` (whose TLS is `tls`) to existing state, creating and
+    /// dropping as needed. New endpoints get a monitor task on the current
+    /// tokio runtime; new endpoints of a pool that already existed start in
+    /// slow start.
+    pub fn link(&self, config: &Config, tls: &TlsSet) -> Linked {
         let mut map = self
             .endpoints
             .lock()
@@ -168,12 +164,14 @@ impl Registry {
         let now = health::now_ms();
         let mut live = HashSet::new();
         let mut linked = Vec::with_capacity(config.pools.len());
-        for pool in &config.pools {
+        for (pi, pool) in config.pools.iter().enumerate() {
             let (pool_state, existed) = self.pool_state(&mut pools, &pool.name);
             let settings = ClientSettings {
                 connect_timeout: pool.connect_timeout,
                 idle_timeout: pool.idle_timeout,
+                protocol: pool.protocol,
             };
+            let pool_tls = tls.pool(pi);
             let mut eps = Vec::with_capacity(pool.endpoints.len());
             for ep in &pool.endpoints {
                 let key = EndpointKey {
@@ -181,7 +179,7 @@ impl Registry {
                     name: Arc::clone(&ep.name),
                     url: ep.url.original.clone(),
                 };
-                let hs = health_settings(pool, ep);
+                let hs = health_settings(pool, ep, pool_tls);
                 let state = match map.get(&key) {
                     Some(s) => {
                         s.health.update(hs, now);
@@ -209,7 +207,8 @@ impl Registry {
                         s
                     }
                 };
-                let client = state.client(ep.url.authority.as_str(), settings);
+                let dial = Dial::new(&ep.url, ep.url.port(), pool_tls);
+                let client = state.client(dial, settings);
                 live.insert(key);
                 eps.push((state, client));
             }
@@ -280,7 +279,7 @@ impl Registry {
             .unwrap_or_else(PoisonError::into_inner);
         for state in map.values() {
             let slot = state.client.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some((_, c)) = &*slot {
+            if let Some(c) = &*slot {
                 c.prune();
             }
         }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct ProxyProcess {
@@ -14,6 +14,8 @@ pub struct ProxyProcess {
     pub admin: SocketAddr,
     /// The temp dir holding the config, when `spawn` wrote it.
     pub dir: Option<tempfile::TempDir>,
+    /// Every line it has written to stderr so far.
+    logs: Arc<Mutex<Vec<String>>>,
 }
 
 impl ProxyProcess {
@@ -47,8 +49,11 @@ impl ProxyProcess {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let logs: Arc<Mutex<Vec<String>>> = Arc::default();
+        let kept = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line.clone());
                 if tx.send(line).is_err() {
                     // Keep draining so the child never blocks on a full pipe.
                     continue;
@@ -86,6 +91,28 @@ impl ProxyProcess {
             listeners,
             admin: admin.expect("admin address logged"),
             dir: None,
+            logs,
+        }
+    }
+
+    /// The JSON log lines whose `fields.message` is `message`, waiting up to
+    /// 5 s for at least one.
+    pub fn wait_logs(&self, message: &str) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found: Vec<serde_json::Value> = self
+                .logs
+                .lock()
+                .unwrap()
+                .iter()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter(|v| v["fields"]["message"] == message)
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "no {message:?} logged");
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

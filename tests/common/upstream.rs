@@ -14,19 +14,17 @@
 //! `set_failures` makes a deterministic share of other requests answer 500;
 //! `set_delay` delays other requests; `set_stall` makes every request,
 //! probes included, hang forever. `kill` closes the listener and every open
-//! connection.
+//! connection. `spawn_tls` serves the same over TLS (HTTP/1.1 or h2 by
+//! ALPN); `/headers` also says which HTTP version arrived.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body::{Body, Frame};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -35,6 +33,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+
+pub use super::generated::Generated;
 
 /// The User-Agent of Switchyard's health probes.
 pub const PROBE_AGENT: &str = "switchyard-health-check";
@@ -116,6 +116,9 @@ pub struct TestUpstream {
     /// Health probes.
     pub probes: Arc<AtomicU64>,
     pub connections: Arc<AtomicU64>,
+    /// TLS connections whose client presented a certificate.
+    pub client_certs: Arc<AtomicU64>,
+    tls: bool,
     pub last_head: Arc<Mutex<Option<http::request::Parts>>>,
     behaviour: Arc<Behaviour>,
     conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
@@ -133,6 +136,16 @@ impl Drop for TestUpstream {
 
 impl TestUpstream {
     pub async fn spawn(name: &str) -> Self {
+        Self::spawn_with(name, None).await
+    }
+
+    /// Serves over TLS with `config` (whose ALPN decides h2 or HTTP/1.1).
+    pub async fn spawn_tls(name: &str, config: Arc<rustls::ServerConfig>) -> Self {
+        Self::spawn_with(name, Some(config)).await
+    }
+
+    async fn spawn_with(name: &str, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        let acceptor = tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Shared {
@@ -143,21 +156,34 @@ impl TestUpstream {
             behaviour: Arc::new(Behaviour::default()),
         };
         let connections = Arc::new(AtomicU64::new(0));
+        let client_certs = Arc::new(AtomicU64::new(0));
         let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let (s, c, cs) = (shared.clone(), connections.clone(), conns.clone());
+        let certs = client_certs.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 c.fetch_add(1, Ordering::Relaxed);
-                let s = s.clone();
+                let (s, acceptor, certs) = (s.clone(), acceptor.clone(), certs.clone());
                 let conn = tokio::spawn(async move {
                     let svc = service_fn(move |req| respond(req, s.clone()));
-                    auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await
-                        .ok();
+                    let builder = auto::Builder::new(TokioExecutor::new());
+                    let Some(acceptor) = acceptor else {
+                        builder
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await
+                            .ok();
+                        return;
+                    };
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    if tls.get_ref().1.peer_certificates().is_some() {
+                        certs.fetch_add(1, Ordering::Relaxed);
+                    }
+                    builder.serve_connection(TokioIo::new(tls), svc).await.ok();
                 });
                 let mut cs = cs.lock().unwrap();
                 cs.retain(|h| !h.is_finished());
@@ -170,6 +196,8 @@ impl TestUpstream {
             hits: shared.hits,
             probes: shared.probes,
             connections,
+            client_certs,
+            tls: tls.is_some(),
             last_head: shared.last_head,
             behaviour: shared.behaviour,
             conns,
@@ -177,8 +205,10 @@ impl TestUpstream {
         }
     }
 
+    /// `http://` or, for `spawn_tls`, `https://` with the address.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn hits(&self) -> u64 {
@@ -359,7 +389,11 @@ async fn respond(req: Request<Incoming>, s: Shared) -> Result<Response<Out>, Inf
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").into()))
             .collect();
-        let json = serde_json::json!({"uri": parts.uri.to_string(), "headers": headers});
+        let json = serde_json::json!({
+            "uri": parts.uri.to_string(),
+            "version": format!("{:?}", parts.version),
+            "headers": headers,
+        });
         Response::new(full(json.to_string()))
     } else {
         Response::new(full(name.clone()))
@@ -371,40 +405,4 @@ async fn respond(req: Request<Incoming>, s: Shared) -> Result<Response<Out>, Inf
     resp.headers_mut()
         .insert("keep-alive", "timeout=5".parse().unwrap());
     Ok(resp)
-}
-
-/// A body of `remaining` bytes made in 64 KiB chunks, never held whole.
-pub struct Generated {
-    remaining: u64,
-    chunk: Bytes,
-}
-
-impl Generated {
-    pub fn new(len: u64) -> Self {
-        Self {
-            remaining: len,
-            chunk: Bytes::from(vec![b'x'; 64 * 1024]),
-        }
-    }
-}
-
-impl Body for Generated {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        if self.remaining == 0 {
-            return Poll::Ready(None);
-        }
-        let n = self.remaining.min(self.chunk.len() as u64) as usize;
-        self.remaining -= n as u64;
-        Poll::Ready(Some(Ok(Frame::data(self.chunk.slice(..n)))))
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::SizeHint::with_exact(self.remaining)
-    }
 }

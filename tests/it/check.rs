@@ -14,6 +14,7 @@ mod plugins_errors;
 mod resilience;
 mod resilience_errors;
 mod tls;
+mod upstream_tls;
 
 /// What one run of the binary printed.
 struct Run {
@@ -620,13 +621,13 @@ pools:
     assert_problem(
         find(&all, "pools[0].endpoints[1].url"),
         "pools[0].endpoints[1].url",
-        "invalid URL \"127.0.0.1:9001\": expected http://HOST:PORT",
+        "invalid URL \"127.0.0.1:9001\": expected http://HOST:PORT or https://HOST:PORT",
         Some((14, 14)),
     );
 }
 
 #[test]
-fn https_endpoint_is_rejected_for_now() {
+fn endpoint_url_with_another_scheme_is_rejected() {
     let yaml = "\
 version: 1
 listeners:
@@ -639,14 +640,14 @@ pools:
   - name: p
     endpoints:
       - name: a
-        url: https://127.0.0.1:9001
+        url: ftp://127.0.0.1:9001
 ";
-    assert_at(yaml, 12, 14, "https://");
+    assert_at(yaml, 12, 14, "ftp://");
     let p = one_problem(yaml);
     assert_problem(
         &p,
         "pools[0].endpoints[0].url",
-        "unsupported scheme \"https\" in \"https://127.0.0.1:9001\": use http://",
+        "unsupported scheme \"ftp\" in \"ftp://127.0.0.1:9001\": use http:// or https://",
         Some((12, 14)),
     );
 }
@@ -1304,7 +1305,7 @@ pools:
     connect_timeout: 0s
     endpoints:
       - name: a
-        url: https://127.0.0.1:9001
+        url: ftp://127.0.0.1:9001
         weight: 2000000
 ";
     let expected = [
@@ -1334,9 +1335,9 @@ pools:
         ),
         (
             "pools[0].endpoints[0].url",
-            "unsupported scheme \"https\"",
+            "unsupported scheme \"ftp\"",
             (14, 14),
-            "https://",
+            "ftp://",
         ),
         (
             "pools[0].endpoints[0].weight",

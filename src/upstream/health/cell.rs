@@ -15,10 +15,12 @@ use crate::upstream::pool_state::PoolState;
 use crate::upstream::scoring::ScoreView;
 
 /// Where and how to probe an endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProbeTarget {
-    /// `host:port` to connect to.
-    pub authority: String,
+    /// Where and how to connect (TLS for `https://` endpoints).
+    pub dial: crate::upstream::Dial,
+    /// The HTTP version an HTTP check speaks: the pool's.
+    pub protocol: crate::config::Protocol,
     /// Host header value.
     pub host: String,
     /// Path requested.

@@ -285,7 +285,11 @@ fn health(name: &str, metrics: &Metrics) -> Arc<EndpointHealth> {
     let settings = HealthSettings {
         check: None,
         target: ProbeTarget {
-            authority: "127.0.0.1:1".into(),
+            dial: crate::upstream::Dial {
+                address: "127.0.0.1:1".into(),
+                security: crate::upstream::Security::Plain,
+            },
+            protocol: crate::config::Protocol::Http1,
             host: "x".into(),
             path: "/".into(),
         },
