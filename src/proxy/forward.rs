@@ -267,6 +267,24 @@ mod tests {
     }
 
     #[test]
+    fn te_trailers_is_recognised_among_other_codings() {
+        let cases = [
+            ("trailers", true),
+            ("gzip, Trailers", true),
+            ("trailers;q=1", true),
+            ("deflate", false),
+            ("", false),
+            ("x-trailers", false),
+        ];
+        for (value, want) in cases {
+            let mut h = HeaderMap::new();
+            h.insert(header::TE, HeaderValue::from_str(value).unwrap());
+            assert_eq!(accepts_trailers(&h), want, "{value:?}");
+        }
+        assert!(!accepts_trailers(&HeaderMap::new()));
+    }
+
+    #[test]
     fn strips_hop_by_hop_and_named_headers() {
         let mut h = HeaderMap::new();
         h.insert(

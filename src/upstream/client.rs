@@ -156,14 +156,14 @@ enum LeaseKind {
         /// connection, which is never reused.
         pool: Option<Arc<Inner>>,
     },
-    /// A stream on the shared HTTP/2 connection.
-    Http2(#[allow(dead_code)] StreamGuard),
+    /// A stream on the shared HTTP/2 connection, counted while it lives.
+    Http2 { _stream: StreamGuard },
 }
 
 impl Lease {
     /// A stream of an HTTP/2 connection.
     pub(super) fn http2(guard: StreamGuard) -> Self {
-        Self(LeaseKind::Http2(guard))
+        Self(LeaseKind::Http2 { _stream: guard })
     }
 
     /// Gives the connection back for reuse (call once the response body

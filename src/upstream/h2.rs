@@ -160,7 +160,11 @@ pub(super) async fn send(
     conn: &H2Conn,
     mut req: Request<UpstreamBody>,
 ) -> Result<(Response<Incoming>, Lease), SendFailure> {
-    to_h2_form(&mut req, client);
+    let scheme = match client.dial.security {
+        Security::Plain => Scheme::HTTP,
+        Security::Tls(_) | Security::Unusable(_) => Scheme::HTTPS,
+    };
+    to_h2_form(&mut req, scheme, &client.dial.address);
     let mut retried = false;
     loop {
         let (mut sender, fresh) = match conn.sender(client).await {
@@ -235,16 +239,12 @@ async fn connect(client: &Inner) -> Result<SendRequest<UpstreamBody>, UpstreamEr
 /// Turns an origin-form request with a Host header (what `forward`
 /// prepares) into HTTP/2 form: `:scheme` from the endpoint, `:authority`
 /// from Host (RFC 9113 §8.3.1: no Host that differs from it, so Host goes),
-/// or the endpoint's authority when Host is missing or unusable.
-fn to_h2_form(req: &mut Request<UpstreamBody>, client: &Inner) {
-    let scheme = match client.dial.security {
-        Security::Plain => Scheme::HTTP,
-        Security::Tls(_) | Security::Unusable(_) => Scheme::HTTPS,
-    };
+/// or `fallback` (the endpoint's address) when Host is missing or unusable.
+fn to_h2_form<B>(req: &mut Request<B>, scheme: Scheme, fallback: &str) {
     let host = req.headers_mut().remove(header::HOST);
     let authority = host
         .and_then(|h| Authority::try_from(h.as_bytes()).ok())
-        .or_else(|| Authority::try_from(client.dial.address.as_str()).ok());
+        .or_else(|| Authority::try_from(fallback).ok());
     let path = req
         .uri()
         .path_and_query()
@@ -258,4 +258,38 @@ fn to_h2_form(req: &mut Request<UpstreamBody>, client: &Inner) {
         *req.uri_mut() = uri;
     }
     *req.version_mut() = Version::HTTP_2;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_take_http2_form() {
+        let cases = [
+            (
+                Some("api.example.com:8080"),
+                Scheme::HTTP,
+                "/a?b=1",
+                "http://api.example.com:8080/a?b=1",
+            ),
+            (None, Scheme::HTTPS, "/", "https://10.0.0.1:443/"),
+            (
+                Some("bad host"),
+                Scheme::HTTPS,
+                "/x",
+                "https://10.0.0.1:443/x",
+            ),
+        ];
+        for (host, scheme, path, want) in cases {
+            let mut req = Request::get(path).body(()).unwrap();
+            if let Some(h) = host {
+                req.headers_mut().insert(header::HOST, h.parse().unwrap());
+            }
+            to_h2_form(&mut req, scheme, "10.0.0.1:443");
+            assert_eq!(req.uri().to_string(), want);
+            assert_eq!(req.version(), Version::HTTP_2);
+            assert!(req.headers().get(header::HOST).is_none());
+        }
+    }
 }
