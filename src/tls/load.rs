@@ -168,6 +168,28 @@ impl Files {
             source: std::io::Error::new(e.kind(), e.to_string()),
         })
     }
+
+    /// The content hashes of `paths`, in order, or every file that failed,
+    /// each labelled by `label` (its config path).
+    pub(super) fn hashes<'a>(
+        &mut self,
+        paths: impl Iterator<Item = &'a PathBuf>,
+        label: impl Fn(&Path) -> String,
+    ) -> Result<Vec<String>, Vec<(String, TlsError)>> {
+        let mut hashes = Vec::new();
+        let mut errors = Vec::new();
+        for f in paths {
+            match self.get(f) {
+                Ok(c) => hashes.push(c.hash),
+                Err(e) => errors.push((label(f), e)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(hashes)
+        } else {
+            Err(errors)
+        }
+    }
 }
 
 /// A listener's certificates, loaded.

@@ -221,17 +221,7 @@ fn load_listener(
     spec: &ListenerTls,
     previous: Option<&TlsSet>,
 ) -> Result<Arc<ServerTls>, Vec<(String, TlsError)>> {
-    let mut file_hashes = Vec::new();
-    let mut errors = Vec::new();
-    for f in spec.files() {
-        match files.get(f) {
-            Ok(c) => file_hashes.push(c.hash),
-            Err(e) => errors.push((file_path(spec, f), e)),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let file_hashes = files.hashes(spec.files(), |f| file_path(spec, f))?;
     let reuse = previous
         .into_iter()
         .flat_map(TlsSet::iter)

@@ -69,17 +69,7 @@ pub(super) fn load_pool(
     previous: Option<&Arc<UpstreamTls>>,
 ) -> Result<Arc<UpstreamTls>, Vec<(String, TlsError)>> {
     let spec = &pool.tls;
-    let mut file_hashes = Vec::new();
-    let mut errors = Vec::new();
-    for f in spec.files() {
-        match files.get(f) {
-            Ok(c) => file_hashes.push(c.hash),
-            Err(e) => errors.push((file_path(spec, f), e)),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let file_hashes = files.hashes(spec.files(), |f| file_path(spec, f))?;
     if let Some(p) = previous.filter(|p| p.spec == *spec && p.file_hashes == file_hashes) {
         return Ok(Arc::clone(p));
     }
