@@ -6,9 +6,13 @@
 #   SWITCHYARD_BIN=target/release/switchyard bench/tls.sh [-r ROUNDS] [-d SECONDS]
 #
 # Tests, each `-d` seconds after a 2 s warm-up, per proxy per round:
-#   hs   oha -c 50 --disable-keepalive: every request on a new TLS connection
-#        (req/s = handshakes/s; oha's client may resume sessions, the same
-#        for both proxies)
+#   full wrk -t1 -c50 -H 'Connection: close': every request on a new TLS
+#        connection with a full handshake (wrk never offers a session to
+#        resume), so req/s = full handshakes/s (ECDHE + ECDSA signature)
+#   hs   oha -c 50 --disable-keepalive: every request on a new TLS connection;
+#        oha's rustls client resumes TLS 1.3 sessions (both servers accept:
+#        nginx by tickets, Switchyard by rustls' session cache), so these are
+#        mostly resumed handshakes (ECDHE, no signature)
 #   h2   oha --http2 -c 4 -p 16: 64 streams over 4 connections, 100 B answers
 # Loopback only; every process it starts is stopped by PID on exit.
 set -euo pipefail
@@ -25,6 +29,7 @@ done
 OHA=${OHA:-$BENCH/.tools/bin/oha}
 BACKEND_BIN=${BACKEND_BIN:-$BENCH/backend/target/release/bench-backend}
 [[ -x $OHA && -x $BACKEND_BIN ]] || { echo "run bench/setup.sh first (oha, backend)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk missing: bench/setup.sh installs it" >&2; exit 1; }
 command -v nginx >/dev/null || { echo "nginx missing: bench/setup.sh installs it" >&2; exit 1; }
 UP1=${UP1:-19101} UP2=${UP2:-19102} NGX=18481 SY=18490 SYADM=18590
 DIR=$(mktemp -d /tmp/switchyard-tls-bench.XXXXXX)
@@ -92,6 +97,14 @@ rps() { # rps JSON -> requests/s
 }
 run() { # run NAME PORT TEST ROUND
     local args url="https://127.0.0.1:$2/" out="$DIR/$1-$3-$4.json"
+    if [[ $3 == full ]]; then
+        local w=(-t1 -c50 -H 'Connection: close' "$url")
+        taskset -c 0 timeout 30 wrk -d2s "${w[@]}" >/dev/null 2>&1 || true
+        taskset -c 0 timeout $((DUR + 20)) wrk -d"${DUR}s" "${w[@]}" >"$out.txt" 2>&1
+        printf '%s\t%s\t%s\t%s\n' "$4" "$1" "$3" \
+            "$(awk '/^Requests\/sec/ {printf "%d", $2}' "$out.txt")"
+        return
+    fi
     case $3 in
         hs) args=(-c 50 --disable-keepalive) ;;
         h2) args=(--http2 -c 4 -p 16) ;;
@@ -102,7 +115,7 @@ run() { # run NAME PORT TEST ROUND
 }
 printf 'round\tproxy\ttest\treq_per_s\n'
 for r in $(seq "$ROUNDS"); do
-    for t in hs h2; do
+    for t in full hs h2; do
         run nginx $NGX $t "$r"
         run switchyard $SY $t "$r"
     done

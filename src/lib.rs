@@ -96,6 +96,7 @@ impl Switchyard {
         let plugins = Arc::new(plugins);
         let tls = Arc::new(tls::TlsSet::load(&config, None).map_err(StartError::Tls)?);
         let hash = tls.combined_hash(&plugins.combined_hash(&loaded.hash));
+        metrics.tls.export_expiry(&tls);
         let dataplane = Dataplane::build(
             Arc::clone(&config),
             (loaded.hash, hash),

@@ -1,5 +1,5 @@
 //! The admin listener: `/metrics`, `/healthz`, `/readyz`, `GET /config`
-//! (redacted), `POST /reload`, `GET /upstreams`, `GET /plugins`.
+//! (redacted), `POST /reload`, `GET /upstreams`, `GET /plugins`, `GET /tls`.
 //!
 //! Owns: its own socket and a tiny router. Must not: share a port with
 //! traffic, or expose anything that is not named in the config.
@@ -24,6 +24,7 @@ use crate::proxy::{Control, Trigger};
 
 pub mod plugins;
 pub mod redact;
+pub mod tls;
 pub mod upstreams;
 
 /// The running admin listener.
@@ -124,6 +125,10 @@ async fn route(
             StatusCode::OK,
             &plugins::document(&shared.dataplane.load_full()),
         ),
+        (&Method::GET, "/tls") => json(
+            StatusCode::OK,
+            &tls::document(&shared.dataplane.load_full()),
+        ),
         (&Method::POST, "/reload") => {
             let report = control.reload_from_file(Trigger::Admin).await;
             let status = if report.result == "failure" {
@@ -135,7 +140,8 @@ async fn route(
         }
         (
             _,
-            "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload" | "/upstreams" | "/plugins",
+            "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload" | "/upstreams" | "/plugins"
+            | "/tls",
         ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };

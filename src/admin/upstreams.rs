@@ -54,6 +54,8 @@ pub fn document(dp: &Dataplane) -> Value {
                 .collect();
             json!({
                 "name": &*pool.name,
+                "protocol": pool.config.protocol.as_str(),
+                "tls": pool.config.endpoints.iter().any(|e| e.url.is_tls()),
                 "balancer": pool.config.balancer.as_str(),
                 "when_none_healthy": pool.config.when_none_healthy.as_str(),
                 "health_check": pool.config.health_check.as_ref().map(|c| json!({

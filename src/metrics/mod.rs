@@ -7,11 +7,13 @@
 mod health;
 pub mod names;
 mod plugin;
+mod tls;
 
 pub use health::{EndpointHealthMetrics, HealthFamilies, PoolHealthMetrics};
 pub use plugin::{
     PluginFamilies, PluginPhaseMetrics, PHASES as PLUGIN_PHASES, RESULTS as PLUGIN_RESULTS,
 };
+pub use tls::{HandshakeMetrics, TlsFamilies};
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -176,6 +178,8 @@ pub struct Metrics {
     pub health: HealthFamilies,
     /// Plugin call families.
     pub plugins: PluginFamilies,
+    /// TLS handshake and certificate expiry families.
+    pub tls: TlsFamilies,
 }
 
 impl Metrics {
@@ -269,6 +273,7 @@ impl Metrics {
             },
             health: HealthFamilies::register(&registry)?,
             plugins: PluginFamilies::register(&registry)?,
+            tls: TlsFamilies::register(&registry)?,
             registry,
         };
         for result in ["success", "failure"] {

@@ -129,6 +129,7 @@ pub(super) fn remove_stale_route_series(shared: &Shared, old: &Config, new: &Con
         if listener_gone {
             shared.metrics.remove_route(&l.name, "");
             shared.metrics.remove_upgraded(&l.name);
+            shared.metrics.tls.remove_listener(&l.name);
         }
         for r in old.routes.routes() {
             if listener_gone || !routes.contains(&*r.name) {

@@ -244,6 +244,7 @@ impl Control {
         );
         let changes = diff(&current.config, &config, (&current.tls, &tls));
         self.shared.dataplane.store(Arc::new(dataplane));
+        self.shared.metrics.tls.export_expiry(&tls);
         // Swapped: start new listeners, retire removed ones.
         let timeout = config.runtime.shutdown_timeout;
         let mut next = Vec::with_capacity(config.listeners.len());

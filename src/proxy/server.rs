@@ -31,6 +31,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::dataplane::Shared;
 use super::handler::{self, ConnCtx};
+use crate::metrics::HandshakeMetrics;
 
 /// Where a listener's drain stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +175,8 @@ async fn accept_loop(
     let builder = Arc::new(builder());
     // Resolved once per listener; the series exists (at 0) from the start.
     let upgraded = shared.metrics.upgraded(&name);
+    // Resolved on the first TLS connection: a plain listener has no series.
+    let mut handshakes: Option<HandshakeMetrics> = None;
     loop {
         let accepted = tokio::select! {
             _ = stop.changed() => break,
@@ -196,6 +199,10 @@ async fn accept_loop(
                     upgraded: upgraded.clone(),
                 });
                 let rx = drain.subscribe();
+                let tls = tls.map(|config| {
+                    let m = handshakes.get_or_insert_with(|| shared.metrics.tls.handshakes(&name));
+                    (config, m.clone())
+                });
                 tokio::spawn(serve(stream, ctx, Arc::clone(&builder), rx, tls));
             }
             Err(e) => {
@@ -216,10 +223,10 @@ async fn serve(
     ctx: Arc<ConnCtx>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     mut drain: watch::Receiver<DrainState>,
-    tls: Option<Arc<ServerConfig>>,
+    tls: Option<(Arc<ServerConfig>, HandshakeMetrics)>,
 ) {
     stream.set_nodelay(true).ok();
-    let Some(config) = tls else {
+    let Some((config, handshakes)) = tls else {
         return serve_http(stream, ctx, builder, drain).await;
     };
     if *drain.borrow_and_update() != DrainState::Serving {
@@ -233,12 +240,18 @@ async fn serve(
     // started on them yet.
     let stream = tokio::select! {
         res = handshake => match res {
-            Ok(Ok(s)) => s,
+            Ok(Ok(s)) => {
+                handshakes.record("success");
+                s
+            }
             Ok(Err(e)) => {
-                tracing::debug!(listener = %ctx.listener, peer = %ctx.peer, error = %e, "TLS handshake failed.");
+                let result = crate::tls::handshake_failure(&e);
+                handshakes.record(result);
+                tracing::debug!(listener = %ctx.listener, peer = %ctx.peer, result, error = %e, "TLS handshake failed.");
                 return;
             }
             Err(_) => {
+                handshakes.record("timeout");
                 tracing::debug!(listener = %ctx.listener, peer = %ctx.peer, "TLS handshake timed out.");
                 return;
             }

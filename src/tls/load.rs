@@ -199,14 +199,29 @@ pub(super) struct Loaded {
     pub(super) resolver: SniResolver,
     /// Per certificate, the names it serves.
     pub(super) names: Vec<Vec<String>>,
+    /// Per certificate, when its leaf expires (Unix seconds), if readable.
+    pub(super) not_after: Vec<Option<i64>>,
 }
 
-/// One certificate: the chain and key, and the names it serves.
+/// One loaded certificate and key.
+pub(super) struct Leaf {
+    /// The chain and signing key.
+    pub(super) key: Arc<CertifiedKey>,
+    /// The names it serves.
+    pub(super) names: Vec<String>,
+    /// When the leaf expires (Unix seconds), if readable.
+    pub(super) not_after: Option<i64>,
+}
+
+/// One certificate: the chain and key, the names it serves and when it
+/// expires. An expired certificate loads (as in nginx and Envoy) with a
+/// warning; `switchyard_tls_certificate_expiry_timestamp_seconds` is what
+/// to alert on.
 pub(super) fn certified_key(
     files: &mut Files,
     spec: &config::Certificate,
     is_default: bool,
-) -> Result<(Arc<CertifiedKey>, Vec<String>), TlsError> {
+) -> Result<Leaf, TlsError> {
     let cert_pem = files.get(&spec.cert)?.bytes;
     let key_pem = files.get(&spec.key)?.bytes;
     let chain = certificates(&spec.cert, &cert_pem)?;
@@ -233,6 +248,7 @@ pub(super) fn certified_key(
         path: spec.cert.clone(),
         source,
     })?;
+    let leaf_der = leaf.clone();
     let names = match &spec.server_names {
         ServerNames::Listed(list) => list.iter().map(ToString::to_string).collect(),
         ServerNames::FromCertificate => own,
@@ -267,7 +283,19 @@ pub(super) fn certified_key(
             })
         }
     }
-    Ok((Arc::new(certified), names))
+    let not_after = super::x509::not_after(leaf_der.as_ref());
+    if let Some(t) = not_after.filter(|t| *t < super::x509::unix_now()) {
+        tracing::warn!(
+            cert = %spec.cert.display(),
+            not_after = %super::x509::rfc3339(t),
+            "TLS certificate has expired; peers that check validity will refuse it."
+        );
+    }
+    Ok(Leaf {
+        key: Arc::new(certified),
+        names,
+        not_after,
+    })
 }
 
 /// Every certificate in a PEM file, in order; at least one.
@@ -340,11 +368,16 @@ pub(super) fn resolver(
 ) -> Result<Loaded, Vec<(usize, TlsError)>> {
     let mut keys = Vec::with_capacity(spec.certificates.len());
     let mut names = Vec::with_capacity(spec.certificates.len());
+    let mut not_after = Vec::with_capacity(spec.certificates.len());
     let mut errors = Vec::new();
     let mut index = NameIndex::default();
     for (i, c) in spec.certificates.iter().enumerate() {
         match certified_key(files, c, i == 0) {
-            Ok((key, served)) => {
+            Ok(Leaf {
+                key,
+                names: served,
+                not_after: expiry,
+            }) => {
                 for n in &served {
                     if !index.insert(n, i) {
                         tracing::debug!(name = %n, certificate = i, "Name already served by an earlier certificate.");
@@ -352,6 +385,7 @@ pub(super) fn resolver(
                 }
                 keys.push(key);
                 names.push(served);
+                not_after.push(expiry);
             }
             Err(e) => errors.push((i, e)),
         }
@@ -360,6 +394,7 @@ pub(super) fn resolver(
         Ok(Loaded {
             resolver: SniResolver::new(keys, index),
             names,
+            not_after,
         })
     } else {
         Err(errors)

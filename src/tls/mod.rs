@@ -20,6 +20,7 @@ mod load;
 mod names;
 mod resolver;
 mod upstream;
+pub mod x509;
 
 pub use load::TlsError;
 pub use resolver::{NameIndex, SniResolver};
@@ -46,6 +47,9 @@ pub struct ServerTls {
     pub config: Arc<ServerConfig>,
     /// Per certificate, in config order, the names it serves.
     pub names: Vec<Vec<String>>,
+    /// Per certificate, in config order, when its leaf expires (Unix
+    /// seconds), if readable.
+    pub not_after: Vec<Option<i64>>,
     /// Content hashes of `spec.files()`, in that order.
     pub file_hashes: Vec<String>,
 }
@@ -66,6 +70,11 @@ impl TlsSet {
     /// The TLS of the listener at `index` in the config, if it has any.
     pub fn get(&self, index: usize) -> Option<&Arc<ServerTls>> {
         self.by_listener.get(index)?.as_ref()
+    }
+
+    /// Every pool with upstream TLS, in config order.
+    pub fn pools(&self) -> impl Iterator<Item = &Arc<UpstreamTls>> {
+        self.by_pool.iter().flatten()
     }
 
     /// Every TLS listener, in config order.
@@ -235,7 +244,14 @@ fn load_listener(
         .as_ref()
         .map(|auth| load::client_verifier(files, auth))
         .transpose();
-    let (load::Loaded { resolver, names }, verifier) = match (certificates, verifier) {
+    let (
+        load::Loaded {
+            resolver,
+            names,
+            not_after,
+        },
+        verifier,
+    ) = match (certificates, verifier) {
         (Ok(c), Ok(v)) => (c, v),
         (certificates, verifier) => {
             let mut errors: Vec<(String, TlsError)> = certificates
@@ -263,6 +279,7 @@ fn load_listener(
         spec: spec.clone(),
         config,
         names,
+        not_after,
         file_hashes,
     }))
 }
@@ -278,4 +295,45 @@ fn file_path(spec: &ListenerTls, f: &std::path::Path) -> String {
         }
     }
     "client_auth.ca".to_string()
+}
+
+/// How downstream TLS handshakes end, in label order:
+/// `switchyard_tls_handshakes_total{result}`.
+pub const HANDSHAKE_RESULTS: [&str; 6] = [
+    "success",
+    "timeout",
+    "client_certificate",
+    "certificate_rejected",
+    "protocol",
+    "aborted",
+];
+
+/// The result label of a failed downstream handshake:
+/// - `client_certificate`: mTLS refused the client's certificate, or it
+///   sent none where one is required;
+/// - `certificate_rejected`: the client refused ours (it sent a
+///   certificate alert: unknown CA, expired, bad name...);
+/// - `protocol`: no common version, cipher or ALPN, or a malformed or
+///   unexpected message;
+/// - `aborted`: the client closed or reset the connection mid-handshake
+///   (port scanners and TCP-only health checks end here).
+pub fn handshake_failure(e: &std::io::Error) -> &'static str {
+    use rustls::AlertDescription as A;
+    let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) else {
+        return "aborted";
+    };
+    match tls {
+        rustls::Error::NoCertificatesPresented | rustls::Error::InvalidCertificate(_) => {
+            "client_certificate"
+        }
+        rustls::Error::AlertReceived(
+            A::BadCertificate
+            | A::UnsupportedCertificate
+            | A::CertificateRevoked
+            | A::CertificateExpired
+            | A::CertificateUnknown
+            | A::UnknownCA,
+        ) => "certificate_rejected",
+        _ => "protocol",
+    }
 }

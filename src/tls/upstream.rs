@@ -36,6 +36,9 @@ pub struct UpstreamTls {
     pub spec: PoolTls,
     /// Content hashes of `spec.files()`, in that order.
     pub file_hashes: Vec<String>,
+    /// When the client certificate expires (Unix seconds), if there is
+    /// one and it is readable.
+    pub client_cert_not_after: Option<i64>,
     /// Offers ALPN `http/1.1`.
     http1: Arc<ClientConfig>,
     /// Offers ALPN `h2` only.
@@ -89,9 +92,9 @@ pub(super) fn load_pool(
                 key: c.key.clone(),
                 server_names: config::ServerNames::Listed(Vec::new()),
             };
-            let (key, _) = load::certified_key(files, &as_cert, true)
+            let leaf = load::certified_key(files, &as_cert, true)
                 .map_err(|e| vec![("client_cert".to_string(), e)])?;
-            Some(key)
+            Some(leaf)
         }
         None => None,
     };
@@ -102,8 +105,9 @@ pub(super) fn load_pool(
         Some(v) => builder.dangerous().with_custom_certificate_verifier(v),
         None => builder.with_root_certificates(roots),
     };
+    let client_cert_not_after = client.as_ref().and_then(|l| l.not_after);
     let base = match client {
-        Some(key) => builder.with_client_cert_resolver(Arc::new(OneCertificate(key))),
+        Some(leaf) => builder.with_client_cert_resolver(Arc::new(OneCertificate(leaf.key))),
         None => builder.with_no_client_auth(),
     };
     let with_alpn = |alpn: &[u8]| {
@@ -125,6 +129,7 @@ pub(super) fn load_pool(
         pool: Arc::clone(&pool.name),
         spec: spec.clone(),
         file_hashes,
+        client_cert_not_after,
         http1: with_alpn(ALPN_HTTP1),
         http2: with_alpn(ALPN_H2),
     }))

@@ -5,11 +5,13 @@
 //! through a TLS listener. `rotation`: new certificate files are used by new
 //! handshakes while open connections carry on; broken ones fail the reload.
 //! `mtls`: client certificates. `binary`: curl against the real binary.
+//! `observe`: handshake counters, certificate expiry metrics and `GET /tls`.
 //! What `switchyard check` says about TLS settings and files is in
 //! `check::tls`.
 
 mod binary;
 mod mtls;
+mod observe;
 mod rotation;
 mod sni;
 
@@ -66,18 +68,37 @@ impl Ca {
 
     /// A server certificate for `sans` (DNS names) with common name `cn`.
     pub fn server(&self, sans: &[&str], cn: &str) -> Pair {
-        self.leaf(sans, cn, ExtendedKeyUsagePurpose::ServerAuth)
+        self.leaf(sans, cn, ExtendedKeyUsagePurpose::ServerAuth, None)
+    }
+
+    /// A server certificate valid until midnight UTC of `(year, month, day)`.
+    pub fn server_until(&self, sans: &[&str], cn: &str, until: (i32, u8, u8)) -> Pair {
+        self.leaf(sans, cn, ExtendedKeyUsagePurpose::ServerAuth, Some(until))
     }
 
     /// A client certificate with common name `cn`.
     pub fn client(&self, cn: &str) -> Pair {
-        self.leaf(&[], cn, ExtendedKeyUsagePurpose::ClientAuth)
+        self.leaf(&[], cn, ExtendedKeyUsagePurpose::ClientAuth, None)
     }
 
-    fn leaf(&self, sans: &[&str], cn: &str, usage: ExtendedKeyUsagePurpose) -> Pair {
+    /// A client certificate valid until midnight UTC of `(year, month, day)`.
+    pub fn client_until(&self, cn: &str, until: (i32, u8, u8)) -> Pair {
+        self.leaf(&[], cn, ExtendedKeyUsagePurpose::ClientAuth, Some(until))
+    }
+
+    fn leaf(
+        &self,
+        sans: &[&str],
+        cn: &str,
+        usage: ExtendedKeyUsagePurpose,
+        until: Option<(i32, u8, u8)>,
+    ) -> Pair {
         let key = KeyPair::generate().unwrap();
         let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(sans).unwrap();
+        if let Some((y, m, d)) = until {
+            params.not_after = rcgen::date_time_ymd(y, m, d);
+        }
         params.distinguished_name.push(DnType::CommonName, cn);
         params.extended_key_usages = vec![usage];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];

@@ -34,30 +34,51 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// handshake 403 instead.
 struct WsEcho {
     addr: SocketAddr,
+    tls: bool,
     last_head: Arc<Mutex<Option<http::HeaderMap>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl WsEcho {
     async fn spawn(refuse: bool) -> Self {
+        Self::spawn_with(refuse, None).await
+    }
+
+    /// The echo server behind TLS with `config`.
+    async fn spawn_tls(config: Arc<rustls::ServerConfig>) -> Self {
+        Self::spawn_with(false, Some(tokio_rustls::TlsAcceptor::from(config))).await
+    }
+
+    async fn spawn_with(refuse: bool, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let last_head = Arc::new(Mutex::new(None));
         let seen = Arc::clone(&last_head);
+        let is_tls = tls.is_some();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(echo(stream, Arc::clone(&seen), refuse));
+                let seen = Arc::clone(&seen);
+                match tls.clone() {
+                    None => drop(tokio::spawn(echo(stream, seen, refuse))),
+                    Some(acceptor) => drop(tokio::spawn(async move {
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            echo(tls, seen, refuse).await;
+                        }
+                    })),
+                }
             }
         });
         Self {
             addr,
+            tls: is_tls,
             last_head,
             task,
         }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     fn last_head(&self) -> http::HeaderMap {
@@ -73,7 +94,10 @@ impl Drop for WsEcho {
 
 // The handshake callback's error type is tungstenite's, not ours to shrink.
 #[allow(clippy::result_large_err)]
-async fn echo(stream: TcpStream, seen: Arc<Mutex<Option<http::HeaderMap>>>, refuse: bool) {
+async fn echo<S>(stream: S, seen: Arc<Mutex<Option<http::HeaderMap>>>, refuse: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let callback = |req: &WsRequest, resp: WsResponse<()>| {
         *seen.lock().unwrap() = Some(req.headers().clone());
         if refuse {
@@ -182,6 +206,40 @@ async fn websocket_echo_passes_both_ways_and_survives_a_reload() {
         1.0
     );
     assert!(proxy.shutdown_within(Duration::from_secs(1)).await);
+}
+
+/// An upgrade to an `https://` endpoint: the tunnel runs over the pool's
+/// TLS connection (verified against the pool's CA), both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_to_an_https_upstream_passes_both_ways() {
+    let ca = crate::tls::Ca::new("WS CA");
+    let pair = ca.server(&["ws.internal"], "ws");
+    let server = crate::upstream_tls::server_config(&pair, &[b"http/1.1"], None);
+    let upstream = WsEcho::spawn_tls(server).await;
+    let dir = tempfile::tempdir().unwrap();
+    crate::tls::write_atomic(&dir.path().join("ca.pem"), &ca.pem());
+    let yaml = config(&format!(
+        "routes:\n  - {{ name: ws, pool: p }}\n\
+pools:\n  - {{ name: p, tls: {{ ca: {}, server_name: ws.internal }}, endpoints: [{}] }}\n",
+        dir.path().join("ca.pem").display(),
+        eps(&[("e1", upstream.url())])
+    ));
+    let proxy = start_proxy(&yaml).await;
+    let addr = proxy.listener_addr("web").unwrap();
+    let (mut ws, resp) = tokio_tungstenite::connect_async(format!("ws://{addr}/chat"))
+        .await
+        .expect("handshake through the proxy");
+    assert_eq!(resp.status(), 101);
+    assert_eq!(upstream.last_head()["upgrade"], "websocket");
+    assert_eq!(next_message(&mut ws).await, Message::text(GREETING));
+    exchange(&mut ws, "over tls").await;
+    gauge_reaches(proxy.admin_addr(), 1.0).await;
+    ws.close(None).await.unwrap();
+    tokio::time::timeout(WAIT, async { while let Some(Ok(_)) = ws.next().await {} })
+        .await
+        .expect("the socket closes");
+    gauge_reaches(proxy.admin_addr(), 0.0).await;
+    proxy.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,185 @@
+//! What an operator sees of TLS: `switchyard_tls_handshakes_total` by
+//! result, `switchyard_tls_certificate_expiry_timestamp_seconds` for
+//! listener and pool client certificates (rewritten on reload), `GET /tls`,
+//! and the protocol and TLS of pools in `GET /upstreams`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::Full;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::{client_config, connect, get1, http1, start_in, write_atomic, write_pair, Ca};
+use crate::common::{eventually, get, metric, metrics_text, send};
+
+const HANDSHAKES: &str = "switchyard_tls_handshakes_total";
+const EXPIRY: &str = "switchyard_tls_certificate_expiry_timestamp_seconds";
+
+/// Midnight UTC of 2031-07-04 and 2033-01-15, as Unix seconds.
+const JULY_2031: f64 = 1_940_889_600.0;
+const JAN_2033: f64 = 1_989_360_000.0;
+
+fn config(up_port: u16) -> String {
+    format!(
+        "version: 1
+runtime: {{ worker_threads: 2, shutdown_timeout: 5s }}
+admin: {{ listen: '127.0.0.1:0' }}
+reload: {{ watch: false, poll_interval: 0s }}
+listeners:
+  - name: web
+    listen: '127.0.0.1:0'
+    tls:
+      certificates: [ {{ cert: certs/api.pem, key: certs/api.key }} ]
+      client_auth: {{ ca: certs/clients.pem, required: true }}
+routes: [{{ name: r, pool: vendor }}]
+pools:
+  - name: vendor
+    protocol: http2
+    tls: {{ ca: certs/vendor-ca.pem, server_name: vendor.test, client_cert: certs/me.pem, client_key: certs/me.key }}
+    endpoints: [{{ name: v1, url: 'https://127.0.0.1:{up_port}' }}]
+"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_are_counted_by_result_and_expiry_is_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let server_ca = Ca::new("Server CA");
+    let client_ca = Ca::new("Client CA");
+    let vendor_ca = Ca::new("Vendor CA");
+    write_pair(
+        &certs,
+        "api",
+        &server_ca.server_until(&["api.example.com"], "api", (2031, 7, 4)),
+    );
+    write_atomic(&certs.join("clients.pem"), &client_ca.pem());
+    write_atomic(&certs.join("vendor-ca.pem"), &vendor_ca.pem());
+    write_pair(&certs, "me", &client_ca.client_until("me", (2033, 1, 15)));
+    // Nothing listens there: this test never sends traffic to the vendor.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let proxy = start_in(dir.path(), &config(port)).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let admin = proxy.admin_addr();
+    let api_file = certs.join("api.pem").display().to_string();
+    let me_file = certs.join("me.pem").display().to_string();
+
+    let text = metrics_text(admin).await;
+    let listener_expiry = [("scope", "listener"), ("name", "web")];
+    assert_eq!(metric(&text, EXPIRY, &listener_expiry), JULY_2031, "{text}");
+    assert!(text.contains(&format!("file=\"{api_file}\"")), "{text}");
+    let pool_expiry = [("scope", "pool"), ("name", "vendor"), ("file", &me_file)];
+    assert_eq!(metric(&text, EXPIRY, &pool_expiry), JAN_2033, "{text}");
+
+    // success: a trusted client certificate.
+    let good = client_ca.client("good");
+    let config = client_config(&server_ca.pem(), &[b"http/1.1"], Some(&good), true);
+    let mut h1 = http1(connect(web, "api.example.com", config).await.unwrap()).await;
+    // The vendor is down: 502, but the TLS side worked.
+    assert_eq!(
+        get1(&mut h1, "api.example.com", "/").await.unwrap().status,
+        502
+    );
+    // client_certificate: none presented where one is required.
+    let none = client_config(&server_ca.pem(), &[b"http/1.1"], None, true);
+    if let Ok(tls) = connect(web, "api.example.com", none).await {
+        // TLS 1.3: the refusal arrives after the client's side is done.
+        let mut h = http1(tls).await;
+        assert!(get1(&mut h, "api.example.com", "/").await.is_err());
+    }
+    // certificate_rejected: a client that does not trust our CA.
+    let distrust = client_config(
+        &Ca::new("Elsewhere").pem(),
+        &[b"http/1.1"],
+        Some(&good),
+        true,
+    );
+    assert!(connect(web, "api.example.com", distrust).await.is_err());
+    // protocol: not TLS at all.
+    let mut plain = TcpStream::connect(web).await.unwrap();
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: api.example.com\r\n\r\n")
+        .await
+        .unwrap();
+    // aborted: connected, then gone before a ClientHello.
+    drop(TcpStream::connect(web).await.unwrap());
+
+    let counts = eventually(Duration::from_secs(10), || async {
+        let text = metrics_text(admin).await;
+        let n = |result: &str| {
+            metric(
+                &text,
+                HANDSHAKES,
+                &[("listener", "web"), ("result", result)],
+            )
+        };
+        let got = [
+            "success",
+            "client_certificate",
+            "certificate_rejected",
+            "protocol",
+            "aborted",
+        ]
+        .map(|r| (r, n(r)));
+        got.iter()
+            .all(|(_, v)| *v >= 1.0)
+            .then_some((got, n("timeout")))
+    })
+    .await;
+    assert_eq!(counts.0[0], ("success", 1.0), "{counts:?}");
+    assert_eq!(counts.1, 0.0, "{counts:?}");
+    drop(plain);
+
+    // GET /tls: files, names, default, expiry; the pool's trust and client
+    // certificate; no key material.
+    let doc: serde_json::Value = serde_json::from_str(&get(admin, "/tls").await.body).unwrap();
+    let cert = &doc["listeners"][0]["certificates"][0];
+    assert_eq!(doc["listeners"][0]["listener"], "web");
+    assert_eq!(cert["cert"], api_file.as_str());
+    assert_eq!(cert["names"], serde_json::json!(["api.example.com"]));
+    assert_eq!(cert["default"], true);
+    assert_eq!(cert["not_after"], "2031-07-04T00:00:00Z");
+    assert!(cert["expires_in_seconds"].as_i64().unwrap() > 0);
+    assert_eq!(doc["listeners"][0]["client_auth"]["required"], true);
+    let pool = &doc["pools"][0];
+    assert_eq!(pool["pool"], "vendor");
+    assert_eq!(pool["protocol"], "http2");
+    assert_eq!(pool["server_name"], "vendor.test");
+    assert!(pool["trust"]["ca"]
+        .as_str()
+        .unwrap()
+        .ends_with("vendor-ca.pem"));
+    assert_eq!(pool["client_cert"]["not_after"], "2033-01-15T00:00:00Z");
+    let body = get(admin, "/tls").await.body;
+    assert!(!body.contains("PRIVATE KEY"), "{body}");
+
+    // GET /upstreams names the pool's protocol and TLS.
+    let up: serde_json::Value = serde_json::from_str(&get(admin, "/upstreams").await.body).unwrap();
+    assert_eq!(up["pools"][0]["protocol"], "http2");
+    assert_eq!(up["pools"][0]["tls"], true);
+
+    // A rotated certificate moves the gauge; a removed client certificate
+    // takes its series with it.
+    write_pair(
+        &certs,
+        "api",
+        &server_ca.server_until(&["api.example.com"], "api", (2033, 1, 15)),
+    );
+    let without_client = std::fs::read_to_string(dir.path().join("switchyard.yaml"))
+        .unwrap()
+        .replace(", client_cert: certs/me.pem, client_key: certs/me.key", "");
+    std::fs::write(dir.path().join("switchyard.yaml"), without_client).unwrap();
+    let req = Request::post(format!("http://{admin}/reload"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let r = send(req).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let text = metrics_text(admin).await;
+    assert_eq!(metric(&text, EXPIRY, &listener_expiry), JAN_2033, "{text}");
+    assert!(!text.contains("scope=\"pool\""), "{text}");
+    proxy.shutdown().await;
+}
