@@ -333,8 +333,14 @@ fn per_try_timeout_equal_to_the_route_timeout_is_allowed() {
 fn commented_examples_in_the_repository_config_are_valid() {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/switchyard.yaml");
     let text = std::fs::read_to_string(&file).expect("read config/switchyard.yaml");
+    // A `key:` line, a list item `- key: ...`, or a flow item `- { ... }`.
     let is_yaml = |rest: &str| {
         let key = rest.trim_start();
+        let key = match key.strip_prefix("- ") {
+            Some(item) if item.starts_with('{') => return true,
+            Some(item) => item,
+            None => key,
+        };
         let name: String = key
             .chars()
             .take_while(|c| c.is_ascii_lowercase() || *c == '_')
@@ -367,4 +373,15 @@ fn commented_examples_in_the_repository_config_are_valid() {
     // The outlier example spells out the defaults.
     let defaults = load(&pool_yaml(""));
     assert_eq!(pool.outlier, defaults.pools[0].outlier);
+    // The TLS listener and the upstream TLS of the KYC pool.
+    let tls = c.listeners[1]
+        .tls
+        .as_ref()
+        .expect("the example TLS listener");
+    assert_eq!(tls.certificates.len(), 2);
+    assert!(tls.client_auth.as_ref().is_some_and(|a| a.required));
+    let kyc = &c.pools[1];
+    assert_eq!(kyc.protocol, switchyard::config::Protocol::Http2);
+    assert_eq!(kyc.tls.server_name.as_deref(), Some("kyc.internal"));
+    assert!(kyc.tls.client_cert.is_some());
 }
