@@ -19,6 +19,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub const TLS_INSECURE_SKIP_VERIFY: bool = false;
 /// `listeners[].tls.client_auth.required`
 pub const TLS_CLIENT_AUTH_REQUIRED: bool = true;
+/// `listeners[].tls.session_resumption`
+pub const TLS_SESSION_RESUMPTION: bool = true;
 /// `reload.watch`
 pub const RELOAD_WATCH: bool = true;
 /// `reload.debounce`

@@ -17,6 +17,9 @@ pub struct RawListenerTls {
     /// Client certificate verification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_auth: Option<RawClientAuth>,
+    /// Whether clients may resume sessions (tickets, session IDs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_resumption: Option<bool>,
 }
 
 /// `listeners[].tls.certificates[]`

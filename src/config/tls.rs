@@ -19,6 +19,10 @@ pub struct ListenerTls {
     pub certificates: Vec<Certificate>,
     /// Client certificate verification, if configured.
     pub client_auth: Option<ClientAuth>,
+    /// Whether clients may resume sessions: TLS 1.3 tickets sealed with
+    /// rotating keys, and TLS 1.2 tickets and session IDs. Off, every
+    /// handshake is a full one.
+    pub session_resumption: bool,
 }
 
 /// `listeners[].tls.certificates[]`

@@ -65,6 +65,9 @@ pub(super) fn listener_tls(
     ListenerTls {
         certificates,
         client_auth,
+        session_resumption: raw
+            .session_resumption
+            .unwrap_or(defaults::TLS_SESSION_RESUMPTION),
     }
 }
 

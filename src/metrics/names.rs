@@ -52,6 +52,8 @@ pub const PLUGIN_CALLS_TOTAL: &str = "switchyard_plugin_calls_total";
 pub const PLUGIN_DURATION_SECONDS: &str = "switchyard_plugin_duration_seconds";
 /// Downstream TLS handshakes, by listener and result.
 pub const TLS_HANDSHAKES_TOTAL: &str = "switchyard_tls_handshakes_total";
+/// Successful downstream TLS handshakes that resumed a session.
+pub const TLS_RESUMED_HANDSHAKES_TOTAL: &str = "switchyard_tls_resumed_handshakes_total";
 /// When each loaded certificate expires (Unix seconds).
 pub const TLS_CERTIFICATE_EXPIRY_TIMESTAMP_SECONDS: &str =
     "switchyard_tls_certificate_expiry_timestamp_seconds";

@@ -1,7 +1,8 @@
 //! TLS metric families: downstream handshakes by result, and when each
 //! loaded certificate expires.
 //!
-//! Owns: `switchyard_tls_handshakes_total{listener,result}` (pre-resolved
+//! Owns: `switchyard_tls_handshakes_total{listener,result}` and
+//! `switchyard_tls_resumed_handshakes_total{listener}` (pre-resolved
 //! per listener, so the accept path hashes no labels) and
 //! `switchyard_tls_certificate_expiry_timestamp_seconds{scope,name,file}`,
 //! rewritten from the active config's TLS at every swap so a rotated or
@@ -17,19 +18,32 @@ use crate::tls::{TlsSet, HANDSHAKE_RESULTS};
 #[derive(Debug, Clone)]
 pub struct TlsFamilies {
     handshakes: IntCounterVec,
+    resumed: IntCounterVec,
     expiry: GaugeVec,
 }
 
-/// One listener's handshake counters, in [`HANDSHAKE_RESULTS`] order.
+/// One listener's handshake counters, in [`HANDSHAKE_RESULTS`] order, and
+/// its resumed-session counter.
 #[derive(Debug, Clone)]
-pub struct HandshakeMetrics([IntCounter; 6]);
+pub struct HandshakeMetrics {
+    by_result: [IntCounter; 6],
+    resumed: IntCounter,
+}
 
 impl HandshakeMetrics {
     /// Counts one handshake that ended with `result` (a
     /// [`HANDSHAKE_RESULTS`] label).
     pub fn record(&self, result: &str) {
         if let Some(i) = HANDSHAKE_RESULTS.iter().position(|r| *r == result) {
-            self.0[i].inc();
+            self.by_result[i].inc();
+        }
+    }
+
+    /// Counts one successful handshake, resumed or full.
+    pub fn succeeded(&self, resumed: bool) {
+        self.by_result[0].inc();
+        if resumed {
+            self.resumed.inc();
         }
     }
 }
@@ -45,6 +59,14 @@ impl TlsFamilies {
             &["listener", "result"],
         )?;
         registry.register(Box::new(handshakes.clone()))?;
+        let resumed = IntCounterVec::new(
+            Opts::new(
+                names::TLS_RESUMED_HANDSHAKES_TOTAL,
+                "Successful downstream TLS handshakes that resumed a session, by listener.",
+            ),
+            &["listener"],
+        )?;
+        registry.register(Box::new(resumed.clone()))?;
         let expiry = GaugeVec::new(
             Opts::new(
                 names::TLS_CERTIFICATE_EXPIRY_TIMESTAMP_SECONDS,
@@ -54,14 +76,19 @@ impl TlsFamilies {
             &["scope", "name", "file"],
         )?;
         registry.register(Box::new(expiry.clone()))?;
-        Ok(Self { handshakes, expiry })
+        Ok(Self {
+            handshakes,
+            resumed,
+            expiry,
+        })
     }
 
     /// The handshake counters of `listener`; every result exists (at 0).
     pub fn handshakes(&self, listener: &str) -> HandshakeMetrics {
-        HandshakeMetrics(
-            HANDSHAKE_RESULTS.map(|r| self.handshakes.with_label_values(&[listener, r])),
-        )
+        HandshakeMetrics {
+            by_result: HANDSHAKE_RESULTS.map(|r| self.handshakes.with_label_values(&[listener, r])),
+            resumed: self.resumed.with_label_values(&[listener]),
+        }
     }
 
     /// Drops the handshake series of a removed listener.
@@ -70,6 +97,7 @@ impl TlsFamilies {
             // Absent when the listener never had TLS.
             self.handshakes.remove_label_values(&[listener, r]).ok();
         }
+        self.resumed.remove_label_values(&[listener]).ok();
     }
 
     /// Replaces every expiry series with those of `set`.

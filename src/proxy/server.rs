@@ -241,7 +241,8 @@ async fn serve(
     let stream = tokio::select! {
         res = handshake => match res {
             Ok(Ok(s)) => {
-                handshakes.record("success");
+                let resumed = s.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+                handshakes.succeeded(resumed);
                 s
             }
             Ok(Err(e)) => {

@@ -343,10 +343,16 @@ pub(super) fn client_verifier(
 }
 
 /// The rustls config of one listener: TLS 1.3 and 1.2, ALPN `h2` then
-/// `http/1.1`, certificates by SNI, and the client verifier if any.
+/// `http/1.1`, certificates by SNI, the client verifier if any, and
+/// session resumption when `resumption`: stateless tickets (keys made
+/// here and rotated every 6 hours by rustls; a listener keeps them as long
+/// as it keeps this config, so across reloads that leave its TLS alone),
+/// plus rustls' session cache for TLS 1.2 clients without tickets.
+/// Without it, no tickets and no cache: every handshake is a full one.
 pub(super) fn server_config(
     resolver: SniResolver,
     verifier: Option<Arc<dyn ClientCertVerifier>>,
+    resumption: bool,
 ) -> Result<Arc<ServerConfig>, TlsError> {
     let builder = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -357,6 +363,12 @@ pub(super) fn server_config(
     };
     let mut config = builder.with_cert_resolver(Arc::new(resolver));
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    if resumption {
+        config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(TlsError::Config)?;
+    } else {
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+    }
     Ok(Arc::new(config))
 }
 

@@ -264,7 +264,8 @@ fn load_listener(
             return Err(errors);
         }
     };
-    let config = load::server_config(resolver, verifier).map_err(|e| vec![(String::new(), e)])?;
+    let config = load::server_config(resolver, verifier, spec.session_resumption)
+        .map_err(|e| vec![(String::new(), e)])?;
     for (i, (c, n)) in spec.certificates.iter().zip(&names).enumerate() {
         tracing::info!(
             listener = %listener.name,

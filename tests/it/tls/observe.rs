@@ -1,18 +1,24 @@
 //! What an operator sees of TLS: `switchyard_tls_handshakes_total` by
 //! result, `switchyard_tls_certificate_expiry_timestamp_seconds` for
 //! listener and pool client certificates (rewritten on reload), `GET /tls`,
-//! and the protocol and TLS of pools in `GET /upstreams`.
+//! the protocol and TLS of pools in `GET /upstreams`, and session
+//! resumption (`session_resumption`, `switchyard_tls_resumed_handshakes_total`).
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::HandshakeKind;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::{client_config, connect, get1, http1, start_in, write_atomic, write_pair, Ca};
-use crate::common::{eventually, get, metric, metrics_text, send};
+use super::{client_config, connect, get1, http1, start_in, write_atomic, write_pair, yaml, Ca};
+use crate::common::{eventually, get, metric, metrics_text, send, TestUpstream};
 
 const HANDSHAKES: &str = "switchyard_tls_handshakes_total";
 const EXPIRY: &str = "switchyard_tls_certificate_expiry_timestamp_seconds";
@@ -181,5 +187,121 @@ async fn handshakes_are_counted_by_result_and_expiry_is_exported() {
     let text = metrics_text(admin).await;
     assert_eq!(metric(&text, EXPIRY, &listener_expiry), JAN_2033, "{text}");
     assert!(!text.contains("scope=\"pool\""), "{text}");
+    proxy.shutdown().await;
+}
+
+/// A client trusting `ca_pem` limited to `version`, with rustls' default
+/// client session cache (so it offers what it was given last time).
+fn resuming_client(
+    ca_pem: &str,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[version])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+/// Connects, serves one request (so TLS 1.3 tickets are read), and says
+/// how the handshake went.
+async fn handshake_kind(web: SocketAddr, config: Arc<rustls::ClientConfig>) -> HandshakeKind {
+    let tls = connect(web, "api.example.com", config).await.unwrap();
+    let kind = tls.get_ref().1.handshake_kind().unwrap();
+    let mut h = http1(tls).await;
+    assert_eq!(
+        get1(&mut h, "api.example.com", "/").await.unwrap().status,
+        200
+    );
+    kind
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_resume_by_default_and_not_when_turned_off() {
+    let up = TestUpstream::spawn("up").await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("Resumption CA");
+    write_pair(
+        &dir.path().join("certs"),
+        "api",
+        &ca.server(&["api.example.com"], "api"),
+    );
+    let tls = |extra: &str| {
+        format!("{{ certificates: [ {{ cert: certs/api.pem, key: certs/api.key }} ]{extra} }}")
+    };
+    let manual = "reload: { watch: false, poll_interval: 0s }\n";
+    let proxy = start_in(
+        dir.path(),
+        &format!("{manual}{}", yaml(&tls(""), &up.url())),
+    )
+    .await;
+    let web = proxy.listener_addr("web").unwrap();
+    let admin = proxy.admin_addr();
+    let clients = [
+        (
+            "TLS 1.3",
+            resuming_client(&ca.pem(), &rustls::version::TLS13),
+        ),
+        (
+            "TLS 1.2",
+            resuming_client(&ca.pem(), &rustls::version::TLS12),
+        ),
+    ];
+    for (version, client) in &clients {
+        assert_eq!(
+            handshake_kind(web, Arc::clone(client)).await,
+            HandshakeKind::Full
+        );
+        for _ in 0..2 {
+            let kind = handshake_kind(web, Arc::clone(client)).await;
+            assert_eq!(kind, HandshakeKind::Resumed, "{:?}", version);
+        }
+    }
+    let resumed = "switchyard_tls_resumed_handshakes_total";
+    let text = metrics_text(admin).await;
+    assert_eq!(
+        metric(&text, resumed, &[("listener", "web")]),
+        4.0,
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, HANDSHAKES, &[("result", "success")]),
+        6.0,
+        "{text}"
+    );
+
+    std::fs::write(
+        dir.path().join("switchyard.yaml"),
+        format!(
+            "{manual}{}",
+            yaml(&tls(", session_resumption: false"), &up.url())
+        ),
+    )
+    .unwrap();
+    let req = Request::post(format!("http://{admin}/reload"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let r = send(req).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (version, client) in &clients {
+        for _ in 0..2 {
+            let kind = handshake_kind(web, Arc::clone(client)).await;
+            assert_eq!(kind, HandshakeKind::Full, "{:?}", version);
+        }
+    }
+    let text = metrics_text(admin).await;
+    assert_eq!(
+        metric(&text, resumed, &[("listener", "web")]),
+        4.0,
+        "{text}"
+    );
     proxy.shutdown().await;
 }
