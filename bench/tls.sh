@@ -6,13 +6,15 @@
 #   SWITCHYARD_BIN=target/release/switchyard bench/tls.sh [-r ROUNDS] [-d SECONDS]
 #
 # Tests, each `-d` seconds after a 2 s warm-up, per proxy per round:
-#   full wrk -t1 -c50 -H 'Connection: close': every request on a new TLS
-#        connection with a full handshake (wrk never offers a session to
-#        resume), so req/s = full handshakes/s (ECDHE + ECDSA signature)
-#   hs   oha -c 50 --disable-keepalive: every request on a new TLS connection;
-#        oha's rustls client resumes TLS 1.3 sessions (both servers accept:
-#        nginx by tickets, Switchyard by rustls' session cache), so these are
-#        mostly resumed handshakes (ECDHE, no signature)
+#   full oha -c 50 --disable-keepalive against a second listener of each
+#        proxy with session resumption off (nginx: ssl_session_tickets off,
+#        ssl_session_cache off; Switchyard: session_resumption: false): every
+#        request is a new connection with a full TLS 1.3 handshake (ECDHE +
+#        ECDSA signature), so req/s = full handshakes/s
+#   hs   the same against the default listeners: oha's client offers the
+#        session it got last time and both servers resume it by ticket, so
+#        these are resumed handshakes (ECDHE, no signature); the share
+#        Switchyard resumed is printed at the end from its metrics
 #   h2   oha --http2 -c 4 -p 16: 64 streams over 4 connections, 100 B answers
 # Loopback only; every process it starts is stopped by PID on exit.
 set -euo pipefail
@@ -29,9 +31,8 @@ done
 OHA=${OHA:-$BENCH/.tools/bin/oha}
 BACKEND_BIN=${BACKEND_BIN:-$BENCH/backend/target/release/bench-backend}
 [[ -x $OHA && -x $BACKEND_BIN ]] || { echo "run bench/setup.sh first (oha, backend)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk missing: bench/setup.sh installs it" >&2; exit 1; }
 command -v nginx >/dev/null || { echo "nginx missing: bench/setup.sh installs it" >&2; exit 1; }
-UP1=${UP1:-19101} UP2=${UP2:-19102} NGX=18481 SY=18490 SYADM=18590
+UP1=${UP1:-19101} UP2=${UP2:-19102} NGX=18481 NGXF=18482 SY=18490 SYF=18491 SYADM=18590
 DIR=$(mktemp -d /tmp/switchyard-tls-bench.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -67,6 +68,19 @@ http {
             proxy_set_header Connection "";
         }
     }
+    server {
+        listen 127.0.0.1:$NGXF ssl http2;
+        ssl_certificate $DIR/cert.pem;
+        ssl_certificate_key $DIR/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_tickets off;
+        ssl_session_cache off;
+        location / {
+            proxy_pass http://backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
 }
 NGINX
 cat >"$DIR/switchyard.yaml" <<YAML
@@ -77,6 +91,9 @@ listeners:
   - name: web
     listen: "127.0.0.1:$SY"
     tls: { certificates: [ { cert: cert.pem, key: key.pem } ] }
+  - name: full
+    listen: "127.0.0.1:$SYF"
+    tls: { certificates: [ { cert: cert.pem, key: key.pem } ], session_resumption: false }
 routes:
   - { name: all, match: { path_prefix: / }, pool: backends }
 pools:
@@ -90,22 +107,15 @@ taskset -c 1 nginx -p "$DIR" -c "$DIR/nginx.conf" -g 'daemon off;' >"$DIR/nginx.
 PIDS+=($!)
 taskset -c 1 "$SWITCHYARD_BIN" run --config "$DIR/switchyard.yaml" >"$DIR/switchyard.log" 2>&1 &
 PIDS+=($!)
-wait_port $NGX && wait_port $SY || { echo "a proxy did not start; logs in $DIR" >&2; exit 1; }
+wait_port $NGX && wait_port $NGXF && wait_port $SY && wait_port $SYF || { echo "a proxy did not start; logs in $DIR" >&2; exit 1; }
 
 rps() { # rps JSON -> requests/s
     python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["summary"]["requestsPerSec"]))' "$1"
 }
 run() { # run NAME PORT TEST ROUND
     local args url="https://127.0.0.1:$2/" out="$DIR/$1-$3-$4.json"
-    if [[ $3 == full ]]; then
-        local w=(-t1 -c50 -H 'Connection: close' "$url")
-        taskset -c 0 timeout 30 wrk -d2s "${w[@]}" >/dev/null 2>&1 || true
-        taskset -c 0 timeout $((DUR + 20)) wrk -d"${DUR}s" "${w[@]}" >"$out.txt" 2>&1
-        printf '%s\t%s\t%s\t%s\n' "$4" "$1" "$3" \
-            "$(awk '/^Requests\/sec/ {printf "%d", $2}' "$out.txt")"
-        return
-    fi
     case $3 in
+        full) args=(-c 50 --disable-keepalive) ;;
         hs) args=(-c 50 --disable-keepalive) ;;
         h2) args=(--http2 -c 4 -p 16) ;;
     esac
@@ -116,8 +126,29 @@ run() { # run NAME PORT TEST ROUND
 printf 'round\tproxy\ttest\treq_per_s\n'
 for r in $(seq "$ROUNDS"); do
     for t in full hs h2; do
-        run nginx $NGX $t "$r"
-        run switchyard $SY $t "$r"
+        if [[ $t == full ]]; then
+            run nginx $NGXF $t "$r"
+            run switchyard $SYF $t "$r"
+        else
+            run nginx $NGX $t "$r"
+            run switchyard $SY $t "$r"
+        fi
     done
 done
+# How many of Switchyard's handshakes resumed, per listener.
+curl -s "http://127.0.0.1:$SYADM/metrics" | python3 -c '
+import re, sys
+ok, resumed = {}, {}
+for line in sys.stdin:
+    m = re.match(r"switchyard_tls_(handshakes|resumed_handshakes)_total\{(.*)\} (\S+)", line)
+    if not m:
+        continue
+    labels = dict(re.findall(r"(\w+)=\"([^\"]*)\"", m.group(2)))
+    if m.group(1) == "resumed_handshakes":
+        resumed[labels["listener"]] = float(m.group(3))
+    elif labels.get("result") == "success":
+        ok[labels["listener"]] = float(m.group(3))
+for l, n in ok.items():
+    print(f"switchyard listener {l}: {n:.0f} handshakes, {resumed.get(l, 0):.0f} resumed", file=sys.stderr)
+' 
 echo "raw oha output and logs: $DIR" >&2
