@@ -21,6 +21,8 @@ pub const TLS_INSECURE_SKIP_VERIFY: bool = false;
 pub const TLS_CLIENT_AUTH_REQUIRED: bool = true;
 /// `listeners[].tls.session_resumption`
 pub const TLS_SESSION_RESUMPTION: bool = true;
+/// `listeners[].tls.handshake_timeout`
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// `reload.watch`
 pub const RELOAD_WATCH: bool = true;
 /// `reload.debounce`

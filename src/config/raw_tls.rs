@@ -20,6 +20,9 @@ pub struct RawListenerTls {
     /// Whether clients may resume sessions (tickets, session IDs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_resumption: Option<bool>,
+    /// How long a client may take to complete the handshake.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshake_timeout: Option<String>,
 }
 
 /// `listeners[].tls.certificates[]`

@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// `listeners[].tls`
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,9 @@ pub struct ListenerTls {
     /// rotating keys, and TLS 1.2 tickets and session IDs. Off, every
     /// handshake is a full one.
     pub session_resumption: bool,
+    /// How long a client may take from accept to a finished handshake;
+    /// then the connection is closed (`result="timeout"`).
+    pub handshake_timeout: Duration,
 }
 
 /// `listeners[].tls.certificates[]`

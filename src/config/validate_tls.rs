@@ -68,6 +68,12 @@ pub(super) fn listener_tls(
         session_resumption: raw
             .session_resumption
             .unwrap_or(defaults::TLS_SESSION_RESUMPTION),
+        handshake_timeout: issues.duration(
+            &format!("{base}.handshake_timeout"),
+            raw.handshake_timeout.as_deref(),
+            defaults::TLS_HANDSHAKE_TIMEOUT,
+            false,
+        ),
     }
 }
 

@@ -189,7 +189,7 @@ async fn accept_loop(
                     .dataplane
                     .load()
                     .listener_tls(&name)
-                    .map(|t| Arc::clone(&t.config));
+                    .map(|t| (Arc::clone(&t.config), t.spec.handshake_timeout));
                 let ctx = Arc::new(ConnCtx {
                     listener: Arc::clone(&name),
                     peer,
@@ -199,9 +199,13 @@ async fn accept_loop(
                     upgraded: upgraded.clone(),
                 });
                 let rx = drain.subscribe();
-                let tls = tls.map(|config| {
+                let tls = tls.map(|(config, timeout)| {
                     let m = handshakes.get_or_insert_with(|| shared.metrics.tls.handshakes(&name));
-                    (config, m.clone())
+                    Handshake {
+                        config,
+                        timeout,
+                        metrics: m.clone(),
+                    }
                 });
                 tokio::spawn(serve(stream, ctx, Arc::clone(&builder), rx, tls));
             }
@@ -216,6 +220,16 @@ async fn accept_loop(
     listener
 }
 
+/// What the TLS handshake of one accepted connection needs.
+struct Handshake {
+    /// The listener's rustls config as of the accept.
+    config: Arc<ServerConfig>,
+    /// `listeners[].tls.handshake_timeout`.
+    timeout: Duration,
+    /// The listener's handshake counters.
+    metrics: HandshakeMetrics,
+}
+
 /// Serves one accepted connection: the TLS handshake first when `tls` is
 /// set, then HTTP until the client or a drain ends it.
 async fn serve(
@@ -223,19 +237,21 @@ async fn serve(
     ctx: Arc<ConnCtx>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     mut drain: watch::Receiver<DrainState>,
-    tls: Option<(Arc<ServerConfig>, HandshakeMetrics)>,
+    tls: Option<Handshake>,
 ) {
     stream.set_nodelay(true).ok();
-    let Some((config, handshakes)) = tls else {
+    let Some(Handshake {
+        config,
+        timeout,
+        metrics: handshakes,
+    }) = tls
+    else {
         return serve_http(stream, ctx, builder, drain).await;
     };
     if *drain.borrow_and_update() != DrainState::Serving {
         return;
     }
-    let handshake = tokio::time::timeout(
-        crate::tls::HANDSHAKE_TIMEOUT,
-        TlsAcceptor::from(config).accept(stream),
-    );
+    let handshake = tokio::time::timeout(timeout, TlsAcceptor::from(config).accept(stream));
     // A draining listener drops handshakes in progress: no request has
     // started on them yet.
     let stream = tokio::select! {

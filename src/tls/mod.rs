@@ -33,9 +33,6 @@ use rustls::ServerConfig;
 
 use crate::config::{self, ListenerTls};
 
-/// How long a client may take to complete the TLS handshake.
-pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// One listener's TLS, loaded and ready for handshakes.
 #[derive(Debug)]
 pub struct ServerTls {

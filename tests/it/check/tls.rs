@@ -109,6 +109,21 @@ fn settings_errors_have_paths_and_positions() {
         "must not be empty",
         "''",
     );
+
+    let y = yaml(&format!("{ONE}      handshake_timeout: 0s\n"));
+    error(
+        &y,
+        "listeners[0].tls.handshake_timeout",
+        "must be greater than 0",
+        "0s",
+    );
+    let y = yaml(&format!("{ONE}      session_resumption: maybe\n"));
+    error(
+        &y,
+        "listeners[0].tls.session_resumption",
+        "invalid type",
+        "maybe",
+    );
 }
 
 #[test]

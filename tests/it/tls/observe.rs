@@ -14,7 +14,7 @@ use http_body_util::Full;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::HandshakeKind;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::{client_config, connect, get1, http1, start_in, write_atomic, write_pair, yaml, Ca};
@@ -302,6 +302,45 @@ async fn sessions_resume_by_default_and_not_when_turned_off() {
         metric(&text, resumed, &[("listener", "web")]),
         4.0,
         "{text}"
+    );
+    proxy.shutdown().await;
+}
+
+/// A client that connects and says nothing is cut off after
+/// `handshake_timeout` and counted as `timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_closed_at_the_handshake_timeout() {
+    let up = TestUpstream::spawn("up").await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("Timeout CA");
+    write_pair(
+        &dir.path().join("certs"),
+        "api",
+        &ca.server(&["api.example.com"], "api"),
+    );
+    let tls = "{ certificates: [ { cert: certs/api.pem, key: certs/api.key } ], handshake_timeout: 300ms }";
+    let proxy = start_in(dir.path(), &yaml(tls, &up.url())).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let mut silent = TcpStream::connect(web).await.unwrap();
+    let mut buf = [0u8; 16];
+    // Closed by the proxy: EOF (or a reset) well before this deadline.
+    let read = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut buf))
+        .await
+        .expect("the proxy closes a silent connection");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let text = metrics_text(proxy.admin_addr()).await;
+    let timeouts = metric(
+        &text,
+        HANDSHAKES,
+        &[("listener", "web"), ("result", "timeout")],
+    );
+    assert_eq!(timeouts, 1.0, "{text}");
+    // A client that does speak still gets through.
+    let config = client_config(&ca.pem(), &[b"http/1.1"], None, true);
+    let mut h1 = http1(connect(web, "api.example.com", config).await.unwrap()).await;
+    assert_eq!(
+        get1(&mut h1, "api.example.com", "/").await.unwrap().status,
+        200
     );
     proxy.shutdown().await;
 }
