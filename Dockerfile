@@ -42,7 +42,8 @@ RUN bash plugins/build.sh --no-test
 
 # --- runtime -----------------------------------------------------------------
 FROM debian:bookworm-slim
-# ca-certificates: for TLS to upstreams once that lands; costs little now.
+# ca-certificates: the system roots that https:// endpoints are verified
+# against by default (pools[].tls.ca overrides them per pool).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/*
@@ -52,11 +53,19 @@ RUN groupadd --system --gid 10001 switchyard \
        --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin switchyard
 COPY --from=builder /src/target/release/switchyard /usr/local/bin/switchyard
 COPY config/ /etc/switchyard/config/
-COPY --from=plugins /src/plugins/guard.wasm /src/plugins/vendor-auth.wasm /src/plugins/error-mapper.wasm \
-     /src/plugins/add-header.wasm /etc/switchyard/plugins/
+COPY --from=plugins /src/plugins/*.wasm /etc/switchyard/plugins/
 USER switchyard:switchyard
+# `run`, `check` and `healthcheck` read the config path from here unless
+# given --config; mount your config over this path or change the variable.
+ENV SWITCHYARD_CONFIG=/etc/switchyard/config/switchyard.yaml
 # 8080: traffic (listeners[].listen); 9901: admin API (admin.listen).
 EXPOSE 8080 9901
+# GET /healthz on the config's admin.listen (0.0.0.0 is asked on 127.0.0.1);
+# the image has no curl, the binary asks itself. Only admin.listen is read
+# from the file, so an invalid edit (which the running proxy refuses) does
+# not mark a healthy container unhealthy.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["switchyard", "healthcheck", "--timeout", "2s"]
 # Exec form, so switchyard is PID 1 and gets SIGTERM itself for graceful drain.
 ENTRYPOINT ["switchyard"]
-CMD ["run", "--config", "/etc/switchyard/config/switchyard.yaml"]
+CMD ["run"]

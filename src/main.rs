@@ -41,14 +41,45 @@ enum Command {
     /// Run the proxy.
     Run {
         /// Config file.
-        #[arg(short, long, default_value = "config/switchyard.yaml")]
+        #[arg(
+            short,
+            long,
+            env = "SWITCHYARD_CONFIG",
+            default_value = "config/switchyard.yaml"
+        )]
         config: PathBuf,
     },
     /// Validate a config file exactly as `run` does, and summarise it.
     Check {
         /// Config file.
-        #[arg(short, long, default_value = "config/switchyard.yaml")]
+        #[arg(
+            short,
+            long,
+            env = "SWITCHYARD_CONFIG",
+            default_value = "config/switchyard.yaml"
+        )]
         config: PathBuf,
+    },
+    /// Ask a running proxy's admin listener for /healthz (exit 0 on 200, else 1),
+    /// for container HEALTHCHECKs and exec probes.
+    Healthcheck {
+        /// Config file whose `admin.listen` to ask (only that key is read).
+        #[arg(
+            short,
+            long,
+            env = "SWITCHYARD_CONFIG",
+            default_value = "config/switchyard.yaml"
+        )]
+        config: PathBuf,
+        /// Ask this admin address (IP:PORT) instead of the config's.
+        #[arg(long)]
+        admin: Option<std::net::SocketAddr>,
+        /// Admin path to ask, e.g. /readyz.
+        #[arg(long, default_value = "/healthz")]
+        path: String,
+        /// Give up after this long, e.g. 2s.
+        #[arg(long, default_value = "3s", value_parser = parse_duration)]
+        timeout: std::time::Duration,
     },
     /// Run demo vendors in-process behind the proxy.
     Demo {
@@ -65,6 +96,39 @@ fn main() -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Run { config } => run(&config),
         Command::Demo { config } => demo(&config),
+        Command::Healthcheck {
+            config,
+            admin,
+            path,
+            timeout,
+        } => healthcheck(&config, admin, &path, timeout),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    config::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn healthcheck(
+    config: &Path,
+    admin: Option<std::net::SocketAddr>,
+    path: &str,
+    timeout: std::time::Duration,
+) -> ExitCode {
+    let addr = match admin {
+        Some(a) => Ok(a),
+        None => switchyard::admin::probe::admin_addr(config),
+    };
+    let result = addr.and_then(|addr| switchyard::admin::probe::probe(addr, path, timeout));
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchyard healthcheck: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::proxy::{Control, Trigger};
 
 pub mod plugins;
+pub mod probe;
 pub mod redact;
 pub mod tls;
 pub mod upstreams;

@@ -21,6 +21,7 @@ mod grpc_errors;
 mod health;
 mod health_reload;
 mod metrics;
+mod operations;
 mod outlier;
 mod plugin_sdk;
 mod plugins;

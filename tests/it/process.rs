@@ -91,3 +91,52 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
     // Nothing listens any more.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// `switchyard healthcheck` against the real binary: 0 on /healthz, the
+/// admin address taken from a config file (a wildcard asked on loopback) or
+/// given with `--admin`; 1 for a non-200 path and for a stopped proxy.
+#[tokio::test]
+async fn healthcheck_subcommand_asks_the_admin_listener() {
+    let up = TestUpstream::spawn("up").await;
+    let mut proxy = ProxyProcess::spawn(&yaml(&up));
+    let admin = proxy.admin;
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("healthcheck")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let admin_arg = admin.to_string();
+    let (code, text) = run(&["--admin", &admin_arg]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("200"), "{text}");
+    let (code, text) = run(&["--admin", &admin_arg, "--path", "/readyz"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&["--admin", &admin_arg, "--path", "/nope"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("404"), "{text}");
+
+    // From a config file, as a container HEALTHCHECK does: only
+    // admin.listen is read, and 0.0.0.0 is asked on 127.0.0.1.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("switchyard.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "version: 1\nadmin: {{ listen: '0.0.0.0:{}' }}\n",
+            admin.port()
+        ),
+    )
+    .unwrap();
+    let (code, text) = run(&["--config", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+
+    proxy.signal("TERM");
+    proxy.wait_exit(Duration::from_secs(10));
+    let (code, text) = run(&["--admin", &admin_arg, "--timeout", "1s"]);
+    assert_eq!(code, Some(1), "{text}");
+}
