@@ -6,7 +6,12 @@
 #
 #   docker build -t switchyard .
 #   docker run --rm -p 8080:8080 -p 9901:9901 \
-#     -v "$PWD/my.yaml:/etc/switchyard/config/switchyard.yaml:ro" switchyard
+#     -v "$PWD/conf:/etc/switchyard/config:ro" switchyard
+#
+# Mount a directory holding switchyard.yaml (and the certificates it names),
+# not the single file: editors and tools that replace a file by renaming
+# leave a single-file bind mount pointing at the old inode, so hot reload
+# would never see the edit. Set SWITCHYARD_CONFIG for another file name.
 #
 # The shipped plugins (plugins/build.sh) are built in their own stage and
 # land in /etc/switchyard/plugins/, next to /etc/switchyard/config/, so the
