@@ -14,6 +14,7 @@ mod plugins;
 mod plugins_errors;
 mod resilience;
 mod resilience_errors;
+mod schema;
 mod tls;
 mod upstream_tls;
 
