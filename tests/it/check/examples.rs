@@ -21,8 +21,8 @@ pub(super) fn example_configs() -> Vec<PathBuf> {
     files.retain(|f| !is_kubernetes_manifest(f));
     files.sort();
     assert!(
-        !files.is_empty(),
-        "no configs under {}",
+        files.len() >= 5,
+        "expected the examples under {}: {files:?}",
         config_dir().display()
     );
     files
@@ -62,6 +62,16 @@ fn schema_comment(file: &Path) -> String {
         "# yaml-language-server: $schema={}switchyard.schema.json",
         "../".repeat(depth)
     )
+}
+
+#[test]
+fn kubernetes_example_is_found() {
+    let files = example_configs();
+    let sidecar = config_dir().join("kubernetes").join("switchyard.yaml");
+    assert!(files.contains(&sidecar), "{files:?}");
+    let deployment = config_dir().join("kubernetes").join("deployment.yaml");
+    assert!(is_kubernetes_manifest(&deployment));
+    assert!(!files.contains(&deployment), "{files:?}");
 }
 
 #[test]
