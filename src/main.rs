@@ -87,6 +87,9 @@ enum Command {
         #[arg(short, long, default_value = "config/demo.yaml")]
         config: PathBuf,
     },
+    /// Print the JSON Schema of the config file (editors use it to complete
+    /// and check keys; `config/switchyard.schema.json` is this output).
+    Schema,
 }
 
 fn main() -> ExitCode {
@@ -96,6 +99,10 @@ fn main() -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Run { config } => run(&config),
         Command::Demo { config } => demo(&config),
+        Command::Schema => {
+            print!("{}", config::schema_json());
+            ExitCode::SUCCESS
+        }
         Command::Healthcheck {
             config,
             admin,

@@ -12,9 +12,11 @@ mod location;
 mod plugins;
 mod raw;
 mod raw_plugins;
+mod raw_scoring;
 mod raw_tls;
 mod raw_values;
 mod resilience;
+mod schema;
 mod size;
 mod snapshot;
 mod tls;
@@ -38,6 +40,7 @@ pub use resilience::{
     CheckKind, EndpointCheck, HealthCheck, OutlierDetection, PrometheusSource, Retries, RetryOn,
     RetryOnSet, Scoring, ScoringSource, StatusSet, WhenNoneHealthy,
 };
+pub use schema::{schema_json, SCHEMA_ID};
 pub use size::parse_size;
 pub use snapshot::{
     Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Protocol, Reload,

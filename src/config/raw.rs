@@ -1,145 +1,198 @@
 //! The config file schema as plain serde types.
 //!
-//! Owns: the shape of the YAML file, with `deny_unknown_fields` everywhere.
-//! Must not: interpret values. Durations, addresses and URLs stay strings here
-//! so that `validate` can report every bad value with its path, not just the
-//! first one serde trips over.
+//! Owns: the shape of the YAML file, with `deny_unknown_fields` everywhere,
+//! and (through `JsonSchema`) the shape of `config/switchyard.schema.json`:
+//! the doc comments here are the descriptions editors show, so they speak
+//! to operators and give defaults. Must not: interpret values. Durations,
+//! addresses and URLs stay strings here so that `validate` can report every
+//! bad value with its path, not just the first one serde trips over.
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::defaults;
 pub(super) use super::raw_plugins::{RawOnError, RawPlugin, RawPluginLimits};
+pub(super) use super::raw_scoring::{RawPrometheusSource, RawScoring, RawScoringSource};
 pub(super) use super::raw_tls::{RawListenerTls, RawPoolTls, RawProtocol};
 pub(super) use super::raw_values::{OneOrMany, RawShare, RawSize, RawStatus};
+use super::schema;
 
-/// The whole file.
-#[derive(Debug, Deserialize, Serialize)]
+/// A Switchyard config file (`version: 1`). Every key is checked: an
+/// unknown key is an error, never ignored. `switchyard check -c FILE`
+/// validates a file exactly as `run` loads it.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Switchyard configuration", transform = schema::require_listeners)]
 pub struct RawConfig {
-    /// Schema version; must be 1.
+    /// Config schema version; must be the integer `1`.
+    #[schemars(with = "schema::Version")]
     pub version: u32,
-    /// Process-level settings.
+    /// Process-level settings: worker threads, shutdown grace period.
     #[serde(default)]
     pub runtime: RawRuntime,
-    /// The admin listener.
+    /// The admin listener: `/metrics`, `/healthz`, `/readyz`, `/config`,
+    /// `POST /reload`.
     #[serde(default)]
     pub admin: RawAdmin,
-    /// Traffic listeners.
+    /// Traffic listeners; at least one. Every listener serves the same
+    /// routes.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub listeners: Vec<RawListener>,
-    /// Routes, first match in file order wins.
+    /// Routes, tried in file order; the first match wins. With no routes,
+    /// every request gets a 404.
     #[serde(default)]
     pub routes: Vec<RawRoute>,
-    /// Endpoint pools.
+    /// Pools: named groups of upstream endpoints with a balancer.
     #[serde(default)]
     pub pools: Vec<RawPool>,
-    /// WebAssembly plugins, attached by name to routes, pools and endpoints.
+    /// WebAssembly (proxy-wasm) plugins, declared once and attached by name
+    /// to routes, pools and endpoints.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plugins: Vec<RawPlugin>,
-    /// How config changes are picked up.
+    /// How edits to the file are picked up while running.
     #[serde(default)]
     pub reload: RawReload,
 }
 
-/// `reload:`
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// `reload`: the triggers of a live reload. A file event, a poll, `SIGHUP`
+/// and `POST /reload` all run the same reload; an invalid file keeps the
+/// running config.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Reload")]
 pub struct RawReload {
-    /// Watch the config file's directory for changes (default true).
+    /// Watch the config file's directory for changes (in-place writes,
+    /// renames, Kubernetes ConfigMap swaps). Default `true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watch: Option<bool>,
-    /// Quiet time after the last file event before reloading.
+    /// Quiet time after the last file event before the file is read.
+    /// Default `250ms`; `0` allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub debounce: Option<String>,
-    /// Re-read the file this often as a fallback; `0` turns polling off.
+    /// Also re-read the file this often, for filesystems that send no
+    /// events. Default `5s`; `0` turns polling off.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub poll_interval: Option<String>,
 }
 
-/// `runtime:`
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// `runtime`: process-level settings.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Runtime")]
 pub struct RawRuntime {
-    /// Tokio worker threads; default: number of cores.
+    /// Tokio worker threads, 1 to 1024; `1` runs a single-threaded runtime.
+    /// Default: the number of CPUs. Needs a restart.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1024))]
     pub worker_threads: Option<usize>,
-    /// How long in-flight requests may take to finish on SIGTERM.
+    /// On SIGTERM or Ctrl-C, how long in-flight requests get to finish.
+    /// Default `30s`; `0` means no grace period.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub shutdown_timeout: Option<String>,
 }
 
-/// `admin:`
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// `admin`: the admin listener.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Admin")]
 pub struct RawAdmin {
-    /// Address of the admin listener.
+    /// Socket address (IP and port) of the admin listener. Default
+    /// `127.0.0.1:9901` (loopback only; `0.0.0.0:9901` exposes it, as
+    /// Kubernetes probes need). Needs a restart.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
 }
 
-/// `listeners[]`
-#[derive(Debug, Deserialize, Serialize)]
+/// `listeners[]`: one socket serving proxied traffic. Plain HTTP/1 and
+/// h2c without `tls`; HTTPS (HTTP/1.1 and HTTP/2 by ALPN) with it.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Listener")]
 pub struct RawListener {
-    /// Unique listener name, used in metric labels.
+    /// Unique listener name; the `listener` metric label.
+    #[schemars(with = "schema::Name")]
     pub name: String,
-    /// Socket address to bind.
+    /// Socket address to bind: an IP literal and a port, such as
+    /// `0.0.0.0:8080` or `[::1]:8443` (no host names).
     pub listen: String,
-    /// Downstream TLS; plain HTTP without it.
+    /// Terminate TLS on this listener. Default: none (plain HTTP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<RawListenerTls>,
 }
 
-/// `routes[]`
-#[derive(Debug, Deserialize, Serialize)]
+/// `routes[]`: which requests (`match`) go to which pool, with header
+/// edits, a timeout and retries.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Route")]
 pub struct RawRoute {
-    /// Unique route name, used in metric labels.
+    /// Unique route name; the `route` metric label.
+    #[schemars(with = "schema::Name")]
     pub name: String,
-    /// Conditions; an empty match matches everything.
+    /// Conditions, all of which must hold. Default `{}`: matches every
+    /// request.
     #[serde(default, rename = "match")]
     pub matcher: RawMatch,
     /// Name of the pool that serves this route.
+    #[schemars(with = "schema::Name")]
     pub pool: String,
-    /// Path prefix removed before forwarding.
+    /// Path prefix removed before forwarding, on whole segments (`/v1`
+    /// turns `/v1/a` into `/a`). Must start with `/`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strip_prefix: Option<String>,
-    /// Header edits on the way to the upstream.
+    /// Edits to the request sent upstream.
     #[serde(default)]
     pub request_headers: RawHeaderOps,
-    /// Header edits on the way back to the client.
+    /// Edits to the upstream's response sent to the client.
     #[serde(default)]
     pub response_headers: RawHeaderOps,
-    /// Time allowed until the upstream's response headers arrive, all
-    /// retries included.
+    /// Time until the upstream's response headers arrive, all retries
+    /// included; then the client gets a 504. Default `15s`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub timeout: Option<String>,
-    /// Retry policy.
+    /// Retry policy. Default: one attempt, no retry.
     #[serde(default)]
     pub retries: RawRetries,
     /// Plugins run, in order, before the endpoint is picked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<schema::PluginName>")]
     pub plugins: Vec<String>,
 }
 
-/// `routes[].retries`
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// `routes[].retries`: when a failed request is tried again, on another
+/// endpoint of the pool if there is one. Only idempotent methods (or
+/// requests with an `Idempotency-Key`) and bodies up to 64 KiB are
+/// retried.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Retries")]
 pub struct RawRetries {
-    /// Attempts in all, the first included (1 = no retry).
+    /// Attempts in all, the first included: 1 (no retry, the default) to 5.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = defaults::MAX_RETRY_ATTEMPTS))]
     pub attempts: Option<u32>,
-    /// Time allowed for each attempt's response headers.
+    /// Time each attempt gets until its response headers arrive; at most
+    /// the route's `timeout`. Default: what is left of the route timeout.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub per_try_timeout: Option<String>,
-    /// Failures that are retried.
+    /// Failures that are retried. Default `[connect_error, reset, timeout,
+    /// http_5xx]`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<schema::RetryOnName>>", length(min = 1))]
     pub on: Option<Vec<String>>,
-    /// Share of requests that retries may add (`20%` or `0.2`).
+    /// Share of requests that retries may add, per pool. Default `20%`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget: Option<RawShare>,
-    /// Retries per second always allowed, whatever the budget.
+    /// Retries per second always allowed, whatever the budget. Default
+    /// `10`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_retries_per_second: Option<u32>,
 }
@@ -155,290 +208,282 @@ impl RawRetries {
     }
 }
 
-/// `routes[].match`
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// `routes[].match`: conditions on the request, all of which must hold. Use
+/// at most one of `path_prefix`, `path` and `path_regex`.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Match")]
 pub struct RawMatch {
-    /// Exact or leading-wildcard host names.
+    /// Host names (`api.example.com`) or leading wildcards
+    /// (`*.example.com`, one or more extra labels); any one may match.
+    /// Case and port are ignored. Default: any host.
     #[serde(default)]
     pub hosts: Vec<String>,
-    /// Path prefix, matched on whole segments.
+    /// Path prefix matched on whole segments: `/v1` matches `/v1` and
+    /// `/v1/x`, not `/v10`. Must start with `/`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
-    /// Exact path.
+    /// Exact path, compared byte for byte. Must start with `/`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// Regular expression over the path.
+    /// Regular expression over the path (Rust `regex` syntax), not
+    /// anchored: write `^/v[0-9]+/pay$` to match the whole path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_regex: Option<String>,
-    /// Allowed methods.
+    /// Allowed methods, case-insensitive (`GET`, `POST`, extension methods
+    /// too). Default: any method.
     #[serde(default)]
     pub methods: Vec<String>,
-    /// Required headers with exact values.
+    /// Headers that must be present with exactly this value (names are
+    /// case-insensitive, values case-sensitive).
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, schema::HeaderValue>")]
     pub headers: BTreeMap<String, String>,
 }
 
-/// `request_headers` / `response_headers`
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// `request_headers` / `response_headers`: header edits, `remove` first,
+/// then `set`.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "HeaderEdits")]
 pub struct RawHeaderOps {
-    /// Headers set (replacing any existing value).
+    /// Headers set, each replacing every existing value.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, schema::HeaderValue>")]
     pub set: BTreeMap<String, String>,
-    /// Headers removed.
+    /// Headers removed, with all their values.
     #[serde(default)]
     pub remove: Vec<String>,
 }
 
-/// `pools[]`
-#[derive(Debug, Deserialize, Serialize)]
+/// `pools[]`: a named set of upstream endpoints with a balancer, health
+/// checks, outlier detection and optional scoring.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Pool", transform = schema::require_endpoints)]
 pub struct RawPool {
-    /// Unique pool name.
+    /// Unique pool name; the `pool` metric label.
+    #[schemars(with = "schema::Name")]
     pub name: String,
-    /// Balancing strategy.
+    /// How an endpoint is picked among the routable ones. Default
+    /// `weighted_round_robin`.
     #[serde(default)]
     pub balancer: RawBalancer,
-    /// TCP connect timeout.
+    /// Connect timeout for new upstream connections, TLS handshake
+    /// included; a failed connect gives a 502. Default `2s`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub connect_timeout: Option<String>,
-    /// How long an idle upstream connection is kept.
+    /// How long an idle keep-alive connection is kept for reuse. Default
+    /// `90s`; `0` turns pooling off.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub idle_timeout: Option<String>,
-    /// The HTTP version spoken to the endpoints: `http1` (default) or
-    /// `http2`.
+    /// The HTTP version spoken to the endpoints. Default `http1`; gRPC
+    /// needs `http2`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<RawProtocol>,
-    /// TLS to `https://` endpoints: trust, SNI, client certificate.
+    /// How `https://` endpoints are connected to: trust, SNI, client
+    /// certificate. Default: the system roots.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<RawPoolTls>,
-    /// The endpoints ("vendors").
+    /// The endpoints ("vendors"); at least one.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub endpoints: Vec<RawEndpoint>,
-    /// Active health checks; none when absent.
+    /// Active health checks. Default: none (every endpoint counts as
+    /// healthy); `{}` turns on an HTTP check with every default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<RawHealthCheck>,
-    /// Passive outlier detection (on by default).
+    /// Passive outlier detection: ejects endpoints that keep failing real
+    /// requests. On by default.
     #[serde(default)]
     pub outlier_detection: RawOutlierDetection,
-    /// What to do when no endpoint is routable: `any` or `fail`.
+    /// What a request gets when no endpoint is routable. Default `any`.
     #[serde(default)]
     pub when_none_healthy: RawWhenNoneHealthy,
-    /// Periodic scoring of endpoints on errors, latency and cost; none when
-    /// absent (configured weights stay).
+    /// Periodic scoring of endpoints on errors, latency and cost, which
+    /// sets their weights. Default: none (configured weights stay).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scoring: Option<RawScoring>,
-    /// Plugins run, in order, after an endpoint of this pool is picked.
+    /// Plugins run, in order, after an endpoint of this pool is picked (on
+    /// every attempt), before the endpoint's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<schema::PluginName>")]
     pub plugins: Vec<String>,
 }
 
-/// `pools[].scoring`
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// `pools[].health_check`: background probes of every endpoint.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawScoring {
-    /// Time between scoring ticks.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub interval: Option<String>,
-    /// Span of data each tick looks at.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub window: Option<String>,
-    /// p99 latency any endpoint may have without penalty.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latency_target: Option<String>,
-    /// How strongly cost lowers weight (0 ignores cost).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost_exponent: Option<f64>,
-    /// Error ratio with no penalty (`1%`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_ok: Option<RawShare>,
-    /// Error ratio at which the error score reaches 0 (`25%`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_max: Option<RawShare>,
-    /// Error score below which (two ticks running) the endpoint is ejected.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eject_below: Option<f64>,
-    /// Error score an endpoint must reach again before it can be ejected
-    /// by score once more.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rearm_above: Option<f64>,
-    /// Requests in the window before the score may eject.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_requests: Option<u32>,
-    /// Smallest weight share a scored endpoint keeps while in the pool.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_weight: Option<RawShare>,
-    /// `local` (default) or `{ prometheus: { url, timeout, selector } }`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<RawScoringSource>,
-}
-
-/// `pools[].scoring.source`: `local` or `{ prometheus: {...} }`.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum RawScoringSource {
-    /// `local`: the proxy's own registry (checked in validation).
-    Named(String),
-    /// A Prometheus server's query API.
-    Prometheus(RawPrometheusSource),
-}
-
-/// `{ prometheus: {...} }`
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPrometheusSource {
-    /// The server.
-    pub prometheus: RawPrometheus,
-}
-
-/// `pools[].scoring.source.prometheus`
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPrometheus {
-    /// Base URL, `http://host:port`.
-    pub url: String,
-    /// Time allowed for each query.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
-    /// Extra label matchers, `{job="switchyard"}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub selector: Option<String>,
-}
-
-/// `pools[].health_check`
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[schemars(rename = "HealthCheck")]
 pub struct RawHealthCheck {
-    /// `http` (default) or `tcp`.
+    /// The kind of probe. Default `http`.
     #[serde(default, rename = "type")]
     pub kind: RawCheckKind,
-    /// Path probed (http).
+    /// `http` only: the path probed (a query is allowed). Default `/`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// Host header sent (http); default: the endpoint's authority.
+    /// `http` only: the `Host` header of probes, a host name with an
+    /// optional port. Default: the endpoint's `HOST:PORT`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// Statuses that pass (http); default 200-299.
+    /// `http` only: the statuses that pass, one item or a list (`200`,
+    /// `"300-399"`, `[200, "3xx"]`). Default `"2xx"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_statuses: Option<OneOrMany<RawStatus>>,
-    /// Time between probes.
+    /// Time between probes of one endpoint. Default `5s`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub interval: Option<String>,
-    /// Time allowed for one probe.
+    /// Time allowed for one probe, shorter than `interval`. Default `2s`,
+    /// or half the interval if that is shorter.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub timeout: Option<String>,
-    /// Random spread of each interval (`10%` or `0.1`).
+    /// Random spread of each wait, as a share of `interval`, below 50%.
+    /// Default `10%`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jitter: Option<RawShare>,
-    /// Passes in a row that make an unhealthy endpoint healthy.
+    /// Passes in a row that make an unhealthy endpoint healthy, 1 to 100.
+    /// Default `2`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
     pub healthy_threshold: Option<u32>,
-    /// Failures in a row that make a healthy endpoint unhealthy.
+    /// Failures in a row that make a healthy endpoint unhealthy, 1 to 100.
+    /// Default `3`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
     pub unhealthy_threshold: Option<u32>,
 }
 
 /// `pools[].health_check.type`
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "CheckKind")]
 pub enum RawCheckKind {
-    /// An HTTP GET whose status must be expected.
+    /// A `GET` of `path` that passes when the status is expected.
     #[default]
     Http,
-    /// A TCP connect.
+    /// Passes when a TCP connection opens.
     Tcp,
 }
 
-/// `pools[].outlier_detection`
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// `pools[].outlier_detection`: ejects an endpoint that keeps failing real
+/// requests (connect errors, timeouts, resets, 5xx), for a while.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "OutlierDetection")]
 pub struct RawOutlierDetection {
-    /// Turns passive detection off when false (default true).
+    /// `false` turns outlier detection off for this pool. Default `true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// Failures in a row that eject (0 turns this trigger off).
+    /// Eject after this many failures in a row. Default `5`; `0` turns this
+    /// trigger off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consecutive_failures: Option<u32>,
-    /// Failure share over `window` that ejects (`0.5` or `50%`; 0 = off).
+    /// Eject when this share of the requests in `window` failed. Default
+    /// `50%`; `0` turns this trigger off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_ratio: Option<RawShare>,
-    /// Window of the failure ratio.
+    /// The window of `failure_ratio`. Default `10s`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub window: Option<String>,
-    /// Requests in the window before the ratio counts.
+    /// Requests in the window before `failure_ratio` counts. Default `20`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_requests: Option<u32>,
-    /// First ejection's length; later ones in a row are multiples.
+    /// Length of a first ejection; later ones in a row are multiples.
+    /// Default `30s`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub base_ejection_time: Option<String>,
-    /// Longest ejection.
+    /// The longest ejection. Default `300s`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub max_ejection_time: Option<String>,
-    /// Most of the pool's endpoints ejected at once, in percent.
+    /// At most this percentage of the pool's endpoints is ejected at once
+    /// (one may always be). Default `50`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
     pub max_ejection_percent: Option<u32>,
-    /// Weight ramp after re-admission (0 turns it off).
+    /// Weight ramp from 10% to 100% after an ejection or a failed health
+    /// check ends. Default `30s`; `0` turns the ramp off.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
     pub slow_start: Option<String>,
 }
 
 /// `pools[].when_none_healthy`
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "WhenNoneHealthy")]
 pub enum RawWhenNoneHealthy {
-    /// Use the endpoint whose ejection ends soonest.
+    /// Send the request to the endpoint whose ejection ends soonest.
     #[default]
     Any,
     /// Answer 503 at once.
     Fail,
 }
 
-/// `pools[].endpoints[].health_check`
-#[derive(Debug, Default, Deserialize, Serialize)]
+/// `pools[].endpoints[].health_check`: overrides of the pool's check.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "EndpointCheck")]
 pub struct RawEndpointCheck {
-    /// Path probed instead of the pool's.
+    /// Path probed instead of the pool's (`http` checks only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// Port probed instead of the endpoint's.
+    /// Port probed instead of the endpoint URL's.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub port: Option<u16>,
 }
 
 /// `pools[].balancer`
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "Balancer")]
 pub enum RawBalancer {
-    /// nginx's smooth weighted round robin.
+    /// nginx's smooth weighted round robin: each endpoint gets `weight`
+    /// picks in every cycle, spread out evenly.
     #[default]
     WeightedRoundRobin,
     /// Plain rotation, ignoring weights (weight 0 still excludes).
     RoundRobin,
     /// Weighted random.
     Random,
-    /// Power of two choices on in-flight requests.
+    /// Power of two choices: the one with fewer requests in flight.
     LeastRequest,
 }
 
-/// `pools[].endpoints[]`
-#[derive(Debug, Deserialize, Serialize)]
+/// `pools[].endpoints[]`: one upstream server.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Endpoint")]
 pub struct RawEndpoint {
-    /// Name unique within the pool.
+    /// Name unique within the pool; the `endpoint` metric label.
+    #[schemars(with = "schema::Name")]
     pub name: String,
-    /// `http://host:port[/base]`
+    /// `http://HOST[:PORT][/base]` or `https://HOST[:PORT][/base]`; a path
+    /// is put in front of every forwarded path.
     pub url: String,
-    /// Relative weight; 0 takes the endpoint out of rotation.
+    /// Relative weight, 0 to 1,000,000. Default `1`; `0` takes the endpoint
+    /// out of rotation.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = defaults::MAX_WEIGHT))]
     pub weight: Option<u32>,
-    /// Price of one request at this endpoint.
+    /// Price of one request at this endpoint, used by `scoring`. Default
+    /// `1.0`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub cost: Option<f64>,
-    /// Overrides of the pool's health check for this endpoint.
+    /// Overrides of the pool's health check for this endpoint (only with a
+    /// pool `health_check`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<RawEndpointCheck>,
     /// Plugins run, in order, after the pool's when this endpoint is picked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<schema::PluginName>")]
     pub plugins: Vec<String>,
 }

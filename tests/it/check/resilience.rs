@@ -328,11 +328,8 @@ fn per_try_timeout_equal_to_the_route_timeout_is_allowed() {
 /// `config/switchyard.yaml` shows `health_check`, `outlier_detection`,
 /// `when_none_healthy` and `retries` commented out. `check` cannot see them,
 /// so this uncomments every commented line that starts with a key or a list
-/// item (`# key:`), keeping its indentation, and loads the result.
-#[test]
-fn commented_examples_in_the_repository_config_are_valid() {
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/switchyard.yaml");
-    let text = std::fs::read_to_string(&file).expect("read config/switchyard.yaml");
+/// item (`# key:`), keeping its indentation.
+pub(super) fn uncomment_examples(text: &str) -> String {
     // A `key:` line, a list item `- key: ...`, or a flow item `- { ... }`.
     let is_yaml = |rest: &str| {
         let key = rest.trim_start();
@@ -347,8 +344,7 @@ fn commented_examples_in_the_repository_config_are_valid() {
             .collect();
         !name.is_empty() && key[name.len()..].starts_with(':')
     };
-    let uncommented: String = text
-        .lines()
+    text.lines()
         .map(|line| {
             let body = line.trim_start();
             let indent = &line[..line.len() - body.len()];
@@ -357,7 +353,15 @@ fn commented_examples_in_the_repository_config_are_valid() {
                 _ => format!("{line}\n"),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The commented examples in `config/switchyard.yaml`, uncommented, load.
+#[test]
+fn commented_examples_in_the_repository_config_are_valid() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/switchyard.yaml");
+    let text = std::fs::read_to_string(&file).expect("read config/switchyard.yaml");
+    let uncommented = uncomment_examples(&text);
     let c = load(&uncommented);
     let route = &c.routes.routes()[0];
     assert_eq!(route.retries.attempts, 2, "{uncommented}");
