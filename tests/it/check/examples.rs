@@ -2,7 +2,9 @@
 //! examples in `config/*.yaml` and `config/kubernetes/switchyard.yaml`)
 //! passes `check` and starts with the comment that points editors at
 //! `config/switchyard.schema.json`. Kubernetes manifests next to them
-//! (`apiVersion:`) are not Switchyard configs and are left out.
+//! (`apiVersion:`) and Prometheus rule files and their unit tests
+//! (`groups:`, `rule_files:`; `tests/it/operations.rs` checks those) are
+//! not Switchyard configs and are left out.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +20,7 @@ pub(super) fn config_dir() -> PathBuf {
 pub(super) fn example_configs() -> Vec<PathBuf> {
     let mut files = Vec::new();
     walk(&config_dir(), &mut files);
-    files.retain(|f| !is_kubernetes_manifest(f));
+    files.retain(|f| !is_other_tools_file(f));
     files.sort();
     assert!(
         files.len() >= 5,
@@ -39,13 +41,16 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
-/// Whether any document in the file has a top-level `apiVersion`.
-fn is_kubernetes_manifest(file: &Path) -> bool {
+/// Whether any document in the file is another tool's: a top-level
+/// `apiVersion` (Kubernetes), `groups` or `rule_files` (Prometheus).
+fn is_other_tools_file(file: &Path) -> bool {
     let text = std::fs::read_to_string(file).expect("read a config file");
     let manifest = serde_yaml::Deserializer::from_str(&text).any(|doc| {
         let value = <serde_yaml::Value as serde::Deserialize>::deserialize(doc)
             .unwrap_or_else(|e| panic!("{} is not valid YAML: {e}", file.display()));
-        value.get("apiVersion").is_some()
+        ["apiVersion", "groups", "rule_files"]
+            .iter()
+            .any(|k| value.get(k).is_some())
     });
     manifest
 }
@@ -70,7 +75,7 @@ fn kubernetes_example_is_found() {
     let sidecar = config_dir().join("kubernetes").join("switchyard.yaml");
     assert!(files.contains(&sidecar), "{files:?}");
     let deployment = config_dir().join("kubernetes").join("deployment.yaml");
-    assert!(is_kubernetes_manifest(&deployment));
+    assert!(is_other_tools_file(&deployment));
     assert!(!files.contains(&deployment), "{files:?}");
 }
 
