@@ -91,7 +91,10 @@ impl LastReloadCell {
             at,
             report: report.clone(),
         };
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(kept);
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(kept);
     }
 
     /// The last verdict, if any reload reached one.

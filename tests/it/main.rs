@@ -30,6 +30,7 @@ mod reload_load;
 mod retries;
 mod scoring;
 mod scoring_breaker;
+mod status_page;
 mod tls;
 mod upstream_h2;
 mod upstream_pool;
