@@ -15,6 +15,7 @@ mod common;
 mod balancing;
 mod check;
 mod data_path;
+mod demo;
 mod fleet;
 mod grpc;
 mod grpc_errors;
