@@ -126,3 +126,23 @@ async fn run(target: SocketAddr, plan: LoadPlan, stats: Arc<LoadStats>) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_are_clamped_into_their_bounds() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(LoadPlan::new(0, Duration::ZERO).rate, 1);
+        assert_eq!(LoadPlan::new(10_000, hour).rate, MAX_RATE);
+        assert_eq!(LoadPlan::new(20, hour * 5).duration, MAX_DURATION);
+        assert_eq!(
+            LoadPlan::new(20, Duration::from_secs(600)),
+            LoadPlan {
+                rate: 20,
+                duration: Duration::from_secs(600)
+            }
+        );
+    }
+}

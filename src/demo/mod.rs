@@ -6,6 +6,7 @@
 //! generator (`load.rs`) and the demo's console output. Exists only for the
 //! demo command; nothing here is on the proxy's request path.
 
+mod banner;
 pub mod control;
 pub mod load;
 pub mod vendor;
@@ -149,7 +150,7 @@ pub async fn start(path: &Path, options: DemoOptions) -> Result<Demo, DemoError>
 /// Runs the demo with the config at `path` until Ctrl-C or SIGTERM.
 pub async fn run(path: &Path, options: DemoOptions) -> Result<(), DemoError> {
     let mut demo = start(path, options).await?;
-    print_banner(&demo, options.load.is_some());
+    print!("{}", banner::banner(&demo, options.load.is_some()));
     let progress = demo.load_task.take().map(|task| {
         let stats = demo.load.as_ref().map(|(_, s)| Arc::clone(s));
         tokio::spawn(report_load(task, stats))
@@ -182,85 +183,6 @@ async fn report_load(mut task: JoinHandle<()>, stats: Option<Arc<LoadStats>>) {
             }
         }
     }
-}
-
-fn print_banner(demo: &Demo, wanted_load: bool) {
-    let proxy = &demo.proxy;
-    let dp = proxy.shared().dataplane.load();
-    let admin = proxy.admin_addr();
-    println!("Switchyard demo is running.\n");
-    println!("  Status page: http://{admin}/   (open it in a browser; it refreshes itself)\n");
-    println!("Vendors:");
-    for p in &dp.pools {
-        for e in &p.endpoints {
-            let Some(v) = demo.vendor(&e.config.name) else {
-                continue;
-            };
-            println!(
-                "  {}/{:<3} {:<24} {:>4} ms  {:>4.1}% errors  cost {:.1}  weight {}",
-                p.name,
-                v.name,
-                e.config.url.original,
-                v.latency().as_millis(),
-                v.error_rate() * 100.0,
-                v.cost,
-                e.config.weight
-            );
-        }
-    }
-    for plugin in &dp.config.plugins {
-        println!("Plugin: {} ({})", plugin.name, plugin.file.display());
-    }
-    let web = dp
-        .config
-        .listeners
-        .iter()
-        .find(|l| l.tls.is_none())
-        .and_then(|l| proxy.listener_addr(&l.name));
-    match (&demo.load, web) {
-        (Some((plan, _)), Some(web)) => println!(
-            "Load: {} requests/s to http://{web} for {} min at most, then it stops by itself.",
-            plan.rate,
-            plan.duration.as_secs().div_ceil(60)
-        ),
-        _ if wanted_load => println!("Load: no plain HTTP listener to send it to."),
-        _ => println!("Load: none. Run `switchyard demo --load` for a steady stream of requests."),
-    }
-    println!("\nTry:");
-    if let Some(web) = web {
-        for r in dp.config.routes.routes() {
-            let path = match &r.matcher.path {
-                crate::routing::PathMatch::Prefix(p) | crate::routing::PathMatch::Exact(p) => {
-                    p.clone()
-                }
-                _ => "/".into(),
-            };
-            println!("  curl -si http://{web}{path}   # route {}", r.name);
-        }
-    }
-    let victim = demo
-        .vendors
-        .get(1)
-        .or(demo.vendors.first())
-        .map_or("b", |v| v.name.as_str());
-    let base = format!("http://{admin}/demo/vendors");
-    println!("  curl -X POST '{base}/{victim}/errors?rate=0.3'   # vendor {victim} fails 30% of requests");
-    println!("  curl -X POST '{base}/{victim}/errors?rate=0'     # and recovers");
-    println!("  curl -X POST '{base}/{victim}/latency?ms=400'    # or slows down");
-    println!("  curl -s {base}                 # the vendors' profiles and counters");
-    println!("  curl -s http://{admin}/upstreams             # health, ejections, weights, scores");
-    println!(
-        "  curl -s http://{admin}/status                # listeners, routes, counters, last reload"
-    );
-    println!("  curl -s http://{admin}/metrics | grep switchyard_upstream_requests_total");
-    println!(
-        "\nWhat to watch: with {victim} at 30% errors under load, its error score and effective\n\
-         weight fall on the status page, then it is ejected (failures in a row, or its score).\n\
-         Each ejection ends with a probation; while {victim} still fails it is ejected again,\n\
-         for longer. Set the rate back to 0: after its ejection it passes probation and is\n\
-         re-admitted, with a slow start back to its full weight."
-    );
-    println!("\nPress Ctrl-C to stop.");
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.

@@ -175,3 +175,21 @@ async fn answer(
     }
     Ok(resp)
 }
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn knobs_are_clamped() {
+        let v = super::spawn("t", "127.0.0.1:0", 5, 0.25, 1.0)
+            .await
+            .expect("binds");
+        assert_eq!(v.error_rate(), 0.25);
+        v.set_error_rate(7.0);
+        assert_eq!(v.error_rate(), 1.0);
+        v.set_error_rate(f64::NAN);
+        assert_eq!(v.error_rate(), 0.0);
+        v.set_latency_ms(u64::MAX);
+        assert_eq!(v.latency().as_millis(), u128::from(super::MAX_LATENCY_MS));
+        assert_ne!(v.addr.port(), 0);
+    }
+}

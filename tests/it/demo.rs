@@ -195,3 +195,103 @@ async fn demo_ejects_a_failing_vendor_and_readmits_it_under_load() {
     assert!(sent > 0 && ok > 0, "load: {:?}", stats.snapshot());
     demo.shutdown().await;
 }
+
+/// Kills the child by its PID when dropped (panics included).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            self.0.kill().ok();
+            self.0.wait().ok();
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_demo_command_prints_what_to_open_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let (_dir, path) = demo_config();
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["--log-level", "warn", "demo", "--config"])
+            .arg(&path)
+            .args(["--load", "--load-rate", "5", "--load-minutes", "1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut banner = Vec::new();
+    while banner.last().map(String::as_str) != Some("Press Ctrl-C to stop.") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no banner within 20 s; so far: {banner:#?}"));
+        banner.push(line);
+    }
+    let text = banner.join("\n");
+    let admin: SocketAddr = text
+        .split_once("Status page:  http://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(addr, _)| addr.parse().unwrap())
+        .unwrap_or_else(|| panic!("no status page URL in:\n{text}"));
+    for needle in [
+        "Load: 5 requests/s",
+        "1 min at most",
+        "/demo/vendors/b/errors?rate=0.3'",
+        "/demo/vendors/b/errors?rate=0'",
+        "Plugin: demo-tag",
+        "What to watch",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    let page = get(admin, "/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<title>Switchyard status</title>"));
+    assert_eq!(get(admin, "/demo/vendors").await.status, 200);
+    let term = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let end = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < end, "demo did not stop within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn the_demo_command_checks_its_load_bounds() {
+    for args in [
+        &["demo", "--load", "--load-rate", "0"][..],
+        &["demo", "--load", "--load-rate", "501"],
+        &["demo", "--load", "--load-minutes", "61"],
+        &["demo", "--load-rate", "10"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--load"), "{args:?}: {err}");
+    }
+}
