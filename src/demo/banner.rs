@@ -101,6 +101,10 @@ pub(super) fn banner(demo: &Demo, wanted_load: bool) -> String {
             format!("curl -s http://{admin}/status"),
             "listeners, routes, counters, last reload".into(),
         ),
+        (
+            format!("curl -s http://{admin}/metrics | grep upstream_requests_total"),
+            "Prometheus metrics".into(),
+        ),
     ] {
         tries.push((cmd, what));
     }
