@@ -107,14 +107,13 @@ async fn demo_controls_change_a_vendor_and_reject_bad_input() {
     demo.shutdown().await;
 }
 
-/// Vendor b's score and status in `/upstreams`.
-async fn b_state(admin: SocketAddr) -> (String, f64, f64) {
+/// Vendor b's status and error score in `/upstreams`.
+async fn b_state(admin: SocketAddr) -> (String, f64) {
     let doc = upstreams(admin).await;
     let b = endpoint(&doc, "vendors", "b");
     (
         b["status"].as_str().unwrap().to_string(),
         b["score"]["error"].as_f64().unwrap_or(1.0),
-        b["weight"]["effective"].as_f64().unwrap(),
     )
 }
 
@@ -136,7 +135,7 @@ async fn demo_ejects_a_failing_vendor_and_readmits_it_under_load() {
     let end = Instant::now() + Duration::from_secs(60);
     let (mut ejected, mut lowest) = (false, 1.0f64);
     while !(ejected && lowest < 0.9) {
-        let (status, error_score, _) = b_state(admin).await;
+        let (status, error_score) = b_state(admin).await;
         ejected |= status == "ejected";
         lowest = lowest.min(error_score);
         assert!(
@@ -168,24 +167,13 @@ async fn demo_ejects_a_failing_vendor_and_readmits_it_under_load() {
     browser.screenshot(&artifact("demo-status-page.png")).await;
 
     // Back to 0: re-admitted after its ejection ends (at most
-    // max_ejection_time 30 s + 20% jitter) and three good trials.
+    // max_ejection_time 30 s + 20% jitter) and three good trials, and the
+    // open page shows it.
     let r = post(admin, "/demo/vendors/b/errors?rate=0").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let end = Instant::now() + Duration::from_secs(75);
-    loop {
-        let (status, _, effective) = b_state(admin).await;
-        if status == "healthy" && effective > 0.0 {
-            break;
-        }
-        assert!(
-            Instant::now() < end,
-            "b not re-admitted within 75 s: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     browser
         .wait_for(
-            Duration::from_secs(10),
+            Duration::from_secs(75),
             "document.querySelector('[data-endpoint=\"vendors/b\"]').dataset.status === 'healthy'",
         )
         .await;
