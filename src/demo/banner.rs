@@ -115,10 +115,11 @@ pub(super) fn banner(demo: &Demo, wanted_load: bool) -> String {
     }
     line(format!(
         "\nWhat to watch: with {victim} at 30% errors under load, its error score and\n\
-         effective weight fall on the status page, and it is ejected (failures in a row,\n\
-         or its score). Each ejection ends in a probation; while {victim} still fails it\n\
-         is ejected again, for longer. Set the rate back to 0: after its ejection it\n\
-         passes probation and is re-admitted, with a slow start back to full weight.\n\
+         effective weight fall on the status page, and it is ejected (a quarter of its\n\
+         requests failing, three in a row, or its score). Each ejection ends in a\n\
+         probation; while {victim} still fails it is ejected again, for longer. Set the\n\
+         rate back to 0: after its ejection it passes probation and is re-admitted,\n\
+         with a slow start back to full weight.\n\
          \nPress Ctrl-C to stop."
     ));
     out
