@@ -60,11 +60,11 @@ enum Command {
         #[arg(long)]
         load: bool,
         /// Requests per second with --load (1 to 500).
-        #[arg(long, default_value_t = 20, requires = "load",
+        #[arg(long, default_value_t = switchyard::demo::load::DEFAULT_RATE, requires = "load",
               value_parser = clap::value_parser!(u32).range(1..=500))]
         load_rate: u32,
         /// Minutes the load runs before it stops by itself (1 to 60).
-        #[arg(long, default_value_t = 10, requires = "load",
+        #[arg(long, default_value_t = switchyard::demo::load::DEFAULT_MINUTES, requires = "load",
               value_parser = clap::value_parser!(u64).range(1..=60))]
         load_minutes: u64,
     },

@@ -19,6 +19,10 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+/// `--load-rate` when not given, in requests per second.
+pub const DEFAULT_RATE: u32 = 20;
+/// `--load-minutes` when not given.
+pub const DEFAULT_MINUTES: u64 = 10;
 /// The highest rate `--load-rate` accepts, in requests per second.
 pub const MAX_RATE: u32 = 500;
 /// The longest run `--load-minutes` accepts.

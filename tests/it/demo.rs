@@ -119,7 +119,8 @@ async fn b_state(admin: SocketAddr) -> (String, f64) {
 
 #[tokio::test]
 async fn demo_ejects_a_failing_vendor_and_readmits_it_under_load() {
-    let plan = LoadPlan::new(40, Duration::from_secs(180));
+    // The load `switchyard demo --load` sends by default.
+    let plan = LoadPlan::new(demo::load::DEFAULT_RATE, Duration::from_secs(180));
     let (_dir, demo) = start(Some(plan)).await;
     let admin = demo.proxy.admin_addr();
     let all = [
