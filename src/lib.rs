@@ -175,6 +175,13 @@ impl Switchyard {
         self.admin.addr
     }
 
+    /// Plugs extra admin routes in (the demo's vendor controls); `false`
+    /// if an extension is already plugged in. Without one, the admin
+    /// listener serves only its own paths.
+    pub fn extend_admin(&self, extension: Arc<dyn admin::Extension>) -> bool {
+        self.admin.extend(extension)
+    }
+
     /// State shared with every listener.
     pub fn shared(&self) -> &Arc<Shared> {
         &self.control.shared

@@ -81,11 +81,23 @@ enum Command {
         #[arg(long, default_value = "3s", value_parser = parse_duration)]
         timeout: std::time::Duration,
     },
-    /// Run demo vendors in-process behind the proxy.
+    /// Run demo vendors in-process behind the proxy, with a live status
+    /// page on the admin listener and controls to make a vendor fail.
     Demo {
         /// Demo config file.
         #[arg(short, long, default_value = "config/demo.yaml")]
         config: PathBuf,
+        /// Also send a steady, bounded stream of requests through the proxy.
+        #[arg(long)]
+        load: bool,
+        /// Requests per second with --load (1 to 500).
+        #[arg(long, default_value_t = switchyard::demo::load::DEFAULT_RATE, requires = "load",
+              value_parser = clap::value_parser!(u32).range(1..=500))]
+        load_rate: u32,
+        /// Minutes the load runs before it stops by itself (1 to 60).
+        #[arg(long, default_value_t = switchyard::demo::load::DEFAULT_MINUTES, requires = "load",
+              value_parser = clap::value_parser!(u64).range(1..=60))]
+        load_minutes: u64,
     },
     /// Print the JSON Schema of the config file (editors use it to complete
     /// and check keys; `config/switchyard.schema.json` is this output).
@@ -98,7 +110,20 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { config } => check(&config),
         Command::Run { config } => run(&config),
-        Command::Demo { config } => demo(&config),
+        Command::Demo {
+            config,
+            load,
+            load_rate,
+            load_minutes,
+        } => {
+            let plan = load.then(|| {
+                switchyard::demo::LoadPlan::new(
+                    load_rate,
+                    std::time::Duration::from_secs(load_minutes * 60),
+                )
+            });
+            demo(&config, switchyard::demo::DemoOptions { load: plan })
+        }
         Command::Schema => {
             print!("{}", config::schema_json());
             ExitCode::SUCCESS
@@ -262,7 +287,7 @@ fn run(path: &Path) -> ExitCode {
     code
 }
 
-fn demo(path: &Path) -> ExitCode {
+fn demo(path: &Path, options: switchyard::demo::DemoOptions) -> ExitCode {
     let rt = match runtime(2) {
         Ok(rt) => rt,
         Err(e) => {
@@ -270,7 +295,7 @@ fn demo(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = rt.block_on(switchyard::demo::run(path));
+    let result = rt.block_on(switchyard::demo::run(path, options));
     rt.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,7 @@
-//! The admin listener: `/metrics`, `/healthz`, `/readyz`, `GET /config`
-//! (redacted), `POST /reload`, `GET /upstreams`, `GET /plugins`, `GET /tls`.
+//! The admin listener: the status page `GET /` and its `GET /status`,
+//! `/metrics`, `/healthz`, `/readyz`, `GET /config` (redacted), `POST
+//! /reload`, `GET /upstreams`, `GET /plugins`, `GET /tls`, and the paths of
+//! an [`Extension`] when an embedder plugs one in (only the demo does).
 //!
 //! Owns: its own socket and a tiny router. Must not: share a port with
 //! traffic, or expose anything that is not named in the config.
@@ -7,7 +9,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -25,8 +27,28 @@ use crate::proxy::{Control, Trigger};
 pub mod plugins;
 pub mod probe;
 pub mod redact;
+pub mod status;
 pub mod tls;
 pub mod upstreams;
+
+/// Extra admin routes under one path prefix, plugged in by an embedder:
+/// the demo's vendor controls (`/demo/`). Without one, those paths are 404.
+pub trait Extension: Send + Sync + std::fmt::Debug {
+    /// The path prefix it owns, such as `/demo/`.
+    fn prefix(&self) -> &'static str;
+    /// Answers a request whose path starts with `prefix` (the request
+    /// body is not read; values travel in the query): a status and a JSON
+    /// body.
+    fn handle(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+    ) -> (StatusCode, serde_json::Value);
+}
+
+/// Where the extension goes once plugged in; shared with every connection.
+type ExtensionSlot = Arc<OnceLock<Arc<dyn Extension>>>;
 
 /// The running admin listener.
 #[derive(Debug)]
@@ -35,9 +57,15 @@ pub struct AdminHandle {
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    extension: ExtensionSlot,
 }
 
 impl AdminHandle {
+    /// Plugs `extension` in; `false` if one already is (it stays).
+    pub fn extend(&self, extension: Arc<dyn Extension>) -> bool {
+        self.extension.set(extension).is_ok()
+    }
+
     /// Stops the admin listener.
     pub async fn shutdown(self) {
         self.stop.send_replace(true);
@@ -49,6 +77,8 @@ impl AdminHandle {
 pub fn spawn(listener: TcpListener, control: Arc<Control>) -> std::io::Result<AdminHandle> {
     let addr = listener.local_addr()?;
     let (stop, mut stop_rx) = watch::channel(false);
+    let extension: ExtensionSlot = Arc::default();
+    let slot = Arc::clone(&extension);
     let task = tokio::spawn(async move {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder.http1().timer(TokioTimer::new());
@@ -67,23 +97,62 @@ pub fn spawn(listener: TcpListener, control: Arc<Control>) -> std::io::Result<Ad
             };
             let control = Arc::clone(&control);
             let builder = Arc::clone(&builder);
+            let slot = Arc::clone(&slot);
             tokio::spawn(async move {
-                let svc = service_fn(move |req| route(req, Arc::clone(&control)));
+                let svc = service_fn(move |req| {
+                    let extension = slot.get().map(Arc::clone);
+                    route(req, Arc::clone(&control), addr, extension)
+                });
                 if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
                     tracing::debug!(error = %e, "Admin connection ended with an error.");
                 }
             });
         }
     });
-    Ok(AdminHandle { addr, stop, task })
+    Ok(AdminHandle {
+        addr,
+        stop,
+        task,
+        extension,
+    })
 }
 
 async fn route(
     req: Request<Incoming>,
     control: Arc<Control>,
+    admin: SocketAddr,
+    extension: Option<Arc<dyn Extension>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let shared = &control.shared;
+    if let Some(ext) = extension
+        .as_ref()
+        .filter(|e| req.uri().path().starts_with(e.prefix()))
+    {
+        let (status, body) = ext.handle(req.method(), req.uri().path(), req.uri().query());
+        return Ok(json(status, &body));
+    }
     let resp = match (req.method(), req.uri().path()) {
+        (&Method::GET, "/") => {
+            let mut resp = respond(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                status::PAGE.as_bytes().to_vec(),
+            );
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(status::PAGE_CSP),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp
+        }
+        (&Method::GET, "/status") => {
+            let prefixes: Vec<&str> = extension.iter().map(|e| e.prefix()).collect();
+            json(
+                StatusCode::OK,
+                &status::document(&control, admin, &prefixes),
+            )
+        }
         (&Method::GET, "/metrics") => {
             // Slow start moves effective weights continuously: export them
             // as of this scrape.
@@ -141,8 +210,8 @@ async fn route(
         }
         (
             _,
-            "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload" | "/upstreams" | "/plugins"
-            | "/tls",
+            "/" | "/status" | "/metrics" | "/healthz" | "/readyz" | "/config" | "/reload"
+            | "/upstreams" | "/plugins" | "/tls",
         ) => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n"),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     };

@@ -1,33 +1,27 @@
-//! `switchyard demo`: demo vendors in-process plus the proxy.
+//! `switchyard demo`: demo vendors in-process plus the proxy, its status
+//! page, controls to make a vendor fail, and an optional load generator.
 //!
-//! Owns: small upstream servers that stand in for vendors with different
-//! latency, and the demo's console output. Exists only for the demo
-//! command; nothing here is on the proxy's request path.
+//! Owns: starting the vendors (`vendor.rs`) on the endpoint addresses of the
+//! demo config, the `/demo/` admin routes (`control.rs`), the bounded load
+//! generator (`load.rs`) and the demo's console output. Exists only for the
+//! demo command; nothing here is on the proxy's request path.
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
+mod banner;
+pub mod control;
+pub mod load;
+pub mod vendor;
+
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{header, HeaderValue, Request, Response};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use tokio::task::JoinHandle;
+
+pub use load::{LoadPlan, LoadStats};
+pub use vendor::Vendor;
 
 use crate::config::{self, ConfigError};
 use crate::{StartError, Switchyard};
-
-/// How a demo vendor behaves.
-#[derive(Debug, Clone)]
-pub struct VendorProfile {
-    /// Name echoed in responses.
-    pub name: String,
-    /// Added before every response.
-    pub latency: Duration,
-}
 
 /// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]
@@ -51,122 +45,144 @@ pub enum DemoError {
     Start(#[from] StartError),
 }
 
-/// Latencies given to the demo's vendors in endpoint order.
-const LATENCIES_MS: [u64; 3] = [5, 25, 60];
-
-/// Starts one demo vendor on `addr`; it serves until the runtime ends.
-pub async fn spawn_vendor(addr: &str, profile: VendorProfile) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let profile = profile.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| vendor_response(req, profile.clone()));
-                auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await
-                    .ok();
-            });
-        }
-    });
-    Ok(local)
+/// What to run beside the vendors and the proxy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DemoOptions {
+    /// Run the load generator with this plan.
+    pub load: Option<LoadPlan>,
 }
 
-async fn vendor_response(
-    req: Request<Incoming>,
-    profile: VendorProfile,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    tokio::time::sleep(profile.latency).await;
-    let body = serde_json::json!({
-        "vendor": profile.name,
-        "method": req.method().as_str(),
-        "path": req.uri().path(),
-        "host": req.headers().get(header::HOST).and_then(|v| v.to_str().ok()),
-        "x_forwarded_for": req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()),
-    });
-    let mut resp = Response::new(Full::new(Bytes::from(format!("{body}\n"))));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&profile.name) {
-        resp.headers_mut().insert("x-vendor", v);
+/// Vendor profiles in endpoint order, repeating: (latency in ms, error
+/// rate). With `config/demo.yaml`'s costs: `a` fast and expensive with rare
+/// errors, `b` medium in both, `c` slow and cheap with a few errors.
+const PROFILES: [(u64, f64); 3] = [(5, 0.005), (25, 0.0), (60, 0.02)];
+
+/// A running demo.
+#[derive(Debug)]
+pub struct Demo {
+    /// The proxy in front of the vendors.
+    pub proxy: Switchyard,
+    /// The vendors, in endpoint order.
+    pub vendors: Vec<Arc<Vendor>>,
+    /// The load generator's plan and counters, when it runs.
+    pub load: Option<(LoadPlan, Arc<LoadStats>)>,
+    load_task: Option<JoinHandle<()>>,
+}
+
+impl Demo {
+    /// The vendor serving endpoint `name`.
+    pub fn vendor(&self, name: &str) -> Option<&Arc<Vendor>> {
+        self.vendors.iter().find(|v| v.name == name)
     }
-    Ok(resp)
+
+    /// Stops the load generator and the proxy (vendors stop with the runtime).
+    pub async fn shutdown(self) -> bool {
+        if let Some(t) = &self.load_task {
+            t.abort();
+        }
+        self.proxy.shutdown().await
+    }
+}
+
+/// Starts a vendor on every endpoint address of the config at `path`, then
+/// the proxy in front of them with the `/demo/` admin routes, then (with
+/// `options.load`) the load generator against the first plain listener.
+///
+/// An endpoint on port 0 gets a free port, and the proxy is pointed at it
+/// (tests use this to run the demo without fixed ports); the file is then
+/// not watched, since a reload would read port 0 back.
+pub async fn start(path: &Path, options: DemoOptions) -> Result<Demo, DemoError> {
+    let mut loaded = config::load_file(path)?;
+    let mut vendors = Vec::new();
+    let mut moved = false;
+    let endpoints = loaded
+        .config
+        .pools
+        .iter_mut()
+        .flat_map(|p| p.endpoints.iter_mut());
+    for (i, ep) in endpoints.enumerate() {
+        let (latency, errors) = PROFILES[i % PROFILES.len()];
+        let addr = ep.url.authority.as_str().to_string();
+        let failed = |source| DemoError::Vendor {
+            name: ep.name.to_string(),
+            addr: addr.clone(),
+            source,
+        };
+        let vendor = vendor::spawn(&ep.name, &addr, latency, errors, ep.cost)
+            .await
+            .map_err(failed)?;
+        if ep.url.authority.port_u16() == Some(0) {
+            let bound = vendor.addr.to_string();
+            ep.url.authority = bound
+                .parse()
+                .map_err(|e| failed(std::io::Error::other(e)))?;
+            ep.url.original = format!("{}://{bound}{}", ep.url.scheme, ep.url.base_path);
+            moved = true;
+        }
+        vendors.push(vendor);
+    }
+    let watched = (!moved).then(|| path.to_path_buf());
+    let proxy = Switchyard::start_with_file(loaded, watched).await?;
+    proxy.extend_admin(Arc::new(control::DemoControl::new(vendors.clone())));
+    let target = {
+        let dp = proxy.shared().dataplane.load();
+        dp.config
+            .listeners
+            .iter()
+            .filter(|l| l.tls.is_none())
+            .find_map(|l| proxy.listener_addr(&l.name))
+    };
+    let (load, load_task) = match (options.load, target) {
+        (Some(plan), Some(target)) => {
+            let (stats, task) = load::spawn(target, plan);
+            (Some((plan, stats)), Some(task))
+        }
+        _ => (None, None),
+    };
+    Ok(Demo {
+        proxy,
+        vendors,
+        load,
+        load_task,
+    })
 }
 
 /// Runs the demo with the config at `path` until Ctrl-C or SIGTERM.
-pub async fn run(path: &Path) -> Result<(), DemoError> {
-    let loaded = config::load_file(path)?;
-    for (i, ep) in loaded
-        .config
-        .pools
-        .iter()
-        .flat_map(|p| p.endpoints.iter())
-        .enumerate()
-    {
-        let addr = ep.url.authority.as_str().to_string();
-        let profile = VendorProfile {
-            name: ep.name.to_string(),
-            latency: Duration::from_millis(LATENCIES_MS[i % LATENCIES_MS.len()]),
-        };
-        spawn_vendor(&addr, profile)
-            .await
-            .map_err(|source| DemoError::Vendor {
-                name: ep.name.to_string(),
-                addr: addr.clone(),
-                source,
-            })?;
-    }
-    let proxy = Switchyard::start_with_file(loaded, Some(path.to_path_buf())).await?;
-    print_banner(&proxy);
+pub async fn run(path: &Path, options: DemoOptions) -> Result<(), DemoError> {
+    let mut demo = start(path, options).await?;
+    print!("{}", banner::banner(&demo, options.load.is_some()));
+    let progress = demo.load_task.take().map(|task| {
+        let stats = demo.load.as_ref().map(|(_, s)| Arc::clone(s));
+        tokio::spawn(report_load(task, stats))
+    });
     wait_for_signal().await;
-    proxy.shutdown().await;
+    if let Some(p) = progress {
+        p.abort();
+    }
+    demo.shutdown().await;
     Ok(())
 }
 
-fn print_banner(proxy: &Switchyard) {
-    let dp = proxy.shared().dataplane.load();
-    let admin = proxy.admin_addr();
-    println!("Switchyard demo is running. Try:");
-    for l in &dp.config.listeners {
-        if let Some(addr) = proxy.listener_addr(&l.name) {
-            for r in dp.config.routes.routes() {
-                let path = match &r.matcher.path {
-                    crate::routing::PathMatch::Prefix(p) | crate::routing::PathMatch::Exact(p) => {
-                        p.clone()
-                    }
-                    _ => "/".into(),
-                };
-                println!("  curl -s http://{addr}{path}        # route {}", r.name);
+/// Prints the load generator's counters every 30 s and once when it stops.
+async fn report_load(mut task: JoinHandle<()>, stats: Option<Arc<LoadStats>>) {
+    let Some(stats) = stats else { return };
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    tick.tick().await;
+    let line = |what: &str| {
+        let (sent, ok, errors, failed, skipped) = stats.snapshot();
+        println!(
+            "load {what}: {sent} sent, {ok} ok, {errors} 5xx, {failed} without answer, {skipped} skipped"
+        );
+    };
+    loop {
+        tokio::select! {
+            _ = tick.tick() => line("so far"),
+            _ = &mut task => {
+                line("finished");
+                return;
             }
         }
     }
-    println!("  curl -s http://{admin}/metrics | grep switchyard_upstream_requests_total");
-    println!("  curl -s http://{admin}/upstreams      # health, ejections, weights");
-    println!("  curl -s http://{admin}/readyz");
-    println!("Vendors (latency):");
-    let all = dp
-        .pools
-        .iter()
-        .flat_map(|p| p.endpoints.iter().map(move |e| (p, e)));
-    for (i, (p, e)) in all.enumerate() {
-        {
-            println!(
-                "  {}/{} at {} ({} ms, weight {})",
-                p.name,
-                e.config.name,
-                e.config.url.original,
-                LATENCIES_MS[i % LATENCIES_MS.len()],
-                e.config.weight
-            );
-        }
-    }
-    println!("Press Ctrl-C to stop.");
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.

@@ -4,11 +4,13 @@
 //! handles for the request path (no label hashing per request). Labels carry
 //! only names from the config, never paths, hosts or client addresses.
 
+mod counts;
 mod health;
 pub mod names;
 mod plugin;
 mod tls;
 
+pub use counts::RouteCount;
 pub use health::{EndpointHealthMetrics, HealthFamilies, PoolHealthMetrics};
 pub use plugin::{
     PluginFamilies, PluginPhaseMetrics, PHASES as PLUGIN_PHASES, RESULTS as PLUGIN_RESULTS,

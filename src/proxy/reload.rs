@@ -13,53 +13,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
 use tokio::sync::Mutex;
 
 use super::changes::{diff, fmt_diff, remove_stale_route_series, Changes};
 use super::dataplane::{files_hash, load_plugins, Dataplane, Shared};
 use super::reload_listeners::{keeps, plan_listeners, same_place};
+use super::reload_report::{unchanged, LastReload, LastReloadCell};
+pub use super::reload_report::{ReloadReport, Trigger};
 use super::server::{self, ListenerHandle};
 use crate::config::{self, Config, ConfigIssue};
-
-/// What asked for a reload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// The watcher saw the file or its directory change.
-    File,
-    /// The fallback poll found new content.
-    Poll,
-    /// SIGHUP.
-    Signal,
-    /// `POST /reload`.
-    Admin,
-    /// A direct call (tests, embedding).
-    Api,
-}
-
-impl Trigger {
-    fn is_background(self) -> bool {
-        matches!(self, Self::File | Self::Poll)
-    }
-}
-
-/// The outcome of one reload attempt, as `POST /reload` answers it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReloadReport {
-    /// `success`, `unchanged` or `failure`.
-    pub result: &'static str,
-    /// What asked for it.
-    pub trigger: Trigger,
-    /// The generation serving after the attempt.
-    pub generation: u64,
-    /// Content hash of the file that was read, if it was read.
-    pub hash: Option<String>,
-    /// Every problem, each with its path (failure only).
-    pub errors: Vec<String>,
-    /// What changed (success only).
-    pub changes: Changes,
-}
 
 #[derive(Debug, Default)]
 struct State {
@@ -79,6 +41,8 @@ pub struct Control {
     /// Bound addresses by listener name, readable without waiting on a reload.
     addrs: std::sync::RwLock<Vec<(Arc<str>, std::net::SocketAddr)>>,
     state: Mutex<State>,
+    /// The last verdict, for `GET /status`.
+    last: LastReloadCell,
     /// Signalled after every applied config, so the trigger loop picks up
     /// new `reload:` settings whichever trigger applied them.
     pub applied: tokio::sync::Notify,
@@ -97,6 +61,7 @@ impl Control {
             listeners: Mutex::new(listeners),
             addrs: std::sync::RwLock::new(addrs),
             state: Mutex::new(State::default()),
+            last: LastReloadCell::default(),
             applied: tokio::sync::Notify::new(),
         }
     }
@@ -108,6 +73,12 @@ impl Control {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         addrs.iter().find(|(n, _)| &**n == name).map(|(_, a)| *a)
+    }
+
+    /// The last reload attempt that reached a verdict (`success` or
+    /// `failure`); `None` until one has.
+    pub fn last_reload(&self) -> Option<LastReload> {
+        self.last.get()
     }
 
     /// Takes every listener (for shutdown).
@@ -324,14 +295,16 @@ impl Control {
         for w in &config.warnings {
             tracing::warn!(warning = %w, "Config warning.");
         }
-        ReloadReport {
+        let report = ReloadReport {
             result: "success",
             trigger,
             generation,
             hash: Some(hash),
             errors: Vec::new(),
             changes,
-        }
+        };
+        self.last.record(&report);
+        report
     }
 
     fn failure(
@@ -350,25 +323,16 @@ impl Control {
             errors = %errors.join("; "),
             "Config reload failed; the running config is unchanged."
         );
-        ReloadReport {
+        let report = ReloadReport {
             result: "failure",
             trigger,
             generation,
             hash,
             errors,
             changes: Changes::default(),
-        }
-    }
-}
-
-fn unchanged(trigger: Trigger, current: &Dataplane, hash: String) -> ReloadReport {
-    ReloadReport {
-        result: "unchanged",
-        trigger,
-        generation: current.generation,
-        hash: Some(hash),
-        errors: Vec::new(),
-        changes: Changes::default(),
+        };
+        self.last.record(&report);
+        report
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod blackhole;
+pub mod browser;
 pub mod generated;
 pub mod process;
 pub mod prometheus;
