@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub(super) use super::raw_access_log::RawAccessLog;
 pub(super) use super::raw_plugins::{RawOnError, RawPlugin, RawPluginLimits};
 pub(super) use super::raw_tls::{RawListenerTls, RawPoolTls, RawProtocol};
 pub(super) use super::raw_values::{OneOrMany, RawShare, RawSize, RawStatus};
@@ -40,6 +41,9 @@ pub struct RawConfig {
     /// How config changes are picked up.
     #[serde(default)]
     pub reload: RawReload,
+    /// Per-request access log lines; none when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<RawAccessLog>,
 }
 
 /// `reload:`

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
+mod access_log;
 mod plugins;
 mod plugins_errors;
 mod resilience;
