@@ -6,6 +6,7 @@
 //! addresses. See `docs/ARCHITECTURE.md` for the request path and the
 //! lifecycle.
 
+pub mod access_log;
 pub mod admin;
 pub mod config;
 pub mod demo;
