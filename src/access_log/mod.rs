@@ -105,7 +105,8 @@ pub struct Served {
     /// no response headers arrived.
     pub upstream_duration: Option<Duration>,
     /// The `reason` label of `switchyard_proxy_errors_total` when the
-    /// proxy generated the response.
+    /// proxy generated the response; `client_closed` when the client went
+    /// away before the response (status 499).
     pub reason: Option<&'static str>,
 }
 
@@ -202,8 +203,10 @@ impl AccessLogger {
     fn submit(&self, entry: Box<Entry>) {
         match self.tx.try_send(Msg::Line(entry)) {
             Ok(()) => {}
-            // Disconnected: the writer was closed at shutdown.
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => self.queue_full.inc(),
+            Err(TrySendError::Full(_)) => self.queue_full.inc(),
+            // The writer was closed at shutdown, after the drain: a request
+            // that outlived it has no line.
+            Err(TrySendError::Disconnected(_)) => {}
         }
     }
 
