@@ -128,10 +128,33 @@ fn json(out: &mut Vec<u8>, fields: &[F], e: &Entry) {
     out.push(b'}');
 }
 
-/// A JSON string literal, escaped as JSON requires.
+/// A JSON string literal (RFC 8259 §7): `"` and `\` escaped, control
+/// characters as `\uXXXX` (the usual ones by their short escapes); the
+/// rest is UTF-8 already, copied in runs.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail.
-    serde_json::to_writer(&mut *out, s).unwrap_or(());
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        if escape.is_empty() {
+            write!(out, "\\u{b:04x}").unwrap_or(());
+        } else {
+            out.extend_from_slice(escape);
+        }
+        run = i + 1;
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
 }
 
 fn millis(out: &mut Vec<u8>, d: Duration) {
