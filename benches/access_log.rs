@@ -52,9 +52,9 @@ fn one(log: &Arc<AccessLogger>, req: &http::Request<()>, names: &[Arc<str>; 4]) 
     let read = line.bytes_in();
     read.fetch_add(512, std::sync::atomic::Ordering::Relaxed);
     line.served(Served {
-        route: Some(Arc::clone(&names[1])),
-        pool: Some(Arc::clone(&names[2])),
-        endpoint: Some(Arc::clone(&names[3])),
+        route: Some(&names[1]),
+        pool: Some(&names[2]),
+        endpoint: Some(&names[3]),
         attempts: 1,
         upstream_duration: Some(Duration::from_micros(830)),
         reason: None,

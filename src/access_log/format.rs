@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use http::Version;
 
+use super::head::Part;
 use super::Entry;
 use crate::config::{AccessLogField as F, AccessLogFormat};
 
@@ -35,16 +36,9 @@ pub(super) fn format_line(out: &mut Vec<u8>, format: AccessLogFormat, fields: &[
     out.push(b'\n');
 }
 
-fn text(v: Option<&http::HeaderValue>) -> Value<'_> {
+fn text(v: Option<&[u8]>) -> Value<'_> {
     match v {
-        Some(v) => Value::Text(String::from_utf8_lossy(v.as_bytes())),
-        None => Value::Null,
-    }
-}
-
-fn name(v: &Option<std::sync::Arc<str>>) -> Value<'_> {
-    match v {
-        Some(n) => Value::Text(Cow::Borrowed(n)),
+        Some(v) => Value::Text(String::from_utf8_lossy(v)),
         None => Value::Null,
     }
 }
@@ -52,37 +46,27 @@ fn name(v: &Option<std::sync::Arc<str>>) -> Value<'_> {
 fn value(e: &Entry, field: F) -> Value<'_> {
     match field {
         F::Timestamp => Value::Time(started(e)),
-        F::Listener => Value::Text(Cow::Borrowed(&e.listener)),
+        F::Listener => text(e.head.get(Part::Listener)),
         F::Client => Value::Text(Cow::Owned(e.client.to_string())),
         F::Method => Value::Text(Cow::Borrowed(e.method.as_str())),
-        F::Host => match e.uri.authority() {
-            Some(a) => Value::Text(Cow::Borrowed(a.as_str())),
-            None => text(e.host.as_ref()),
-        },
-        F::Path => Value::Text(Cow::Borrowed(e.uri.path())),
-        F::Query => e
-            .uri
-            .query()
-            .map_or(Value::Null, |q| Value::Text(Cow::Borrowed(q))),
+        F::Host => text(e.head.get(Part::Host)),
+        F::Path => text(e.head.get(Part::Path)),
+        F::Query => text(e.head.get(Part::Query)),
         F::Protocol => Value::Text(Cow::Borrowed(protocol(e.version))),
         F::Status => Value::Int(u64::from(e.status)),
         F::BytesIn => Value::Int(e.bytes_in),
         F::BytesOut => Value::Int(e.bytes_out),
         F::DurationMs => Value::Millis(e.duration),
-        F::UpstreamDurationMs => e
-            .served
-            .upstream_duration
-            .map_or(Value::Null, Value::Millis),
-        F::Route => name(&e.served.route),
-        F::Pool => name(&e.served.pool),
-        F::Endpoint => name(&e.served.endpoint),
-        F::Attempts => Value::Int(u64::from(e.served.attempts)),
+        F::UpstreamDurationMs => e.upstream_duration.map_or(Value::Null, Value::Millis),
+        F::Route => text(e.head.get(Part::Route)),
+        F::Pool => text(e.head.get(Part::Pool)),
+        F::Endpoint => text(e.head.get(Part::Endpoint)),
+        F::Attempts => Value::Int(u64::from(e.attempts)),
         F::Reason => e
-            .served
             .reason
             .map_or(Value::Null, |r| Value::Text(Cow::Borrowed(r))),
-        F::UserAgent => text(e.user_agent.as_ref()),
-        F::RequestId => text(e.request_id.as_ref()),
+        F::UserAgent => text(e.head.get(Part::UserAgent)),
+        F::RequestId => text(e.head.get(Part::RequestId)),
     }
 }
 
@@ -178,7 +162,7 @@ const CLF: [F; 8] = [
 fn common(out: &mut Vec<u8>, fields: &[F], e: &Entry) {
     let has = |f: F| fields.contains(&f);
     let column = |out: &mut Vec<u8>, f: F| match has(f).then(|| value(e, f)) {
-        Some(Value::Text(t)) => escaped(out, &t),
+        Some(Value::Text(t)) if !t.is_empty() => escaped(out, &t),
         Some(Value::Int(n)) => write!(out, "{n}").unwrap_or(()),
         _ => out.push(b'-'),
     };
@@ -193,9 +177,9 @@ fn common(out: &mut Vec<u8>, fields: &[F], e: &Entry) {
     column(out, F::Method);
     out.push(b' ');
     column(out, F::Path);
-    if let (true, Some(q)) = (has(F::Query), e.uri.query()) {
+    if let (true, Some(q)) = (has(F::Query), e.head.get(Part::Query)) {
         out.push(b'?');
-        escaped(out, q);
+        escaped(out, &String::from_utf8_lossy(q));
     }
     out.push(b' ');
     column(out, F::Protocol);

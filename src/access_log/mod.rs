@@ -16,6 +16,7 @@
 //! when the last of them is done (its queue disconnects).
 
 mod format;
+mod head;
 mod writer;
 
 use std::net::IpAddr;
@@ -26,18 +27,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use http::{header, HeaderName, HeaderValue, Method, Request, Uri, Version};
+use http::{Method, Request, Version};
 use prometheus::IntCounter;
 
 use crate::config::{AccessLog, AccessLogOutput};
+use head::{Head, Part, Wanted};
+
 use crate::metrics::AccessLogMetrics;
+pub use head::MAX_PART;
 
 /// Lines queued between the request path and the writer. Beyond this the
 /// writer is behind (a slow disk, a blocked stdout pipe) and new lines are
 /// dropped and counted rather than held in memory or waited for.
 pub const QUEUE_CAPACITY: usize = 8192;
-
-static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Why an access log could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -72,17 +74,14 @@ enum Msg {
 pub struct Entry {
     /// When the response ended (or the client went away).
     ended: SystemTime,
-    listener: Arc<str>,
     client: IpAddr,
     method: Method,
-    /// The request target as received (path, query, and for HTTP/2 or
-    /// absolute-form requests the authority).
-    uri: Uri,
     version: Version,
-    host: Option<HeaderValue>,
-    user_agent: Option<HeaderValue>,
-    request_id: Option<HeaderValue>,
-    served: Served,
+    /// The text parts the fields show, copied.
+    head: Head,
+    attempts: u32,
+    upstream_duration: Option<Duration>,
+    reason: Option<&'static str>,
     status: u16,
     bytes_in: u64,
     bytes_out: u64,
@@ -91,14 +90,14 @@ pub struct Entry {
 
 /// How a request was served: what routing and the upstream attempts came
 /// to, and the reason when the proxy answered itself.
-#[derive(Debug, Default, Clone)]
-pub struct Served {
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Served<'a> {
     /// The matched route.
-    pub route: Option<Arc<str>>,
+    pub route: Option<&'a str>,
     /// The route's pool.
-    pub pool: Option<Arc<str>>,
+    pub pool: Option<&'a str>,
     /// The endpoint of the last attempt.
-    pub endpoint: Option<Arc<str>>,
+    pub endpoint: Option<&'a str>,
     /// Attempts sent upstream (0 when none was).
     pub attempts: u32,
     /// From sending the last attempt to its response headers; `None` when
@@ -123,6 +122,8 @@ pub struct Pending {
 #[derive(Debug)]
 pub struct AccessLogger {
     config: AccessLog,
+    /// The head parts `config.fields` show.
+    wanted: Wanted,
     tx: SyncSender<Msg>,
     queue_full: IntCounter,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -155,6 +156,7 @@ impl AccessLogger {
             .map_err(AccessLogError::Spawn)?;
         Ok(Arc::new(Self {
             config: config.clone(),
+            wanted: Wanted::of(&config.fields),
             tx,
             queue_full: metrics.queue_full.clone(),
             thread: Mutex::new(Some(thread)),
@@ -167,34 +169,12 @@ impl AccessLogger {
     }
 
     /// Starts the line of a request whose head is `req`, received on
-    /// `listener` from `client`. Cheap: clones of shared buffers, no
-    /// formatting.
-    pub fn begin<B>(
-        self: &Arc<Self>,
-        req: &Request<B>,
-        listener: &Arc<str>,
-        client: IpAddr,
-    ) -> Pending {
-        let headers = req.headers();
-        let entry = Box::new(Entry {
-            ended: SystemTime::UNIX_EPOCH,
-            listener: Arc::clone(listener),
-            client,
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            version: req.version(),
-            host: headers.get(header::HOST).cloned(),
-            user_agent: headers.get(header::USER_AGENT).cloned(),
-            request_id: headers.get(&X_REQUEST_ID).cloned(),
-            served: Served::default(),
-            status: 0,
-            bytes_in: 0,
-            bytes_out: 0,
-            duration: Duration::ZERO,
-        });
+    /// `listener` from `client`. Cheap: one copy of the few head bytes the
+    /// fields show, no formatting.
+    pub fn begin<B>(self: &Arc<Self>, req: &Request<B>, listener: &str, client: IpAddr) -> Pending {
         Pending {
             logger: Arc::clone(self),
-            entry,
+            entry: Entry::start(req, listener, client, self.wanted),
             read: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -246,6 +226,37 @@ impl AccessLogger {
     }
 }
 
+// === impl Entry ===
+
+impl Entry {
+    fn served(&mut self, served: Served<'_>) {
+        let head = &mut self.head;
+        head.set(Part::Route, served.route.map(str::as_bytes));
+        head.set(Part::Pool, served.pool.map(str::as_bytes));
+        head.set(Part::Endpoint, served.endpoint.map(str::as_bytes));
+        self.attempts = served.attempts;
+        self.upstream_duration = served.upstream_duration;
+        self.reason = served.reason;
+    }
+
+    fn start<B>(req: &Request<B>, listener: &str, client: IpAddr, wanted: Wanted) -> Box<Self> {
+        Box::new(Self {
+            ended: SystemTime::UNIX_EPOCH,
+            client,
+            method: req.method().clone(),
+            version: req.version(),
+            head: Head::capture(req, listener, wanted),
+            attempts: 0,
+            upstream_duration: None,
+            reason: None,
+            status: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            duration: Duration::ZERO,
+        })
+    }
+}
+
 // === impl Pending ===
 
 impl Pending {
@@ -255,9 +266,9 @@ impl Pending {
         Arc::clone(&self.read)
     }
 
-    /// Records how the request was served.
-    pub fn served(&mut self, served: Served) {
-        self.entry.served = served;
+    /// Records how the request was served (the names are copied).
+    pub fn served(&mut self, served: Served<'_>) {
+        self.entry.served(served);
     }
 
     /// Ends the line: the response ended (or the client went away) after

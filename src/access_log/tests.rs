@@ -1,42 +1,68 @@
 //! The line formats on hand-made entries: every field, the Common Log
 //! Format's shape, quoting, field selection and order, and the calendar.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use http::{HeaderValue, Method, Uri, Version};
+use http::{Request, Version};
 
 use super::format::{format_line, rfc3339_millis};
+use super::head::{Wanted, MAX_PART};
 use super::{Entry, Served};
 use crate::config::{AccessLogField as F, AccessLogFormat};
 
-/// A request that arrived at 2024-05-01T12:00:00.123Z and took 12.5 ms.
-fn entry() -> Entry {
+const AGENT: &str = "curl/8.5 (x86_64) \"q\"";
+
+/// `POST uri` with `headers`.
+fn request(uri: &str, headers: &[(&str, &[u8])]) -> Request<()> {
+    let mut req = Request::post(uri).body(()).unwrap();
+    for (k, v) in headers {
+        let name = http::HeaderName::from_bytes(k.as_bytes()).unwrap();
+        req.headers_mut()
+            .insert(name, http::HeaderValue::from_bytes(v).unwrap());
+    }
+    req
+}
+
+/// `req`, captured for every field, arrived at 2024-05-01T12:00:00.123Z,
+/// took 12.5 ms and was answered 201 with 1234 bytes (17 read), served
+/// as `served` says.
+fn answered(req: &Request<()>, served: Served<'_>) -> Entry {
+    let client = "10.0.0.7".parse().unwrap();
+    let mut e = *Entry::start(req, "web", client, Wanted::of(&F::ALL));
     let start = SystemTime::UNIX_EPOCH + Duration::from_millis(1_714_564_800_123);
-    let duration = Duration::from_micros(12_500);
-    Entry {
-        ended: start + duration,
-        listener: Arc::from("web"),
-        client: "10.0.0.7".parse().unwrap(),
-        method: Method::POST,
-        uri: Uri::from_static("/v1/pay?card=4111&x=1"),
-        version: Version::HTTP_11,
-        host: Some(HeaderValue::from_static("api.example.com")),
-        user_agent: Some(HeaderValue::from_static("curl/8.5 (x86_64) \"q\"")),
-        request_id: Some(HeaderValue::from_static("req-42")),
-        served: Served {
-            route: Some(Arc::from("payments")),
-            pool: Some(Arc::from("vendors")),
-            endpoint: Some(Arc::from("vendor-a")),
+    e.duration = Duration::from_micros(12_500);
+    e.ended = start + e.duration;
+    e.served(served);
+    e.status = 201;
+    e.bytes_in = 17;
+    e.bytes_out = 1234;
+    e
+}
+
+/// Like `answered`, by route `payments` to `vendors/vendor-a`, retried once.
+fn entry_of(req: &Request<()>) -> Entry {
+    answered(
+        req,
+        Served {
+            route: Some("payments"),
+            pool: Some("vendors"),
+            endpoint: Some("vendor-a"),
             attempts: 2,
             upstream_duration: Some(Duration::from_micros(10_250)),
             reason: None,
         },
-        status: 201,
-        bytes_in: 17,
-        bytes_out: 1234,
-        duration,
-    }
+    )
+}
+
+fn entry() -> Entry {
+    entry_of(&request(
+        "/v1/pay?card=4111&x=1",
+        &[
+            ("host", b"api.example.com"),
+            ("user-agent", AGENT.as_bytes()),
+            ("x-request-id", b"req-42"),
+        ],
+    ))
 }
 
 fn line(format: AccessLogFormat, fields: &[F], e: &Entry) -> String {
@@ -85,13 +111,11 @@ fn json_has_every_default_field_in_order_with_units() {
 
 #[test]
 fn json_follows_the_selected_fields_and_writes_null_for_the_unknown() {
-    let mut e = entry();
-    e.served = Served {
+    let served = Served {
         reason: Some("no_route"),
         ..Served::default()
     };
-    e.host = None;
-    e.uri = Uri::from_static("/x?a=%22b%22");
+    let e = answered(&request("/x?a=%22b%22", &[]), served);
     let fields = [
         F::Reason,
         F::Status,
@@ -109,8 +133,7 @@ fn json_follows_the_selected_fields_and_writes_null_for_the_unknown() {
 
 #[test]
 fn json_escapes_header_bytes_that_are_not_text() {
-    let mut e = entry();
-    e.user_agent = Some(HeaderValue::from_bytes(b"bad\xffagent\t\"x\"").unwrap());
+    let e = entry_of(&request("/", &[("user-agent", b"bad\xffagent\t\"x\"")]));
     let s = line(AccessLogFormat::Json, &[F::UserAgent], &e);
     let v: serde_json::Value = serde_json::from_str(&s).unwrap();
     assert_eq!(v["user_agent"], "bad\u{fffd}agent\t\"x\"");
@@ -140,11 +163,14 @@ fn common_shows_dashes_for_columns_not_selected_and_the_query_when_selected() {
 
 #[test]
 fn common_escapes_what_would_break_the_line() {
-    let mut e = entry();
-    e.uri = Uri::from_static("/a\"b");
-    e.request_id = Some(HeaderValue::from_static(""));
-    e.host = Some(HeaderValue::from_static("-"));
-    e.user_agent = Some(HeaderValue::from_static("a=b\\c"));
+    let e = entry_of(&request(
+        "/a\"b",
+        &[
+            ("x-request-id", b""),
+            ("host", b"-"),
+            ("user-agent", b"a=b\\c"),
+        ],
+    ));
     let fields = [F::Path, F::RequestId, F::Host, F::UserAgent];
     let s = line(AccessLogFormat::Common, &fields, &e);
     assert_eq!(
@@ -171,10 +197,32 @@ fn protocols_are_spelled_as_in_the_request_line() {
 
 #[test]
 fn the_authority_of_the_target_wins_over_the_host_header() {
-    let mut e = entry();
-    e.uri = Uri::from_static("https://h2.example.com:8443/p");
+    let e = entry_of(&request(
+        "https://h2.example.com:8443/p",
+        &[("host", b"other")],
+    ));
     let s = line(AccessLogFormat::Json, &[F::Host, F::Path], &e);
     assert_eq!(s, r#"{"host":"h2.example.com:8443","path":"/p"}"#);
+}
+
+#[test]
+fn only_the_head_parts_the_fields_show_are_kept_each_cut_at_4_kib() {
+    let long = vec![b'a'; MAX_PART + 100];
+    let req = request("/p?q=1", &[("user-agent", &long), ("x-request-id", b"r")]);
+    let client = "10.0.0.7".parse().unwrap();
+    let wanted = Wanted::of(&[F::Status, F::UserAgent]);
+    let e = Entry::start(&req, "web", client, wanted);
+    let s = line(
+        AccessLogFormat::Json,
+        &[F::Path, F::RequestId, F::UserAgent],
+        &e,
+    );
+    let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+    assert_eq!(
+        (&v["path"], &v["request_id"]),
+        (&serde_json::Value::Null, &serde_json::Value::Null)
+    );
+    assert_eq!(v["user_agent"].as_str().unwrap().len(), MAX_PART);
 }
 
 #[test]

@@ -138,16 +138,16 @@ pub async fn handle(
 }
 
 /// The names behind `trail`, for the access log.
-fn served(dp: &Dataplane, trail: &Trail, reason: Option<&'static str>) -> Served {
+fn served<'a>(dp: &'a Dataplane, trail: &Trail, reason: Option<&'static str>) -> Served<'a> {
     let route = trail.route.and_then(|id| dp.config.routes.get(id));
     let pool = route.and_then(|r| dp.pools.get(r.pool.0));
     let endpoint = pool
         .zip(trail.tried.endpoint)
         .and_then(|(p, i)| p.endpoints.get(i));
     Served {
-        route: route.map(|r| Arc::clone(&r.name)),
-        pool: pool.map(|p| Arc::clone(&p.name)),
-        endpoint: endpoint.map(|e| Arc::clone(&e.config.name)),
+        route: route.map(|r| &*r.name),
+        pool: pool.map(|p| &*p.name),
+        endpoint: endpoint.map(|e| &*e.config.name),
         attempts: trail.tried.attempts,
         upstream_duration: trail.tried.upstream,
         reason,
