@@ -148,7 +148,17 @@ impl AccessLogger {
                 })?
             }
         };
-        let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
+        Self::start(config, metrics, sink, QUEUE_CAPACITY)
+    }
+
+    /// Starts the writer thread on `sink` with a queue of `capacity` lines.
+    fn start(
+        config: &AccessLog,
+        metrics: &AccessLogMetrics,
+        sink: writer::Sink,
+        capacity: usize,
+    ) -> Result<Arc<Self>, AccessLogError> {
+        let (tx, rx) = mpsc::sync_channel(capacity);
         let writer = writer::Writer::new(rx, sink, config, metrics.clone());
         let thread = std::thread::Builder::new()
             .name("access-log".into())

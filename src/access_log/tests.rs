@@ -7,8 +7,8 @@ use http::{Request, Version};
 
 use super::format::{format_line, rfc3339_millis};
 use super::head::{Wanted, MAX_PART};
-use super::{Entry, Served};
-use crate::config::{AccessLogField as F, AccessLogFormat};
+use super::{AccessLogger, Entry, Served};
+use crate::config::{AccessLog, AccessLogField as F, AccessLogFormat, AccessLogOutput};
 
 const AGENT: &str = "curl/8.5 (x86_64) \"q\"";
 
@@ -242,4 +242,44 @@ fn timestamps_are_utc_calendar_dates() {
     e.duration = Duration::ZERO;
     let s = line(AccessLogFormat::Common, &[F::Timestamp], &e);
     assert!(s.starts_with("- - - [29/Feb/2000:23:59:59 +0000] "), "{s}");
+}
+
+/// An output that stops taking bytes (a stdout pipe nobody reads) holds
+/// up the writer thread, never the request path: lines beyond the queue
+/// are dropped and counted. Once the output fails for good, what the
+/// writer held is counted as write errors; every line is accounted for.
+#[cfg(unix)]
+#[test]
+fn a_stuck_output_drops_lines_instead_of_blocking_the_request_path() {
+    let (reader, pipe) = std::io::pipe().unwrap();
+    let file = std::fs::File::from(std::os::fd::OwnedFd::from(pipe));
+    // A path that cannot be reopened: the rotation check keeps the pipe.
+    let path = "/nonexistent-switchyard-dir/access.log".into();
+    let sink = super::writer::Sink::File {
+        path,
+        file,
+        id: None,
+    };
+    let metrics = crate::metrics::Metrics::new().unwrap();
+    let config = AccessLog {
+        format: AccessLogFormat::Json,
+        output: AccessLogOutput::Stdout,
+        fields: F::defaults(),
+    };
+    let logger = AccessLogger::start(&config, &metrics.access_log, sink, 16).unwrap();
+    let req = request("/stuck", &[("user-agent", b"test")]);
+    let client = "10.0.0.7".parse().unwrap();
+    // Far more than the pipe (64 KiB), the writer's buffer (64 KiB) and
+    // the queue (16) hold.
+    let n = 5000;
+    for _ in 0..n {
+        let line = logger.begin(&req, "web", client);
+        line.finish(200, Duration::from_millis(1), 10);
+    }
+    let m = &metrics.access_log;
+    assert!(m.queue_full.get() > 0, "nothing was dropped");
+    drop(reader);
+    assert!(logger.close(Duration::from_secs(30)));
+    assert!(m.write_error.get() > 0, "the broken pipe was not counted");
+    assert_eq!(m.lines.get() + m.queue_full.get() + m.write_error.get(), n);
 }
