@@ -2,9 +2,9 @@
 //!
 //! Owns: the per-request record ([`Entry`], started by
 //! [`AccessLogger::begin`] and sent by [`Pending::finish`]), the bounded
-//! queue between the request path and the one writer thread, the line
-//! formats (`format.rs`) and the output with its rotation handling
-//! (`writer.rs`). Must not: block the request path or do I/O on it: a
+//! queue between the request path and the one writer thread, the text
+//! copied from the request (`head.rs`), the line formats (`format.rs`) and
+//! the output with its rotation handling (`writer.rs`). Must not: block the request path or do I/O on it: a
 //! request only fills a small record and `try_send`s it; when the queue is
 //! full the line is dropped and counted
 //! (`switchyard_access_log_dropped_total{reason="queue_full"}`).
@@ -31,9 +31,9 @@ use http::{Method, Request, Version};
 use prometheus::IntCounter;
 
 use crate::config::{AccessLog, AccessLogOutput};
+use crate::metrics::AccessLogMetrics;
 use head::{Head, Part, Wanted};
 
-use crate::metrics::AccessLogMetrics;
 pub use head::MAX_PART;
 
 /// Lines queued between the request path and the writer. Beyond this the
