@@ -6,6 +6,7 @@
 //! addresses. See `docs/ARCHITECTURE.md` for the request path and the
 //! lifecycle.
 
+pub mod access_log;
 pub mod admin;
 pub mod config;
 pub mod demo;
@@ -50,6 +51,9 @@ pub enum StartError {
     /// A listener's TLS files could not be loaded.
     #[error("cannot load TLS certificates: {}", .0.join("; "))]
     Tls(Vec<String>),
+    /// The access log's file could not be opened.
+    #[error("{0}")]
+    AccessLog(#[from] access_log::AccessLogError),
     /// Metrics could not be registered (a bug).
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -97,12 +101,13 @@ impl Switchyard {
         let tls = Arc::new(tls::TlsSet::load(&config, None).map_err(StartError::Tls)?);
         let hash = tls.combined_hash(&plugins.combined_hash(&loaded.hash));
         metrics.tls.export_expiry(&tls);
+        let access_log = proxy::dataplane::access_logger(&metrics, None, &config)?;
         let dataplane = Dataplane::build(
             Arc::clone(&config),
             (loaded.hash, hash),
             1,
             &registry,
-            (plugins, tls),
+            (plugins, tls, access_log),
         );
         let shared = Arc::new(Shared {
             dataplane: ArcSwap::from_pointee(dataplane),
@@ -220,9 +225,20 @@ impl Switchyard {
         tracing::info!(timeout = ?timeout, "Shutting down: draining connections.");
         let all = futures_join_all(listeners.into_iter().map(|l| l.shutdown(timeout))).await;
         self.admin.shutdown().await;
+        // Every request is done: write out the access log's last lines.
+        let access_log = self.control.shared.dataplane.load().access_log.clone();
+        if let Some(log) = access_log {
+            let flushed = tokio::task::spawn_blocking(move || log.close(ACCESS_LOG_CLOSE)).await;
+            if !matches!(flushed, Ok(true)) {
+                tracing::warn!("The access log's last lines were not all written in time.");
+            }
+        }
         all.into_iter().all(|ok| ok)
     }
 }
+
+/// How long shutdown waits for the access log's last lines to be written.
+const ACCESS_LOG_CLOSE: Duration = Duration::from_secs(5);
 
 /// Once a second: advance the coarse clock; every 5 s: prune idle upstream
 /// connections.

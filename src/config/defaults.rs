@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use super::access_log::AccessLogFormat;
+
 /// `admin.listen`
 pub const ADMIN_LISTEN: &str = "127.0.0.1:9901";
 /// `runtime.shutdown_timeout`
@@ -23,6 +25,10 @@ pub const TLS_CLIENT_AUTH_REQUIRED: bool = true;
 pub const TLS_SESSION_RESUMPTION: bool = true;
 /// `listeners[].tls.handshake_timeout`
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// `access_log.format`
+pub const ACCESS_LOG_FORMAT: AccessLogFormat = AccessLogFormat::Json;
+/// `access_log.path`: the process's standard output.
+pub const ACCESS_LOG_PATH: &str = "stdout";
 /// `reload.watch`
 pub const RELOAD_WATCH: bool = true;
 /// `reload.debounce`

@@ -5,12 +5,14 @@
 //! `run` and reload alike, so they all give the same messages. Must not:
 //! bind sockets or touch runtime state.
 
+mod access_log;
 mod defaults;
 mod duration;
 mod error;
 mod location;
 mod plugins;
 mod raw;
+mod raw_access_log;
 mod raw_plugins;
 mod raw_scoring;
 mod raw_tls;
@@ -21,6 +23,7 @@ mod size;
 mod snapshot;
 mod tls;
 mod validate;
+mod validate_access_log;
 mod validate_plugins;
 mod validate_pools;
 mod validate_resilience;
@@ -30,6 +33,7 @@ mod validate_scoring;
 mod validate_tls;
 pub mod watch;
 
+pub use access_log::{AccessLog, AccessLogField, AccessLogFormat, AccessLogOutput};
 pub use defaults::*;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigIssue};

@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::defaults;
+pub(super) use super::raw_access_log::RawAccessLog;
 pub(super) use super::raw_plugins::{RawOnError, RawPlugin, RawPluginLimits};
 pub(super) use super::raw_scoring::{RawPrometheusSource, RawScoring, RawScoringSource};
 pub(super) use super::raw_tls::{RawListenerTls, RawPoolTls, RawProtocol};
@@ -55,6 +56,9 @@ pub struct RawConfig {
     /// How edits to the file are picked up while running.
     #[serde(default)]
     pub reload: RawReload,
+    /// Per-request access log lines; none when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<RawAccessLog>,
 }
 
 /// `reload`: the triggers of a live reload. A file event, a poll, `SIGHUP`

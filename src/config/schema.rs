@@ -17,6 +17,7 @@ use schemars::transform::RecursiveTransform;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde_json::Value;
 
+use super::access_log::AccessLogField;
 use super::raw::RawConfig;
 use super::raw_values::{OneOrMany, RawShare, RawSize, RawStatus};
 use super::resilience::RetryOn;
@@ -127,6 +128,9 @@ pub(super) struct RetryOnName;
 /// `scoring.source: local`.
 pub(super) struct LocalSource;
 
+/// One item of `access_log.fields`.
+pub(super) struct AccessLogFieldName;
+
 // === impl Version ===
 
 impl JsonSchema for Version {
@@ -233,6 +237,23 @@ impl JsonSchema for RetryOnName {
         let names: Vec<&str> = RetryOn::ALL.iter().map(|c| c.as_str()).collect();
         json_schema!({
             "description": "A failure that is retried: `connect_error` (no connection could be made; retried for any method), `reset` (the connection failed before response headers), `timeout` (no response headers within `per_try_timeout`), `http_5xx` (a 5xx response) or `http_429` (a 429 response).",
+            "type": "string",
+            "enum": names
+        })
+    }
+}
+
+// === impl AccessLogFieldName ===
+
+impl JsonSchema for AccessLogFieldName {
+    fn schema_name() -> Cow<'static, str> {
+        "AccessLogField".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = AccessLogField::ALL.iter().map(|f| f.as_str()).collect();
+        json_schema!({
+            "description": "A field of an access log line (docs/CONFIG.md, access_log, lists each with its unit). `query` is off unless listed: query strings may carry secrets.",
             "type": "string",
             "enum": names
         })

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use http::uri::{Authority, Scheme};
 
+use super::access_log::AccessLog;
 use super::error::ConfigIssue;
 use super::plugins::{Plugin, PluginId};
 use super::resilience::{EndpointCheck, HealthCheck, OutlierDetection, Scoring, WhenNoneHealthy};
@@ -33,6 +34,8 @@ pub struct Config {
     pub plugins: Vec<Plugin>,
     /// How config changes are picked up.
     pub reload: Reload,
+    /// Per-request access log lines; `None` writes none.
+    pub access_log: Option<AccessLog>,
     /// Things that are legal but probably wrong (shadowed routes, ...).
     pub warnings: Vec<ConfigIssue>,
     /// The config as written (after defaults of serde), for `GET /config`

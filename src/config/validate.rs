@@ -4,7 +4,7 @@
 //! Pools are checked in `validate_pools`, routes in `validate_routes`,
 //! health checks and outlier detection in `validate_resilience`, retries in
 //! `validate_retries`, plugins in `validate_plugins`, listener TLS in
-//! `validate_tls`.
+//! `validate_tls`, the access log in `validate_access_log`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -17,7 +17,7 @@ use super::error::ConfigIssue;
 use super::location::LazyLocations;
 use super::raw::RawConfig;
 use super::snapshot::{Admin, Config, Listener, Pool, Reload, Runtime};
-use super::{validate_plugins, validate_pools, validate_routes, validate_tls};
+use super::{validate_access_log, validate_plugins, validate_pools, validate_routes, validate_tls};
 
 /// Collects issues with their locations.
 pub(super) struct Issues<'a> {
@@ -107,6 +107,8 @@ pub(super) fn validate(
         listen: socket_addr(&mut issues, "admin.listen", admin_listen),
     };
     let listeners = listeners(&raw, &mut issues, admin.listen, base_dir);
+    let access_log =
+        validate_access_log::access_log(&mut issues, raw.access_log.as_ref(), base_dir);
     let (plugins, plugin_index) = validate_plugins::plugins(&mut issues, &raw.plugins, base_dir);
     let pools: Vec<Pool> = raw
         .pools
@@ -150,6 +152,7 @@ pub(super) fn validate(
             pools,
             plugins,
             reload,
+            access_log,
             warnings: issues.warnings,
             source: serde_json::to_value(&raw).unwrap_or_default(),
         })

@@ -4,12 +4,14 @@
 //! handles for the request path (no label hashing per request). Labels carry
 //! only names from the config, never paths, hosts or client addresses.
 
+mod access_log;
 mod counts;
 mod health;
 pub mod names;
 mod plugin;
 mod tls;
 
+pub use access_log::AccessLogMetrics;
 pub use counts::RouteCount;
 pub use health::{EndpointHealthMetrics, HealthFamilies, PoolHealthMetrics};
 pub use plugin::{
@@ -182,6 +184,8 @@ pub struct Metrics {
     pub plugins: PluginFamilies,
     /// TLS handshake and certificate expiry families.
     pub tls: TlsFamilies,
+    /// Access log lines written and dropped.
+    pub access_log: AccessLogMetrics,
 }
 
 impl Metrics {
@@ -276,6 +280,7 @@ impl Metrics {
             health: HealthFamilies::register(&registry)?,
             plugins: PluginFamilies::register(&registry)?,
             tls: TlsFamilies::register(&registry)?,
+            access_log: AccessLogMetrics::register(&registry)?,
             registry,
         };
         for result in ["success", "failure"] {

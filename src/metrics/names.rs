@@ -57,3 +57,7 @@ pub const TLS_RESUMED_HANDSHAKES_TOTAL: &str = "switchyard_tls_resumed_handshake
 /// When each loaded certificate expires (Unix seconds).
 pub const TLS_CERTIFICATE_EXPIRY_TIMESTAMP_SECONDS: &str =
     "switchyard_tls_certificate_expiry_timestamp_seconds";
+/// Access log lines written.
+pub const ACCESS_LOG_LINES_TOTAL: &str = "switchyard_access_log_lines_total";
+/// Access log lines lost, by reason (queue full, write error).
+pub const ACCESS_LOG_DROPPED_TOTAL: &str = "switchyard_access_log_dropped_total";

@@ -60,18 +60,39 @@ pub(super) enum Answer {
     Local(LocalReply, Active),
 }
 
-/// Sends `parts` (headers already prepared, URI still the client's) and
-/// `body` to `pool` as `route` says. `props`: what the endpoints' plugins
-/// may read (present when the pool has plugins).
+/// What sending into a pool came to, whatever the answer (the access
+/// log's `endpoint`, `attempts` and `upstream_duration_ms`).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Tried {
+    /// Attempts sent.
+    pub attempts: u32,
+    /// Index in the pool of the last attempt's endpoint.
+    pub endpoint: Option<usize>,
+    /// The last attempt's time to response headers, if they arrived.
+    pub upstream: Option<Duration>,
+}
+
+impl Tried {
+    fn sending(&mut self, endpoint: usize) {
+        self.attempts += 1;
+        self.endpoint = Some(endpoint);
+        self.upstream = None;
+    }
+}
+
+/// Sends `request` (headers already prepared, URI still the client's) to
+/// `pool` as `route` says. `props`: what the endpoints' plugins may read
+/// (present when the pool has plugins); `record` keeps the attempts.
 pub(super) async fn send(
     pool: &PoolRuntime,
     route: &Route,
-    mut parts: Parts,
-    body: RequestBody,
+    request: Request<RequestBody>,
     needs_host: bool,
     start: Instant,
     props: Option<&Arc<Props>>,
+    record: &mut Tried,
 ) -> Result<Answer, ProxyError> {
+    let (mut parts, body) = request.into_parts();
     let policy = &route.retries;
     // A timeout too large for the clock means no deadline to speak of.
     let deadline = start
@@ -80,14 +101,16 @@ pub(super) async fn send(
     let original = std::mem::take(&mut parts.uri);
     let upgrade = forward::wants_upgrade(parts.version, &parts.headers);
     if !policy.enabled() || upgrade {
-        let ep = endpoint(pool, &[])?;
+        let i = endpoint_index(pool, &[])?;
+        let ep = &pool.endpoints[i];
         forward::retarget(&mut parts, &original, &ep.config.url, route, needs_host)?;
         let (active, body) = match endpoint_plugins(ep, &mut parts, body, props, deadline).await {
             Ok(x) => x,
             Err(early) => return early,
         };
         let request = Request::from_parts(parts, body);
-        return match once(pool, ep, request, route.timeout).await {
+        record.sending(i);
+        return match once(pool, ep, request, route.timeout, record).await {
             Ok(sent) => Ok(Answer::Upstream(sent, active)),
             Err((e, _)) => Err(e),
         };
@@ -134,7 +157,8 @@ pub(super) async fn send(
             Ok(x) => x,
             Err(early) => return early,
         };
-        let result = once(pool, ep, Request::from_parts(p, b), per_try).await;
+        record.sending(next);
+        let result = once(pool, ep, Request::from_parts(p, b), per_try, record).await;
         let Some(cause) = retry_cause(&result).filter(|c| policy.on.contains(*c)) else {
             return answer(result, active);
         };
@@ -213,10 +237,6 @@ async fn endpoint_plugins(
     }
 }
 
-fn endpoint<'a>(pool: &'a PoolRuntime, tried: &[usize]) -> Result<&'a LinkedEndpoint, ProxyError> {
-    endpoint_index(pool, tried).map(|i| &pool.endpoints[i])
-}
-
 fn endpoint_index(pool: &PoolRuntime, tried: &[usize]) -> Result<usize, ProxyError> {
     match pool.select(tried) {
         Pick::Ready(i) | Pick::Fallback(i) => Ok(i),
@@ -232,6 +252,7 @@ async fn once(
     ep: &LinkedEndpoint,
     request: Request<RequestBody>,
     timeout: Duration,
+    record: &mut Tried,
 ) -> Attempt {
     let in_flight = ep.state.begin();
     let sent = Instant::now();
@@ -249,8 +270,9 @@ async fn once(
     let done = Instant::now();
     let (result, outcome) = match answer {
         Ok(Ok((response, lease))) => {
-            em.duration
-                .observe(done.saturating_duration_since(sent).as_secs_f64());
+            let took = done.saturating_duration_since(sent);
+            em.duration.observe(took.as_secs_f64());
+            record.upstream = Some(took);
             let outcome = Outcome::of_status(response.status());
             let sent = Sent {
                 response,

@@ -1,6 +1,7 @@
 //! The response body type: upstream bodies streamed through, or a small
-//! synthetic body; either way a guard records the request's metrics when
-//! the body ends or is dropped.
+//! synthetic body; either way a guard records the request's metrics and
+//! queues its access log line when the body ends or is dropped (the client
+//! went away), with the body bytes sent so far.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -10,10 +11,12 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use crate::access_log::Pending;
 use crate::metrics::RouteMetrics;
 use crate::upstream::{InFlight, Lease};
 
-/// Records a finished request: metrics now, access logs later.
+/// Records a finished request: metrics, and the access log line when the
+/// log is on.
 #[derive(Debug)]
 pub struct Completion {
     /// Where to count it.
@@ -26,12 +29,41 @@ pub struct Completion {
     pub in_flight: Option<InFlight>,
     /// Plugin contexts, ended (`on_done`, `on_log`) with the request.
     pub plugins: Option<crate::plugin::Active>,
+    /// Response body bytes sent so far (`ResponseBody` counts them).
+    pub bytes_out: u64,
+    /// The access log line, when the log is on.
+    pub log: Option<Pending>,
+}
+
+impl Completion {
+    /// A completion with nothing sent yet and no access log line (one is
+    /// attached with [`ResponseBody::log`]).
+    pub fn new(
+        metrics: std::sync::Arc<RouteMetrics>,
+        status: u16,
+        start: Instant,
+        in_flight: Option<InFlight>,
+        plugins: Option<crate::plugin::Active>,
+    ) -> Self {
+        Self {
+            metrics,
+            status,
+            start,
+            in_flight,
+            plugins,
+            bytes_out: 0,
+            log: None,
+        }
+    }
 }
 
 impl Drop for Completion {
     fn drop(&mut self) {
-        self.metrics
-            .record(self.status, self.start.elapsed().as_secs_f64());
+        let elapsed = self.start.elapsed();
+        self.metrics.record(self.status, elapsed.as_secs_f64());
+        if let Some(log) = self.log.take() {
+            log.finish(self.status, elapsed, self.bytes_out);
+        }
     }
 }
 
@@ -92,6 +124,13 @@ impl ResponseBody {
         }
     }
 
+    /// Attaches the request's access log line, queued when the body ends.
+    pub fn log(&mut self, line: Pending) {
+        if let Some(c) = &mut self.completion {
+            c.log = Some(line);
+        }
+    }
+
     /// The body was delivered whole: reuse the connection, record metrics.
     fn finish(&mut self) {
         if let Some(lease) = self.lease.take() {
@@ -129,6 +168,11 @@ impl Body for ResponseBody {
                 None => Pin::new(rest).poll_frame(cx),
             },
         };
+        if let (Poll::Ready(Some(Ok(frame))), Some(c)) = (&poll, &mut this.completion) {
+            if let Some(data) = frame.data_ref() {
+                c.bytes_out += data.len() as u64;
+            }
+        }
         match &poll {
             Poll::Ready(None) => this.finish(),
             Poll::Ready(Some(Ok(_))) if this.is_end_stream() => this.finish(),

@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 
+use crate::access_log::{AccessLogError, AccessLogger};
 use crate::config::Config;
 use crate::metrics::{Metrics, RouteMetrics};
 use crate::plugin::{Host, Plugin, PluginSet};
@@ -37,6 +38,8 @@ pub struct Dataplane {
     pub tls: Arc<TlsSet>,
     /// Each route's plugins, by route index.
     pub route_plugins: Vec<Arc<[Arc<Plugin>]>>,
+    /// The access log, when `access_log` is set.
+    pub access_log: Option<Arc<AccessLogger>>,
     /// Per listener, per route (last slot: no route), lazily resolved.
     route_metrics: Vec<Vec<OnceLock<Arc<RouteMetrics>>>>,
 }
@@ -44,16 +47,16 @@ pub struct Dataplane {
 impl Dataplane {
     /// Links `config` to the registry and builds the pool views.
     /// `hashes`: the content hashes of the config text and of the whole
-    /// (text, plugin and TLS files); `loaded`: the plugins and TLS loaded
-    /// from `config`.
+    /// (text, plugin and TLS files); `loaded`: the plugins, TLS and access
+    /// log opened for `config`.
     pub fn build(
         config: Arc<Config>,
         hashes: (String, String),
         generation: u64,
         registry: &Registry,
-        loaded: (Arc<PluginSet>, Arc<TlsSet>),
+        loaded: (Arc<PluginSet>, Arc<TlsSet>, Option<Arc<AccessLogger>>),
     ) -> Self {
-        let (plugins, tls) = loaded;
+        let (plugins, tls, access_log) = loaded;
         let (text_hash, hash) = hashes;
         let linked = registry.link(&config, &tls);
         let chain = |ids: &[crate::config::PluginId]| -> Arc<[Arc<Plugin>]> {
@@ -100,6 +103,7 @@ impl Dataplane {
             plugins,
             tls,
             route_plugins,
+            access_log,
             route_metrics,
         }
     }
@@ -149,6 +153,36 @@ pub fn load_plugins(
     }
     let host = shared.plugin_host().map_err(|e| vec![e])?;
     PluginSet::load(host, &config.plugins, previous, &shared.metrics.plugins)
+}
+
+/// The access logger `config` asks for: `current` again when its settings
+/// are the same (no reopen, no new thread), else a new one, which opens
+/// (and creates) its file. Blocking: run off the request path.
+pub fn access_logger(
+    metrics: &Metrics,
+    current: Option<&Arc<AccessLogger>>,
+    config: &Config,
+) -> Result<Option<Arc<AccessLogger>>, AccessLogError> {
+    let Some(wanted) = &config.access_log else {
+        return Ok(None);
+    };
+    match current {
+        Some(log) if log.config() == wanted => Ok(Some(Arc::clone(log))),
+        _ => AccessLogger::open(wanted, &metrics.access_log).map(Some),
+    }
+}
+
+/// Logs what a swap from `old` to `new` did to the access log, if anything.
+pub(super) fn access_log_changed(old: Option<&Arc<AccessLogger>>, new: Option<&Arc<AccessLogger>>) {
+    match (old, new) {
+        (Some(a), Some(b)) if Arc::ptr_eq(a, b) => {}
+        (None, None) => {}
+        (_, Some(l)) => {
+            let c = l.config();
+            tracing::info!(format = c.format.as_str(), output = ?c.output, "Access log settings applied.");
+        }
+        (Some(_), None) => tracing::info!("Access log turned off."),
+    }
 }
 
 /// The hash that identifies `config` (whose text hashes to `text_hash`)

@@ -1,8 +1,10 @@
 //! The per-request pipeline: route, select, forward, respond.
 //!
 //! `handle` is the outer layer: it loads the dataplane once, turns every
-//! `ProxyError` into its synthetic response and counts it. `try_handle` is
-//! the happy path returning `Result`.
+//! `ProxyError` into its synthetic response and counts it, and, when the
+//! access log is on, starts the request's line and hands it to the
+//! response body (which queues it when the body ends). `try_handle` is the
+//! happy path returning `Result`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -13,7 +15,7 @@ use http::{header, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use prometheus::IntGauge;
 
-use super::attempt::{self, Answer, Sent};
+use super::attempt::{self, Answer, Sent, Tried};
 use super::body::{Completion, ResponseBody};
 use super::dataplane::{Dataplane, Shared};
 use super::error::ProxyError;
@@ -21,9 +23,10 @@ use super::forward::{self, ClientInfo};
 use super::plugins::{self, Early, Tail};
 use super::server::Drain;
 use super::upgrade;
+use crate::access_log::{Pending, Served};
 use crate::plugin::{Active, Props};
 use crate::routing::{self, RequestInfo, RouteId};
-use crate::upstream::RequestBody;
+use crate::upstream::{ClientBody, RequestBody};
 
 /// Per-connection facts every request on it shares.
 #[derive(Debug)]
@@ -43,6 +46,51 @@ pub struct ConnCtx {
     pub upgraded: IntGauge,
 }
 
+/// What the request path learned on the way, kept whatever the answer:
+/// for the error response's metrics and the access log.
+#[derive(Debug, Default)]
+struct Trail {
+    /// The matched route.
+    route: Option<RouteId>,
+    /// The upstream attempts.
+    tried: Tried,
+}
+
+/// The request's access log line until the response takes it over. A
+/// request dropped before it has a response (the client closed the
+/// connection or reset the stream while the proxy waited) still gets its
+/// line: status 499 and reason `client_closed`, as far as it got. The
+/// metrics do not count such a request; the log does, so it can be seen.
+struct Line<'a> {
+    pending: Option<Pending>,
+    trail: Trail,
+    dp: &'a Dataplane,
+    start: Instant,
+}
+
+impl Line<'_> {
+    /// Hands the line to the response's body, which queues it when the
+    /// body ends.
+    fn attach(&mut self, resp: &mut Response<ResponseBody>, reason: Option<&'static str>) {
+        if let Some(mut line) = self.pending.take() {
+            line.served(served(self.dp, &self.trail, reason));
+            resp.body_mut().log(line);
+        }
+    }
+}
+
+impl Drop for Line<'_> {
+    fn drop(&mut self) {
+        if let Some(mut line) = self.pending.take() {
+            line.served(served(self.dp, &self.trail, Some(CLIENT_CLOSED)));
+            line.finish(499, self.start.elapsed(), 0);
+        }
+    }
+}
+
+/// The access log's reason for a request the client gave up on.
+const CLIENT_CLOSED: &str = "client_closed";
+
 /// Serves one request. Never fails: errors become responses.
 pub async fn handle(
     req: Request<Incoming>,
@@ -51,40 +99,68 @@ pub async fn handle(
     let start = Instant::now();
     let dp = ctx.shared.dataplane.load_full();
     let li = dp.listener_index(&ctx.listener);
-    let mut route = None;
     let grpc = super::error::is_grpc(req.headers());
-    match try_handle(req, &dp, &ctx, li, start, &mut route).await {
-        Ok(resp) => Ok(resp),
+    // Off, the access log costs this branch (and a `None` carried along).
+    let pending = dp
+        .access_log
+        .as_ref()
+        .map(|log| log.begin(&req, &ctx.listener, ctx.peer.ip()));
+    let req = req.map(|b| ClientBody::new(b, pending.as_ref().map(Pending::bytes_in)));
+    let mut line = Line {
+        pending,
+        trail: Trail::default(),
+        dp: &dp,
+        start,
+    };
+    match try_handle(req, &dp, &ctx, li, start, &mut line.trail).await {
+        Ok(mut resp) => {
+            line.attach(&mut resp, None);
+            Ok(resp)
+        }
         Err(err) => {
             let metrics = &ctx.shared.metrics;
             metrics.proxy_error(err.reason());
             tracing::debug!(listener = %ctx.listener, peer = %ctx.peer, reason = err.reason(), error = %err, "Request failed.");
             // A gRPC client gets a gRPC status (HTTP 200, as sent).
             let status = if grpc { 200 } else { err.status().as_u16() };
-            let completion = Completion {
-                metrics: dp.route_metrics(metrics, &ctx.listener, li, route),
-                status,
-                start,
-                in_flight: None,
-                plugins: None,
-            };
+            let metrics = dp.route_metrics(metrics, &ctx.listener, li, line.trail.route);
+            let completion = Completion::new(metrics, status, start, None, None);
             let body = |b| ResponseBody::full(b, Some(completion));
-            Ok(if grpc {
+            let mut resp = if grpc {
                 err.to_grpc_response(body)
             } else {
                 err.to_response(body)
-            })
+            };
+            line.attach(&mut resp, Some(err.reason()));
+            Ok(resp)
         }
     }
 }
 
+/// The names behind `trail`, for the access log.
+fn served<'a>(dp: &'a Dataplane, trail: &Trail, reason: Option<&'static str>) -> Served<'a> {
+    let route = trail.route.and_then(|id| dp.config.routes.get(id));
+    let pool = route.and_then(|r| dp.pools.get(r.pool.0));
+    let endpoint = pool
+        .zip(trail.tried.endpoint)
+        .and_then(|(p, i)| p.endpoints.get(i));
+    Served {
+        route: route.map(|r| &*r.name),
+        pool: pool.map(|p| &*p.name),
+        endpoint: endpoint.map(|e| &*e.config.name),
+        attempts: trail.tried.attempts,
+        upstream_duration: trail.tried.upstream,
+        reason,
+    }
+}
+
 async fn try_handle(
-    mut req: Request<Incoming>,
+    mut req: Request<ClientBody>,
     dp: &Dataplane,
     ctx: &ConnCtx,
     li: Option<usize>,
     start: Instant,
-    route_out: &mut Option<RouteId>,
+    trail: &mut Trail,
 ) -> Result<Response<ResponseBody>, ProxyError> {
     // Taken before the request is consumed: once the 101 is written, hyper
     // hands the client's connection over through it.
@@ -115,7 +191,7 @@ async fn try_handle(
         headers: &parts.headers,
     };
     let id = routing::match_request(&dp.config.routes, &info).ok_or(ProxyError::NoRoute)?;
-    *route_out = Some(id);
+    trail.route = Some(id);
     let route = dp.config.routes.get(id).ok_or(ProxyError::NoRoute)?;
     let pool = &dp.pools[route.pool.0];
     let client = ClientInfo {
@@ -125,17 +201,15 @@ async fn try_handle(
         authority_form: parts.uri.authority().is_some(),
     };
     let needs_host = forward::prepare_request(&mut parts, route, client);
-    let completion = |status: u16, in_flight, plugins| Completion {
-        metrics: dp.route_metrics(&ctx.shared.metrics, &ctx.listener, li, Some(id)),
-        status,
-        start,
-        in_flight,
-        plugins,
+    let completion = |status: u16, in_flight, plugins| {
+        let metrics = dp.route_metrics(&ctx.shared.metrics, &ctx.listener, li, Some(id));
+        Completion::new(metrics, status, start, in_flight, plugins)
     };
     let chain = dp.route_plugins.get(id.0).filter(|c| !c.is_empty());
     if chain.is_none() && !pool.has_plugins {
-        let body = RequestBody::Stream(body);
-        let answer = attempt::send(pool, route, parts, body, needs_host, start, None).await?;
+        let request = Request::from_parts(parts, RequestBody::Stream(body));
+        let tried = &mut trail.tried;
+        let answer = attempt::send(pool, route, request, needs_host, start, None, tried).await?;
         let sent = match answer {
             Answer::Upstream(sent, _) => sent,
             Answer::Local(r, a) => {
@@ -193,7 +267,10 @@ async fn try_handle(
         }
         None => RequestBody::Stream(body),
     };
-    let answer = attempt::send(pool, route, parts, body, needs_host, start, Some(&props)).await?;
+    let request = Request::from_parts(parts, body);
+    let tried = &mut trail.tried;
+    let answer =
+        attempt::send(pool, route, request, needs_host, start, Some(&props), tried).await?;
     let (sent, ep_active) = match answer {
         Answer::Upstream(sent, a) => (sent, a),
         Answer::Local(r, a) => {

@@ -8,7 +8,10 @@
 //! accepting and drains in the background; a renamed one (same address)
 //! hands its socket over; one whose `tls` changed keeps its socket too (new
 //! connections read their TLS config from the swapped `Dataplane`).
-//! Endpoint state carries over through the registry.
+//! Endpoint state carries over through the registry. The access log is kept
+//! when its settings did not change; a changed one is opened before the
+//! swap (a file that cannot be opened fails the reload), and the old one
+//! writes the lines of the requests still in flight, then stops.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,7 +19,9 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::changes::{diff, fmt_diff, remove_stale_route_series, Changes};
-use super::dataplane::{files_hash, load_plugins, Dataplane, Shared};
+use super::dataplane::{
+    access_log_changed, access_logger, files_hash, load_plugins, Dataplane, Shared,
+};
 use super::reload_listeners::{keeps, plan_listeners, same_place};
 use super::reload_report::{unchanged, LastReload, LastReloadCell};
 pub use super::reload_report::{ReloadReport, Trigger};
@@ -200,6 +205,12 @@ impl Control {
             Err(errors) => return self.failure(state, trigger, Some(file_hash), errors),
         };
         let hash = tls.combined_hash(&plugins.combined_hash(&text_hash));
+        // So does an access log file that cannot be opened.
+        let opened = access_logger(&self.shared.metrics, current.access_log.as_ref(), &config);
+        let access_log = match opened {
+            Ok(l) => l,
+            Err(e) => return self.failure(state, trigger, Some(hash), vec![e.to_string()]),
+        };
         let mut listeners = self.listeners.lock().await;
         let mut bound = match plan_listeners(&listeners, &config) {
             Ok(p) => p,
@@ -211,7 +222,7 @@ impl Control {
             (text_hash, hash.clone()),
             generation,
             &self.shared.registry,
-            (Arc::clone(&plugins), Arc::clone(&tls)),
+            (Arc::clone(&plugins), Arc::clone(&tls), access_log.clone()),
         );
         let changes = diff(&current.config, &config, (&current.tls, &tls));
         self.shared.dataplane.store(Arc::new(dataplane));
@@ -292,6 +303,7 @@ impl Control {
             tls = %fmt_diff(&changes.tls),
             "Config reloaded."
         );
+        access_log_changed(current.access_log.as_ref(), access_log.as_ref());
         for w in &config.warnings {
             tracing::warn!(warning = %w, "Config warning.");
         }

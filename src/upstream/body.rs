@@ -2,10 +2,13 @@
 //! copy kept in memory so that a retry can send it again.
 //!
 //! Owns: buffering for replay (up to a limit; a bigger body streams on
-//! with the part already read in front, and cannot be replayed).
+//! with the part already read in front, and cannot be replayed), and
+//! counting the bytes read from the client when the access log asks.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -14,11 +17,53 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+/// The client's request body as the proxy reads it, counting data bytes
+/// into `read` when one is given (the access log's `bytes_in`; without
+/// one, the count costs one branch per frame).
+#[derive(Debug)]
+pub struct ClientBody {
+    inner: Incoming,
+    read: Option<Arc<AtomicU64>>,
+}
+
+impl ClientBody {
+    /// Wraps `inner`, counting into `read` if given.
+    pub fn new(inner: Incoming, read: Option<Arc<AtomicU64>>) -> Self {
+        Self { inner, read }
+    }
+}
+
+impl Body for ClientBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let poll = Pin::new(&mut self.inner).poll_frame(cx);
+        if let (Some(read), Poll::Ready(Some(Ok(frame)))) = (&self.read, &poll) {
+            if let Some(data) = frame.data_ref() {
+                read.fetch_add(data.len() as u64, Ordering::Relaxed);
+            }
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// A request body on its way upstream.
 #[derive(Debug)]
 pub enum RequestBody {
     /// Streamed from the client.
-    Stream(Incoming),
+    Stream(ClientBody),
     /// Complete in memory.
     Full {
         /// Data not yet sent.
@@ -31,7 +76,7 @@ pub enum RequestBody {
         /// Chunks already read.
         prefix: VecDeque<Bytes>,
         /// The rest of the client's body.
-        rest: Incoming,
+        rest: ClientBody,
     },
 }
 
@@ -73,7 +118,7 @@ impl Replay {
 /// comes back as a `Prefixed` stream with what was read; a read error
 /// comes back as is.
 pub async fn buffer(
-    body: Incoming,
+    body: ClientBody,
     limit: usize,
 ) -> Result<Result<Replay, RequestBody>, hyper::Error> {
     if body.size_hint().lower() > limit as u64 {
@@ -86,11 +131,14 @@ pub async fn buffer(
 
 /// Reads `prefix` + `body` into memory if that is at most `limit` bytes;
 /// otherwise gives back what was read and the rest of the stream.
-pub async fn collect(
+pub async fn collect<B>(
     mut chunks: VecDeque<Bytes>,
-    mut body: Incoming,
+    mut body: B,
     limit: usize,
-) -> Result<Result<Replay, (VecDeque<Bytes>, Incoming)>, hyper::Error> {
+) -> Result<Result<Replay, (VecDeque<Bytes>, B)>, hyper::Error>
+where
+    B: Body<Data = Bytes, Error = hyper::Error> + Unpin,
+{
     let mut size: usize = chunks.iter().map(Bytes::len).sum();
     if size > limit {
         return Ok(Err((chunks, body)));

@@ -18,7 +18,7 @@ mod registry;
 pub mod scoring;
 mod slots;
 
-pub use body::{buffer, collect, prefixed_size_hint, Replay, RequestBody};
+pub use body::{buffer, collect, prefixed_size_hint, ClientBody, Replay, RequestBody};
 pub use budget::RetryBudget;
 pub use client::{
     build_client, tick_clock, ClientSettings, Lease, SendFailure, UpstreamBody, UpstreamClient,

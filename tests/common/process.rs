@@ -16,6 +16,8 @@ pub struct ProxyProcess {
     pub dir: Option<tempfile::TempDir>,
     /// Every line it has written to stderr so far.
     logs: Arc<Mutex<Vec<String>>>,
+    /// Every line it has written to stdout so far (access logs).
+    stdout: Arc<Mutex<Vec<String>>>,
 }
 
 impl ProxyProcess {
@@ -43,10 +45,18 @@ impl ProxyProcess {
             ])
             .arg(path)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let stdout_lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let out = child.stdout.take().unwrap();
+        let kept_out = stdout_lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                kept_out.lock().unwrap().push(line);
+            }
+        });
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         let logs: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -92,7 +102,13 @@ impl ProxyProcess {
             admin: admin.expect("admin address logged"),
             dir: None,
             logs,
+            stdout: stdout_lines,
         }
+    }
+
+    /// Every line written to stdout so far.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
     }
 
     /// The JSON log lines whose `fields.message` is `message`, waiting up to

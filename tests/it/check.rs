@@ -9,6 +9,7 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
+mod access_log;
 mod examples;
 mod plugins;
 mod plugins_errors;

@@ -12,6 +12,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod access_log;
 mod balancing;
 mod check;
 mod data_path;

@@ -24,15 +24,15 @@ use crate::plugins::{fixture, plugin};
 
 const GAUGE: &str = "switchyard_upgraded_connections";
 const WAIT: Duration = Duration::from_secs(5);
-const GREETING: &str = "hello from upstream";
+pub(crate) const GREETING: &str = "hello from upstream";
 
-type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A WebSocket echo server on 127.0.0.1:0: it greets each client, then
 /// sends back every text and binary message. It keeps the head of the
 /// last upgrade request it accepted. With `refuse`, it answers every
 /// handshake 403 instead.
-struct WsEcho {
+pub(crate) struct WsEcho {
     addr: SocketAddr,
     tls: bool,
     last_head: Arc<Mutex<Option<http::HeaderMap>>>,
@@ -40,7 +40,7 @@ struct WsEcho {
 }
 
 impl WsEcho {
-    async fn spawn(refuse: bool) -> Self {
+    pub(crate) async fn spawn(refuse: bool) -> Self {
         Self::spawn_with(refuse, None).await
     }
 
@@ -76,7 +76,7 @@ impl WsEcho {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}", self.addr)
     }
@@ -128,7 +128,7 @@ pools:\n  - {{ name: p, endpoints: [{}] }}\n",
     ))
 }
 
-async fn next_message(ws: &mut Client) -> Message {
+pub(crate) async fn next_message(ws: &mut Client) -> Message {
     tokio::time::timeout(WAIT, ws.next())
         .await
         .expect("a message in time")

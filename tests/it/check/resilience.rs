@@ -326,9 +326,9 @@ fn per_try_timeout_equal_to_the_route_timeout_is_allowed() {
 // ---------------------------------------------------------------------------
 
 /// `config/switchyard.yaml` shows `health_check`, `outlier_detection`,
-/// `when_none_healthy` and `retries` commented out. `check` cannot see them,
-/// so this uncomments every commented line that starts with a key or a list
-/// item (`# key:`), keeping its indentation.
+/// `when_none_healthy`, `retries`, TLS and `access_log` commented out.
+/// `check` cannot see them, so this uncomments every commented line that
+/// starts with a key or a list item (`# key:`), keeping its indentation.
 pub(super) fn uncomment_examples(text: &str) -> String {
     // A `key:` line, a list item `- key: ...`, or a flow item `- { ... }`.
     let is_yaml = |rest: &str| {
@@ -388,4 +388,8 @@ fn commented_examples_in_the_repository_config_are_valid() {
     assert_eq!(kyc.protocol, switchyard::config::Protocol::Http2);
     assert_eq!(kyc.tls.server_name.as_deref(), Some("kyc.internal"));
     assert!(kyc.tls.client_cert.is_some());
+    // The access log example: JSON on stdout with ten fields.
+    let log = c.access_log.as_ref().expect("the example access_log");
+    assert_eq!(log.output, switchyard::config::AccessLogOutput::Stdout);
+    assert_eq!(log.fields.len(), 10);
 }
