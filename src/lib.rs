@@ -272,14 +272,15 @@ async fn reload_triggers(
     loop {
         let settings = control.shared.dataplane.load().config.reload.clone();
         let file_dirs = file_dirs(&control, &path);
+        let own = own_files(&control);
         if watch
             .as_ref()
-            .is_some_and(|w: &config::watch::DirWatch| w.extra != file_dirs)
+            .is_some_and(|w: &config::watch::DirWatch| w.extra != file_dirs || w.ignore != own)
         {
             watch = None;
         }
         if settings.watch && watch.is_none() {
-            match config::watch::watch_dirs(&path, &file_dirs, tx.clone()) {
+            match config::watch::watch_dirs(&path, &file_dirs, &own, tx.clone()) {
                 Ok(w) => {
                     tracing::debug!(dir = %w.dir.display(), "Watching the config directory.");
                     watch = Some(w);
@@ -348,6 +349,18 @@ fn file_dirs(control: &Control, path: &std::path::Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// Files the proxy itself writes (the access log), whose events must not
+/// wake the config watcher.
+fn own_files(control: &Control) -> Vec<PathBuf> {
+    match &control.shared.dataplane.load().config.access_log {
+        Some(config::AccessLog {
+            output: config::AccessLogOutput::File(f),
+            ..
+        }) => vec![f.clone()],
+        _ => Vec::new(),
+    }
+}
+
 /// The watch the reload task starts with, when the config asks for one.
 fn initial_watch(
     control: &Control,
@@ -357,7 +370,12 @@ fn initial_watch(
     if !control.shared.dataplane.load().config.reload.watch {
         return None;
     }
-    match config::watch::watch_dirs(path, &file_dirs(control, path), tx.clone()) {
+    match config::watch::watch_dirs(
+        path,
+        &file_dirs(control, path),
+        &own_files(control),
+        tx.clone(),
+    ) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::warn!(error = %e, "Cannot watch the config file; relying on polling.");
