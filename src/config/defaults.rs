@@ -23,6 +23,12 @@ pub const TLS_INSECURE_SKIP_VERIFY: bool = false;
 pub const TLS_CLIENT_AUTH_REQUIRED: bool = true;
 /// `listeners[].tls.session_resumption`
 pub const TLS_SESSION_RESUMPTION: bool = true;
+/// `listeners[].limits.max_header_bytes`
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// `listeners[].limits.max_headers`
+pub const MAX_HEADERS: usize = 100;
+/// `listeners[].limits.header_read_timeout`
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// `listeners[].tls.handshake_timeout`
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// `access_log.format`

@@ -128,6 +128,9 @@ pub struct RawListener {
     /// Terminate TLS on this listener. Default: none (plain HTTP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<RawListenerTls>,
+    /// Limits on what a client may send in a request head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<super::raw_limits::RawListenerLimits>,
 }
 
 /// `routes[]`: which requests (`match`) go to which pool, with header

@@ -79,6 +79,8 @@ pub struct Listener {
     pub listen: SocketAddr,
     /// Downstream TLS; `None` serves plain HTTP (and h2c).
     pub tls: Option<ListenerTls>,
+    /// Request-head limits.
+    pub limits: super::limits::ListenerLimits,
 }
 
 /// Index of a pool in `Config::pools`.

@@ -254,10 +254,16 @@ fn listeners(
         let tls = l.tls.as_ref().map(|t| {
             validate_tls::listener_tls(issues, &format!("listeners[{i}].tls"), t, base_dir)
         });
+        let limits = super::validate_limits::listener_limits(
+            issues,
+            &format!("listeners[{i}].limits"),
+            l.limits.as_ref(),
+        );
         out.push(Listener {
             name: Arc::from(l.name.as_str()),
             listen,
             tls,
+            limits,
         });
     }
     out

@@ -31,6 +31,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::dataplane::Shared;
 use super::handler::{self, ConnCtx};
+use crate::config::ListenerLimits;
 use crate::metrics::HandshakeMetrics;
 
 /// Where a listener's drain stands.
@@ -158,10 +159,22 @@ pub fn spawn(
     })
 }
 
-fn builder() -> auto::Builder<TokioExecutor> {
+/// The connection builder of a listener with `limits`. On HTTP/1.1 the
+/// head limit is hyper's read buffer: a head that does not fit gets 431
+/// and the connection closes (so does one with more than `max_headers`
+/// fields); on HTTP/2 it is the header list size the client is told.
+fn builder(limits: &ListenerLimits) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
-    b.http1().timer(TokioTimer::new()).keep_alive(true);
-    b.http2().timer(TokioTimer::new());
+    b.http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        // Validated to at least hyper's 8 KiB minimum (it asserts).
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        .max_headers(limits.max_headers)
+        .header_read_timeout(limits.header_read_timeout);
+    b.http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
     b
 }
 
@@ -172,7 +185,8 @@ async fn accept_loop(
     mut stop: watch::Receiver<bool>,
     drain: Arc<Drain>,
 ) -> TcpListener {
-    let builder = Arc::new(builder());
+    // Rebuilt when a reload changes the listener's limits.
+    let mut built: Option<(ListenerLimits, Arc<auto::Builder<TokioExecutor>>)> = None;
     // Resolved once per listener; the series exists (at 0) from the start.
     let upgraded = shared.metrics.upgraded(&name);
     // Resolved on the first TLS connection: a plain listener has no series.
@@ -184,12 +198,24 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                // The guard is dropped at once: only the `Arc` is kept.
-                let tls = shared
-                    .dataplane
-                    .load()
+                // The guard is dropped at once: only `Arc`s are kept.
+                let dp = shared.dataplane.load();
+                let tls = dp
                     .listener_tls(&name)
                     .map(|t| (Arc::clone(&t.config), t.spec.handshake_timeout));
+                let limits = dp
+                    .listener_index(&name)
+                    .map(|i| dp.config.listeners[i].limits)
+                    .unwrap_or_default();
+                drop(dp);
+                let builder = match &built {
+                    Some((l, b)) if *l == limits => Arc::clone(b),
+                    _ => {
+                        let b = Arc::new(builder(&limits));
+                        built = Some((limits, Arc::clone(&b)));
+                        b
+                    }
+                };
                 let ctx = Arc::new(ConnCtx {
                     listener: Arc::clone(&name),
                     peer,
@@ -207,7 +233,7 @@ async fn accept_loop(
                         metrics: m.clone(),
                     }
                 });
-                tokio::spawn(serve(stream, ctx, Arc::clone(&builder), rx, tls));
+                tokio::spawn(serve(stream, ctx, builder, rx, tls));
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.

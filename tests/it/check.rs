@@ -11,6 +11,7 @@ use tempfile::TempDir;
 
 mod access_log;
 mod examples;
+mod limits;
 mod plugins;
 mod plugins_errors;
 mod resilience;

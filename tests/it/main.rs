@@ -22,6 +22,7 @@ mod grpc;
 mod grpc_errors;
 mod health;
 mod health_reload;
+mod limits;
 mod metrics;
 mod operations;
 mod outlier;

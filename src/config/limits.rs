@@ -1,0 +1,29 @@
+//! A listener's request-head limits, validated.
+//!
+//! Owns: `ListenerLimits` and its defaults. Must not: apply them (the
+//! listener's connection builder does, in `proxy::server`).
+
+use std::time::Duration;
+
+use super::defaults;
+
+/// `listeners[].limits`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerLimits {
+    /// Largest request head in bytes; over it: 431.
+    pub max_header_bytes: usize,
+    /// Most header fields in one HTTP/1.1 request; over it: 431.
+    pub max_headers: usize,
+    /// Time allowed for an HTTP/1.1 request head once begun.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            max_header_bytes: defaults::MAX_HEADER_BYTES,
+            max_headers: defaults::MAX_HEADERS,
+            header_read_timeout: defaults::HEADER_READ_TIMEOUT,
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! The `listeners[].limits` part of the config file schema, as plain serde
+//! types.
+//!
+//! Owns: the shape of a listener's request-head limits, with
+//! `deny_unknown_fields` like the rest of `raw`. Must not: interpret values
+//! (`validate_limits` checks ranges).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::raw_values::RawSize;
+use super::schema;
+
+/// `listeners[].limits`: what a client may send before the request reaches
+/// a route. Breaking a size limit gets `431 Request Header Fields Too
+/// Large` and the connection is closed.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ListenerLimits")]
+pub struct RawListenerLimits {
+    /// Largest request head (request line and headers; on HTTP/2 the
+    /// decoded header list), 8KiB to 1MiB. Default `64KiB`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_header_bytes: Option<RawSize>,
+    /// Most header fields in one HTTP/1.1 request, 1 to 1000. Default `100`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_headers: Option<u32>,
+    /// How long an HTTP/1.1 client may take to send a whole request head
+    /// once it has started one; then the connection is closed (against
+    /// slowloris). Default `10s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
+    pub header_read_timeout: Option<String>,
+}

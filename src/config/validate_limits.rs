@@ -1,0 +1,54 @@
+//! Validation of `listeners[].limits`: ranges, with paths.
+//!
+//! Owns: turning `RawListenerLimits` into `ListenerLimits`. Must not:
+//! apply them.
+
+use super::defaults;
+use super::limits::ListenerLimits;
+use super::raw_limits::RawListenerLimits;
+use super::validate::Issues;
+
+/// Smallest and largest `max_header_bytes` (hyper's HTTP/1.1 read buffer
+/// cannot be smaller than 8 KiB).
+const HEADER_BYTES: (u64, u64) = (8 * 1024, 1024 * 1024);
+/// Smallest and largest `max_headers`.
+const HEADERS: (u32, u32) = (1, 1000);
+
+/// Validates one listener's `limits` (`base` is `listeners[i].limits`).
+pub(super) fn listener_limits(
+    issues: &mut Issues<'_>,
+    base: &str,
+    raw: Option<&RawListenerLimits>,
+) -> ListenerLimits {
+    let Some(raw) = raw else {
+        return ListenerLimits::default();
+    };
+    let mut out = ListenerLimits::default();
+    if let Some(size) = &raw.max_header_bytes {
+        let path = format!("{base}.max_header_bytes");
+        match size.bytes() {
+            Ok(n) if (HEADER_BYTES.0..=HEADER_BYTES.1).contains(&n) => {
+                out.max_header_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+            }
+            Ok(_) => issues.error(path, format!("{size} is out of range: use 8KiB to 1MiB")),
+            Err(e) => issues.error(path, e),
+        }
+    }
+    if let Some(n) = raw.max_headers {
+        if (HEADERS.0..=HEADERS.1).contains(&n) {
+            out.max_headers = n as usize;
+        } else {
+            issues.error(
+                format!("{base}.max_headers"),
+                format!("{n} is out of range: use 1 to 1000"),
+            );
+        }
+    }
+    out.header_read_timeout = issues.duration(
+        &format!("{base}.header_read_timeout"),
+        raw.header_read_timeout.as_deref(),
+        defaults::HEADER_READ_TIMEOUT,
+        false,
+    );
+    out
+}

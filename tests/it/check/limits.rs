@@ -1,0 +1,66 @@
+//! `check` on `listeners[].limits`: defaults, every key, and out-of-range
+//! values with their paths and positions.
+
+use std::time::Duration;
+
+use switchyard::config::ListenerLimits;
+
+use super::resilience::{error, load};
+
+fn yaml(limits: &str) -> String {
+    format!(
+        "version: 1\nlisteners:\n  - name: web\n    listen: 127.0.0.1:8080\n{limits}\
+routes: [{{ name: r, pool: p }}]\npools: [{{ name: p, endpoints: [{{ name: a, url: 'http://127.0.0.1:9001' }}] }}]\n"
+    )
+}
+
+#[test]
+fn defaults_and_every_key() {
+    let c = load(&yaml(""));
+    let d = c.listeners[0].limits;
+    assert_eq!(d, ListenerLimits::default());
+    assert_eq!(d.max_header_bytes, 64 * 1024);
+    assert_eq!(d.max_headers, 100);
+    assert_eq!(d.header_read_timeout, Duration::from_secs(10));
+    let c = load(&yaml(
+        "    limits: { max_header_bytes: 16KiB, max_headers: 50, header_read_timeout: 2s }\n",
+    ));
+    let l = c.listeners[0].limits;
+    assert_eq!(l.max_header_bytes, 16 * 1024);
+    assert_eq!(l.max_headers, 50);
+    assert_eq!(l.header_read_timeout, Duration::from_secs(2));
+}
+
+#[test]
+fn out_of_range_values_are_errors_with_positions() {
+    let y = yaml("    limits: { max_header_bytes: 1KiB }\n");
+    error(
+        &y,
+        "listeners[0].limits.max_header_bytes",
+        "use 8KiB to 1MiB",
+        "1KiB",
+    );
+    let y = yaml("    limits: { max_header_bytes: 2MiB }\n");
+    error(
+        &y,
+        "listeners[0].limits.max_header_bytes",
+        "out of range",
+        "2MiB",
+    );
+    let y = yaml("    limits: { max_headers: 0 }\n");
+    error(&y, "listeners[0].limits.max_headers", "use 1 to 1000", "0");
+    let y = yaml("    limits: { header_read_timeout: 0s }\n");
+    error(
+        &y,
+        "listeners[0].limits.header_read_timeout",
+        "greater than 0",
+        "0s",
+    );
+    let y = yaml("    limits: { max_body: 1MiB }\n");
+    error(
+        &y,
+        "listeners[0].limits.max_body",
+        "unknown field `max_body`",
+        "max_body",
+    );
+}
