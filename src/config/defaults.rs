@@ -27,8 +27,10 @@ pub const TLS_SESSION_RESUMPTION: bool = true;
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// `listeners[].limits.max_headers`
 pub const MAX_HEADERS: usize = 100;
-/// `listeners[].limits.header_read_timeout`
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// `listeners[].limits.header_read_timeout`: hyper's own default, kept
+/// because on HTTP/1.1 the same timer bounds the idle time between
+/// keep-alive requests.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// `listeners[].tls.handshake_timeout`
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// `access_log.format`

@@ -14,7 +14,8 @@ pub struct ListenerLimits {
     pub max_header_bytes: usize,
     /// Most header fields in one HTTP/1.1 request; over it: 431.
     pub max_headers: usize,
-    /// Time allowed for an HTTP/1.1 request head once begun.
+    /// Time an HTTP/1.1 connection may wait for a whole request head (also
+    /// the keep-alive idle timeout: one timer in hyper).
     pub header_read_timeout: Duration,
 }
 

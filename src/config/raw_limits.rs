@@ -25,9 +25,9 @@ pub struct RawListenerLimits {
     /// Most header fields in one HTTP/1.1 request, 1 to 1000. Default `100`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_headers: Option<u32>,
-    /// How long an HTTP/1.1 client may take to send a whole request head
-    /// once it has started one; then the connection is closed (against
-    /// slowloris). Default `10s`.
+    /// How long an HTTP/1.1 connection may wait for a whole request head:
+    /// a slow or stalled head (slowloris) and an idle keep-alive
+    /// connection are both closed when it runs out. Default `30s`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<schema::Duration>")]
     pub header_read_timeout: Option<String>,

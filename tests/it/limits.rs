@@ -121,3 +121,34 @@ async fn a_reload_changes_the_limits_for_new_connections() {
     assert_eq!(status_of(web, &head_with(&mid)).await, Some(200));
     proxy.shutdown().await;
 }
+
+/// On HTTP/1.1 the same timer closes a keep-alive connection left idle
+/// between requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed_at_header_read_timeout() {
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up, ", limits: { header_read_timeout: 300ms }")).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let mut s = TcpStream::connect(web).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    // Idle now: the proxy closes it; EOF well before this deadline.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the idle connection is still open after 10 s"
+    );
+    proxy.shutdown().await;
+}

@@ -21,7 +21,7 @@ fn defaults_and_every_key() {
     assert_eq!(d, ListenerLimits::default());
     assert_eq!(d.max_header_bytes, 64 * 1024);
     assert_eq!(d.max_headers, 100);
-    assert_eq!(d.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(d.header_read_timeout, Duration::from_secs(30));
     let c = load(&yaml(
         "    limits: { max_header_bytes: 16KiB, max_headers: 50, header_read_timeout: 2s }\n",
     ));
