@@ -303,10 +303,19 @@ impl TestUpstream {
     }
 }
 
-/// A loopback address where nothing listens (bound, then released).
+/// A loopback address where nothing listens: connecting is refused.
+///
+/// The port stays bound (without listening, without `SO_REUSEADDR`) for
+/// the rest of the test process, so no other test's listener can be given
+/// it. A port bound and released at once could be, and a request meant to
+/// fail would then reach another test's server.
 pub async fn closed_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    listener.local_addr().unwrap()
+    static HELD: std::sync::Mutex<Vec<tokio::net::TcpSocket>> = std::sync::Mutex::new(Vec::new());
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    HELD.lock().unwrap().push(socket);
+    addr
 }
 
 type Out = BoxBody<Bytes, hyper::Error>;

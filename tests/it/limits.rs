@@ -152,3 +152,40 @@ async fn an_idle_keep_alive_connection_is_closed_at_header_read_timeout() {
     );
     proxy.shutdown().await;
 }
+
+/// On HTTP/2 the limit is the header list size the client is told; a
+/// request over it never reaches the upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_header_list_over_the_limit_is_refused() {
+    use bytes::Bytes;
+    use http_body_util::Full;
+
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up, ", limits: { max_header_bytes: 16KiB }")).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let stream = TcpStream::connect(web).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let req = |size: usize| {
+        http::Request::get(format!("http://example.test:{}/", web.port()))
+            .header("x-big", "a".repeat(size))
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let ok = sender.send_request(req(4 * 1024)).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    // Refused: an error on the stream, or a 431 answer; either way the
+    // upstream never sees it.
+    let hits = up.hits();
+    match sender.send_request(req(32 * 1024)).await {
+        Ok(resp) => assert_eq!(resp.status(), 431),
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+    assert_eq!(up.hits(), hits);
+    proxy.shutdown().await;
+}
