@@ -17,6 +17,8 @@ pub struct ListenerLimits {
     /// Time an HTTP/1.1 connection may wait for a whole request head (also
     /// the keep-alive idle timeout: one timer in hyper).
     pub header_read_timeout: Duration,
+    /// Most connections served at once; `None`: no limit.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for ListenerLimits {
@@ -25,6 +27,7 @@ impl Default for ListenerLimits {
             max_header_bytes: defaults::MAX_HEADER_BYTES,
             max_headers: defaults::MAX_HEADERS,
             header_read_timeout: defaults::HEADER_READ_TIMEOUT,
+            max_connections: None,
         }
     }
 }

@@ -31,4 +31,9 @@ pub struct RawListenerLimits {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<schema::Duration>")]
     pub header_read_timeout: Option<String>,
+    /// Most connections served at once, 1 to 1000000; beyond it new
+    /// connections wait in the listen backlog until one closes. Default:
+    /// no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
 }

@@ -44,6 +44,16 @@ pub(super) fn listener_limits(
             );
         }
     }
+    if let Some(n) = raw.max_connections {
+        if (1..=1_000_000).contains(&n) {
+            out.max_connections = Some(n as usize);
+        } else {
+            issues.error(
+                format!("{base}.max_connections"),
+                format!("{n} is out of range: use 1 to 1000000, or leave it out for no limit"),
+            );
+        }
+    }
     out.header_read_timeout = issues.duration(
         &format!("{base}.header_read_timeout"),
         raw.header_read_timeout.as_deref(),

@@ -25,7 +25,7 @@ use hyper_util::server::conn::auto;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -191,7 +191,38 @@ async fn accept_loop(
     let upgraded = shared.metrics.upgraded(&name);
     // Resolved on the first TLS connection: a plain listener has no series.
     let mut handshakes: Option<HandshakeMetrics> = None;
+    // `limits.max_connections`: one permit per open connection. At the cap
+    // the loop stops accepting, so new connections wait in the kernel's
+    // backlog. A reload that changes the cap starts a new count (the old
+    // connections' permits belong to the old one), and is seen at the next
+    // accept.
+    let mut cap: Option<(usize, Arc<Semaphore>)> = None;
     loop {
+        let max = {
+            let dp = shared.dataplane.load();
+            dp.listener_index(&name)
+                .and_then(|i| dp.config.listeners[i].limits.max_connections)
+        };
+        let permit = match max {
+            None => {
+                cap = None;
+                None
+            }
+            Some(n) => {
+                let sem = match &cap {
+                    Some((m, s)) if *m == n => Arc::clone(s),
+                    _ => {
+                        let s = Arc::new(Semaphore::new(n));
+                        cap = Some((n, Arc::clone(&s)));
+                        s
+                    }
+                };
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    p = sem.acquire_owned() => p.ok(),
+                }
+            }
+        };
         let accepted = tokio::select! {
             _ = stop.changed() => break,
             res = listener.accept() => res,
@@ -233,7 +264,10 @@ async fn accept_loop(
                         metrics: m.clone(),
                     }
                 });
-                tokio::spawn(serve(stream, ctx, builder, rx, tls));
+                tokio::spawn(async move {
+                    serve(stream, ctx, builder, rx, tls).await;
+                    drop(permit);
+                });
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.

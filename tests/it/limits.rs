@@ -189,3 +189,37 @@ async fn an_http2_header_list_over_the_limit_is_refused() {
     assert_eq!(up.hits(), hits);
     proxy.shutdown().await;
 }
+
+/// `max_connections`: at the cap a new connection waits (in the listen
+/// backlog) until an open one closes, then it is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_max_connections_wait_for_a_free_slot() {
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up, ", limits: { max_connections: 2 }")).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let keep_alive = "GET / HTTP/1.1\r\nHost: example.test\r\n\r\n";
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(web).await.unwrap();
+        s.write_all(keep_alive.as_bytes()).await.unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        open.push(s);
+    }
+    // The third connects (the kernel's backlog takes it) but is not served
+    // while both slots are taken.
+    let mut third = TcpStream::connect(web).await.unwrap();
+    third.write_all(keep_alive.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut buf)).await;
+    assert!(early.is_err(), "served over the cap: {early:?}");
+    // A slot frees: the waiting connection is served.
+    drop(open.pop());
+    let n = tokio::time::timeout(Duration::from_secs(10), third.read(&mut buf))
+        .await
+        .expect("served once a slot is free")
+        .unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    proxy.shutdown().await;
+}

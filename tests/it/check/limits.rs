@@ -64,3 +64,17 @@ fn out_of_range_values_are_errors_with_positions() {
         "max_body",
     );
 }
+
+#[test]
+fn max_connections_is_optional_and_bounded() {
+    assert_eq!(load(&yaml("")).listeners[0].limits.max_connections, None);
+    let c = load(&yaml("    limits: { max_connections: 500 }\n"));
+    assert_eq!(c.listeners[0].limits.max_connections, Some(500));
+    let y = yaml("    limits: { max_connections: 0 }\n");
+    error(
+        &y,
+        "listeners[0].limits.max_connections",
+        "use 1 to 1000000",
+        "0",
+    );
+}
