@@ -36,41 +36,37 @@ enum LogFormat {
     Json,
 }
 
+/// `--config`, shared by the commands that read the proxy's config file.
+#[derive(clap::Args)]
+struct ConfigFile {
+    /// Config file.
+    #[arg(
+        short,
+        long,
+        env = "SWITCHYARD_CONFIG",
+        default_value = "config/switchyard.yaml"
+    )]
+    config: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the proxy.
     Run {
-        /// Config file.
-        #[arg(
-            short,
-            long,
-            env = "SWITCHYARD_CONFIG",
-            default_value = "config/switchyard.yaml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        file: ConfigFile,
     },
     /// Validate a config file exactly as `run` does, and summarise it.
     Check {
-        /// Config file.
-        #[arg(
-            short,
-            long,
-            env = "SWITCHYARD_CONFIG",
-            default_value = "config/switchyard.yaml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        file: ConfigFile,
     },
     /// Ask a running proxy's admin listener for /healthz (exit 0 on 200, else 1),
     /// for container HEALTHCHECKs and exec probes.
     Healthcheck {
-        /// Config file whose `admin.listen` to ask (only that key is read).
-        #[arg(
-            short,
-            long,
-            env = "SWITCHYARD_CONFIG",
-            default_value = "config/switchyard.yaml"
-        )]
-        config: PathBuf,
+        /// The config file whose `admin.listen` is asked (only that key is read).
+        #[command(flatten)]
+        file: ConfigFile,
         /// Ask this admin address (IP:PORT) instead of the config's.
         #[arg(long)]
         admin: Option<std::net::SocketAddr>,
@@ -108,8 +104,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.log_level.as_deref());
     match cli.command {
-        Command::Check { config } => check(&config),
-        Command::Run { config } => run(&config),
+        Command::Check { file } => check(&file.config),
+        Command::Run { file } => run(&file.config),
         Command::Demo {
             config,
             load,
@@ -129,11 +125,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Healthcheck {
-            config,
+            file,
             admin,
             path,
             timeout,
-        } => healthcheck(&config, admin, &path, timeout),
+        } => healthcheck(&file.config, admin, &path, timeout),
     }
 }
 

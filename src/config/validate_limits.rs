@@ -24,16 +24,15 @@ pub(super) fn listener_limits(
         return ListenerLimits::default();
     };
     let mut out = ListenerLimits::default();
-    if let Some(size) = &raw.max_header_bytes {
-        let path = format!("{base}.max_header_bytes");
-        match size.bytes() {
-            Ok(n) if (HEADER_BYTES.0..=HEADER_BYTES.1).contains(&n) => {
-                out.max_header_bytes = usize::try_from(n).unwrap_or(usize::MAX);
-            }
-            Ok(_) => issues.error(path, format!("{size} is out of range: use 8KiB to 1MiB")),
-            Err(e) => issues.error(path, e),
-        }
-    }
+    let header_bytes = super::validate_plugins::size(
+        issues,
+        &format!("{base}.max_header_bytes"),
+        raw.max_header_bytes.as_ref(),
+        out.max_header_bytes as u64,
+        HEADER_BYTES,
+        ("8KiB", "1MiB"),
+    );
+    out.max_header_bytes = usize::try_from(header_bytes).unwrap_or(usize::MAX);
     if let Some(n) = raw.max_headers {
         if (HEADERS.0..=HEADERS.1).contains(&n) {
             out.max_headers = n as usize;

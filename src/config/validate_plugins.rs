@@ -146,7 +146,9 @@ fn config_bytes(
     }
 }
 
-fn size(
+/// A size in `[min, max]` bytes (with their spellings for the message),
+/// or `default` with an error recorded.
+pub(super) fn size(
     issues: &mut Issues<'_>,
     path: &str,
     value: Option<&RawSize>,

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::metrics::{Metrics, RouteMetrics};
 use crate::plugin::{Host, Plugin, PluginSet};
 use crate::routing::RouteId;
-use crate::tls::{ServerTls, TlsSet};
+use crate::tls::TlsSet;
 use crate::upstream::{PoolRuntime, Registry};
 
 /// One config generation, ready to serve.
@@ -111,12 +111,6 @@ impl Dataplane {
     /// Index of the listener called `name` in this config.
     pub fn listener_index(&self, name: &str) -> Option<usize> {
         self.config.listeners.iter().position(|l| &*l.name == name)
-    }
-
-    /// The TLS of the listener called `name`, if it has any: what a new
-    /// connection on it handshakes with.
-    pub fn listener_tls(&self, name: &str) -> Option<&Arc<ServerTls>> {
-        self.tls.get(self.listener_index(name)?)
     }
 
     /// Metric handles for a request on `listener` that matched `route`.

@@ -194,15 +194,12 @@ async fn accept_loop(
     // `limits.max_connections`: one permit per open connection. At the cap
     // the loop stops accepting, so new connections wait in the kernel's
     // backlog. A reload that changes the cap starts a new count (the old
-    // connections' permits belong to the old one), and is seen at the next
-    // accept.
+    // connections' permits belong to the old one); the cap is read with
+    // the rest of the settings at each accept, so a change applies from
+    // the next one on.
     let mut cap: Option<(usize, Arc<Semaphore>)> = None;
+    let mut max = settings(&shared, &name).1.max_connections;
     loop {
-        let max = {
-            let dp = shared.dataplane.load();
-            dp.listener_index(&name)
-                .and_then(|i| dp.config.listeners[i].limits.max_connections)
-        };
         let permit = match max {
             None => {
                 cap = None;
@@ -229,16 +226,8 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                // The guard is dropped at once: only `Arc`s are kept.
-                let dp = shared.dataplane.load();
-                let tls = dp
-                    .listener_tls(&name)
-                    .map(|t| (Arc::clone(&t.config), t.spec.handshake_timeout));
-                let limits = dp
-                    .listener_index(&name)
-                    .map(|i| dp.config.listeners[i].limits)
-                    .unwrap_or_default();
-                drop(dp);
+                let (tls, limits) = settings(&shared, &name);
+                max = limits.max_connections;
                 let builder = match &built {
                     Some((l, b)) if *l == limits => Arc::clone(b),
                     _ => {
@@ -278,6 +267,24 @@ async fn accept_loop(
     }
     tracing::debug!(listener = %name, "Stopped accepting.");
     listener
+}
+
+/// The listener's TLS (config and handshake timeout) and limits in the
+/// active config, from one load of the dataplane (its guard is dropped at
+/// once: only `Arc`s are kept).
+fn settings(
+    shared: &Shared,
+    name: &str,
+) -> (Option<(Arc<ServerConfig>, Duration)>, ListenerLimits) {
+    let dp = shared.dataplane.load();
+    let Some(i) = dp.listener_index(name) else {
+        return (None, ListenerLimits::default());
+    };
+    let tls = dp
+        .tls
+        .get(i)
+        .map(|t| (Arc::clone(&t.config), t.spec.handshake_timeout));
+    (tls, dp.config.listeners[i].limits)
 }
 
 /// What the TLS handshake of one accepted connection needs.
