@@ -27,10 +27,11 @@ pub const TLS_SESSION_RESUMPTION: bool = true;
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// `listeners[].limits.max_headers`
 pub const MAX_HEADERS: usize = 100;
-/// `listeners[].limits.header_read_timeout`: hyper's own default, kept
-/// because on HTTP/1.1 the same timer bounds the idle time between
-/// keep-alive requests.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// `listeners[].limits.header_read_timeout`
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// `listeners[].limits.idle_timeout` (nginx's `keepalive_timeout` is 75 s,
+/// Envoy's `idle_timeout` an hour; a minute outlives most clients' pools).
+pub const CONN_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// `listeners[].tls.handshake_timeout`
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// `access_log.format`

@@ -14,9 +14,11 @@ pub struct ListenerLimits {
     pub max_header_bytes: usize,
     /// Most header fields in one HTTP/1.1 request; over it: 431.
     pub max_headers: usize,
-    /// Time an HTTP/1.1 connection may wait for a whole request head (also
-    /// the keep-alive idle timeout: one timer in hyper).
+    /// Time an HTTP/1.1 client has for a whole request head, from the
+    /// accept or the head's first byte.
     pub header_read_timeout: Duration,
+    /// Time a connection may stay open with no request in flight.
+    pub idle_timeout: Duration,
     /// Most connections served at once; `None`: no limit.
     pub max_connections: Option<usize>,
 }
@@ -27,6 +29,7 @@ impl Default for ListenerLimits {
             max_header_bytes: defaults::MAX_HEADER_BYTES,
             max_headers: defaults::MAX_HEADERS,
             header_read_timeout: defaults::HEADER_READ_TIMEOUT,
+            idle_timeout: defaults::CONN_IDLE_TIMEOUT,
             max_connections: None,
         }
     }

@@ -25,12 +25,19 @@ pub struct RawListenerLimits {
     /// Most header fields in one HTTP/1.1 request, 1 to 1000. Default `100`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_headers: Option<u32>,
-    /// How long an HTTP/1.1 connection may wait for a whole request head:
-    /// a slow or stalled head (slowloris) and an idle keep-alive
-    /// connection are both closed when it runs out. Default `30s`.
+    /// How long an HTTP/1.1 client has to send a whole request head,
+    /// counted from the accept (first request) or from the head's first
+    /// byte (later requests on a keep-alive connection). A slow or stalled
+    /// head (slowloris) is cut off: the connection closes. Default `10s`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<schema::Duration>")]
     pub header_read_timeout: Option<String>,
+    /// How long a connection (HTTP/1.1 keep-alive or HTTP/2) may stay open
+    /// with no request in flight before the proxy closes it (HTTP/2: with
+    /// GOAWAY). Default `60s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<schema::Duration>")]
+    pub idle_timeout: Option<String>,
     /// Most connections served at once, 1 to 1000000; beyond it new
     /// connections wait in the listen backlog until one closes. Default:
     /// no limit.

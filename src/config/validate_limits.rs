@@ -59,5 +59,11 @@ pub(super) fn listener_limits(
         defaults::HEADER_READ_TIMEOUT,
         false,
     );
+    out.idle_timeout = issues.duration(
+        &format!("{base}.idle_timeout"),
+        raw.idle_timeout.as_deref(),
+        defaults::CONN_IDLE_TIMEOUT,
+        false,
+    );
     out
 }

@@ -5,6 +5,7 @@
 //! Must not: parse config files or hold state that must survive a reload
 //! (that lives in `upstream::Registry`).
 
+mod activity;
 mod attempt;
 pub mod body;
 pub mod changes;

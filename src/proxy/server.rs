@@ -29,6 +29,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use super::activity::{Activity, Deadline, Expired, Tracked, Watched};
 use super::dataplane::Shared;
 use super::handler::{self, ConnCtx};
 use crate::config::ListenerLimits;
@@ -171,7 +172,8 @@ fn builder(limits: &ListenerLimits) -> auto::Builder<TokioExecutor> {
         // Validated to at least hyper's 8 KiB minimum (it asserts).
         .max_buf_size(limits.max_header_bytes.max(8192))
         .max_headers(limits.max_headers)
-        .header_read_timeout(limits.header_read_timeout);
+        // Off: `activity` keeps the head and idle timeouts apart.
+        .header_read_timeout(None);
     b.http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
@@ -254,7 +256,8 @@ async fn accept_loop(
                     }
                 });
                 tokio::spawn(async move {
-                    serve(stream, ctx, builder, rx, tls).await;
+                    let timeouts = (limits.header_read_timeout, limits.idle_timeout);
+                    serve(stream, ctx, builder, rx, tls, timeouts).await;
                     drop(permit);
                 });
             }
@@ -305,6 +308,7 @@ async fn serve(
     builder: Arc<auto::Builder<TokioExecutor>>,
     mut drain: watch::Receiver<DrainState>,
     tls: Option<Handshake>,
+    timeouts: (Duration, Duration),
 ) {
     stream.set_nodelay(true).ok();
     let Some(Handshake {
@@ -313,7 +317,7 @@ async fn serve(
         metrics: handshakes,
     }) = tls
     else {
-        return serve_http(stream, ctx, builder, drain).await;
+        return serve_http(stream, ctx, builder, drain, timeouts).await;
     };
     if *drain.borrow_and_update() != DrainState::Serving {
         return;
@@ -342,34 +346,64 @@ async fn serve(
         },
         _ = drain.changed() => return,
     };
-    serve_http(stream, ctx, builder, drain).await;
+    serve_http(stream, ctx, builder, drain, timeouts).await;
 }
 
 /// HTTP/1.1 or HTTP/2 on an established (plain or TLS) connection. The auto
 /// builder tells HTTP/2 by its preface, so ALPN `h2` needs nothing more.
+/// `timeouts` are the head and idle timeouts (`activity`): a head that
+/// runs out closes the connection at once, an idle one closes gracefully.
 async fn serve_http<S>(
     stream: S,
     ctx: Arc<ConnCtx>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     mut drain: watch::Receiver<DrainState>,
+    (head, idle): (Duration, Duration),
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let peer = ctx.peer;
-    let svc = service_fn(move |req| handler::handle(req, Arc::clone(&ctx)));
+    let activity = Activity::new();
+    let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
+    let mut deadline = Deadline::new(Arc::clone(&activity), head, idle);
+    let svc = service_fn(move |req| {
+        let in_flight = activity.begin();
+        let resp = handler::handle(req, Arc::clone(&ctx));
+        async move {
+            let resp = resp.await?;
+            Ok::<_, std::convert::Infallible>(resp.map(|b| Tracked::new(b, in_flight)))
+        }
+    });
     // An upgraded connection leaves this future (it resolves once the IO is
     // handed over); its tunnel subscribes to the drain on its own.
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+    let conn = builder.serve_connection_with_upgrades(io, svc);
     tokio::pin!(conn);
     if *drain.borrow_and_update() != DrainState::Serving {
         conn.as_mut().graceful_shutdown();
     }
+    // `biased`: the deadline is polled after the connection, so it sees
+    // what the connection's last poll did.
     let result = tokio::select! {
+        biased;
         res = conn.as_mut() => res,
         _ = drain.changed() => {
             conn.as_mut().graceful_shutdown();
             conn.await
         }
+        expired = &mut deadline => match expired {
+            Expired::Head => {
+                tracing::debug!(%peer, "Request head not received in time; connection closed.");
+                return;
+            }
+            Expired::Idle => {
+                tracing::debug!(%peer, "Connection idle; closing it.");
+                conn.as_mut().graceful_shutdown();
+                tokio::select! {
+                    res = conn.as_mut() => res,
+                    _ = drain.changed() => conn.await,
+                }
+            }
+        },
     };
     if let Err(e) = result {
         tracing::debug!(%peer, error = %e, "Connection ended with an error.");

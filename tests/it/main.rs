@@ -35,6 +35,7 @@ mod retries;
 mod scoring;
 mod scoring_breaker;
 mod status_page;
+mod timeouts;
 mod tls;
 mod upstream_h2;
 mod upstream_pool;

@@ -21,14 +21,16 @@ fn defaults_and_every_key() {
     assert_eq!(d, ListenerLimits::default());
     assert_eq!(d.max_header_bytes, 64 * 1024);
     assert_eq!(d.max_headers, 100);
-    assert_eq!(d.header_read_timeout, Duration::from_secs(30));
+    assert_eq!(d.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(d.idle_timeout, Duration::from_secs(60));
     let c = load(&yaml(
-        "    limits: { max_header_bytes: 16KiB, max_headers: 50, header_read_timeout: 2s }\n",
+        "    limits: { max_header_bytes: 16KiB, max_headers: 50, header_read_timeout: 2s, idle_timeout: 5m }\n",
     ));
     let l = c.listeners[0].limits;
     assert_eq!(l.max_header_bytes, 16 * 1024);
     assert_eq!(l.max_headers, 50);
     assert_eq!(l.header_read_timeout, Duration::from_secs(2));
+    assert_eq!(l.idle_timeout, Duration::from_secs(300));
 }
 
 #[test]

@@ -1,0 +1,132 @@
+//! The timeouts' state machine with tokio's clock paused, and the bare-LF
+//! scan on split reads.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::*;
+
+const HEAD_T: Duration = Duration::from_secs(10);
+const IDLE_T: Duration = Duration::from_secs(60);
+
+fn watched() -> (Watched<tokio::io::Empty>, Arc<Activity>) {
+    let a = Activity::new();
+    (Watched::new(tokio::io::empty(), Arc::clone(&a)), a)
+}
+
+/// Polls `d` once.
+fn poll(d: &mut Deadline) -> Poll<Expired> {
+    Pin::new(d).poll(&mut Context::from_waker(std::task::Waker::noop()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_head_is_due_after_the_head_timeout() {
+    let (_, a) = watched();
+    let mut d = Deadline::new(Arc::clone(&a), HEAD_T, IDLE_T);
+    assert!(poll(&mut d).is_pending());
+    tokio::time::advance(HEAD_T - Duration::from_millis(1)).await;
+    assert!(poll(&mut d).is_pending());
+    tokio::time::advance(Duration::from_millis(2)).await;
+    assert_eq!(poll(&mut d), Poll::Ready(Expired::Head));
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_connection_gets_the_idle_timeout_then_a_head_gets_its_own() {
+    let (mut w, a) = watched();
+    let mut d = Deadline::new(Arc::clone(&a), HEAD_T, IDLE_T);
+    w.inspect(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let req = a.begin();
+    // Busy for longer than both timeouts: never expires.
+    tokio::time::advance(IDLE_T * 2).await;
+    assert!(poll(&mut d).is_pending());
+    drop(req);
+    // Idle: 59 s is fine, the head timeout does not apply.
+    tokio::time::advance(IDLE_T - Duration::from_secs(1)).await;
+    assert!(poll(&mut d).is_pending());
+    // A byte arrives: the head is due 10 s from now; going past the idle
+    // deadline (1 s away) proves the head timeout replaced it.
+    w.inspect(b"G").unwrap();
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert!(poll(&mut d).is_pending());
+    tokio::time::advance(HEAD_T).await;
+    assert_eq!(poll(&mut d), Poll::Ready(Expired::Head));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_head_starting_late_in_an_idle_period_moves_the_timer_earlier() {
+    let idle = Duration::from_secs(300);
+    let (mut w, a) = watched();
+    let mut d = Deadline::new(Arc::clone(&a), HEAD_T, idle);
+    w.inspect(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    drop(a.begin());
+    assert!(poll(&mut d).is_pending());
+    tokio::time::advance(Duration::from_secs(20)).await;
+    assert!(poll(&mut d).is_pending());
+    w.inspect(b"GET / HT").unwrap();
+    assert!(poll(&mut d).is_pending());
+    tokio::time::advance(HEAD_T + Duration::from_millis(1)).await;
+    assert_eq!(poll(&mut d), Poll::Ready(Expired::Head));
+}
+
+#[tokio::test(start_paused = true)]
+async fn http2_has_only_the_idle_timeout() {
+    let (mut w, a) = watched();
+    let mut d = Deadline::new(Arc::clone(&a), HEAD_T, IDLE_T);
+    w.inspect(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    tokio::time::advance(HEAD_T * 2).await;
+    assert!(poll(&mut d).is_pending());
+    // Frames keep arriving: still idle.
+    w.inspect(b"\0\0\0\x04\0\0\0\0\0").unwrap();
+    tokio::time::advance(IDLE_T).await;
+    assert_eq!(poll(&mut d), Poll::Ready(Expired::Idle));
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_streams_keep_it_busy_until_the_last_ends() {
+    let (mut w, a) = watched();
+    let mut d = Deadline::new(Arc::clone(&a), HEAD_T, IDLE_T);
+    w.inspect(b"PRI * HTTP/2.0\r\n").unwrap();
+    let s1 = a.begin();
+    let s2 = a.begin();
+    drop(s1);
+    tokio::time::advance(IDLE_T * 2).await;
+    assert!(poll(&mut d).is_pending());
+    drop(s2);
+    tokio::time::advance(IDLE_T + Duration::from_millis(1)).await;
+    assert_eq!(poll(&mut d), Poll::Ready(Expired::Idle));
+}
+
+#[test]
+fn bare_lf_anywhere_in_a_head_is_refused_even_split_across_reads() {
+    for head in [
+        &b"GET / HTTP/1.1\nHost: a\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: a\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\n\n",
+        b"\nGET / HTTP/1.1\r\n\r\n",
+    ] {
+        for split in 1..head.len() {
+            let (mut w, _) = watched();
+            let r = w
+                .inspect(&head[..split])
+                .and_then(|()| w.inspect(&head[split..]));
+            assert!(
+                r.is_err(),
+                "{:?} split at {split}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+}
+
+#[test]
+fn crlf_heads_pass_and_the_body_after_the_head_is_not_scanned() {
+    let (mut w, a) = watched();
+    w.inspect(b"\r\nPOST / HTTP/1.1\r\nContent-Length: 3\r\n\r\na\nb")
+        .unwrap();
+    let req = a.begin();
+    // Body bytes while the request is in flight.
+    w.inspect(b"\n\n\n").unwrap();
+    drop(req);
+    // The next head is scanned again.
+    assert!(w.inspect(b"GET / HTTP/1.1\r\nX: y\n").is_err());
+}
