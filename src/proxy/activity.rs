@@ -296,7 +296,7 @@ impl<S: AsyncWrite + Unpin> Watched<S> {
             let mut inner = Pin::new(&mut self.inner);
             if let Poll::Ready(Ok(n)) = inner.as_mut().poll_write(cx, BAD_REQUEST) {
                 if n == BAD_REQUEST.len() {
-                    let _ = inner.poll_flush(cx);
+                    drop(inner.poll_flush(cx));
                 }
             }
         }
