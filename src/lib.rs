@@ -115,6 +115,7 @@ impl Switchyard {
             metrics,
             ready: AtomicBool::new(false),
             plugin_host,
+            route_gates: Default::default(),
         });
         // Bind everything before serving anything, so a port conflict
         // leaves nothing half-started.

@@ -21,6 +21,8 @@ pub struct ListenerLimits {
     pub idle_timeout: Duration,
     /// Most connections served at once; `None`: no limit.
     pub max_connections: Option<usize>,
+    /// Largest request body, unless the route says; `None`: no limit.
+    pub max_body: Option<u64>,
 }
 
 impl Default for ListenerLimits {
@@ -31,6 +33,7 @@ impl Default for ListenerLimits {
             header_read_timeout: defaults::HEADER_READ_TIMEOUT,
             idle_timeout: defaults::CONN_IDLE_TIMEOUT,
             max_connections: None,
+            max_body: None,
         }
     }
 }

@@ -167,6 +167,16 @@ pub struct RawRoute {
     /// Retry policy. Default: one attempt, no retry.
     #[serde(default)]
     pub retries: RawRetries,
+    /// Largest request body this route takes, such as `10MiB` (0 to
+    /// 64GiB); a bigger one gets 413 (at once when Content-Length says so,
+    /// mid-stream for a chunked body) and the connection closes. Default:
+    /// the listener's `limits.max_body`, which defaults to no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<RawSize>,
+    /// Most requests this route serves at once (1 to 1000000); one more is
+    /// shed at once with 503 and `Retry-After: 1`. Default: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_requests: Option<u32>,
     /// Plugins run, in order, before the endpoint is picked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(with = "Vec<schema::PluginName>")]
@@ -313,6 +323,11 @@ pub struct RawPool {
     /// sets their weights. Default: none (configured weights stay).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scoring: Option<RawScoring>,
+    /// Most requests in flight to this pool's endpoints at once, over all
+    /// the routes that use it (1 to 1000000); one more is shed at once with
+    /// 503 and `Retry-After: 1`. Default: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_requests: Option<u32>,
     /// Plugins run, in order, after an endpoint of this pool is picked (on
     /// every attempt), before the endpoint's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -38,6 +38,11 @@ pub struct RawListenerLimits {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<schema::Duration>")]
     pub idle_timeout: Option<String>,
+    /// Largest request body on this listener's routes, such as `10MiB` (0
+    /// to 64GiB); a route's own `max_body` wins. Over it: 413. Default: no
+    /// limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<RawSize>,
     /// Most connections served at once, 1 to 1000000; beyond it new
     /// connections wait in the listen backlog until one closes. Default:
     /// no limit.

@@ -161,6 +161,8 @@ pub struct Pool {
     /// Plugins run in this order after one of the pool's endpoints is
     /// picked, on every attempt, before the endpoint's own.
     pub plugins: Vec<PluginId>,
+    /// `max_concurrent_requests`, if set.
+    pub max_concurrent: Option<usize>,
 }
 
 /// `pools[].endpoints[]`

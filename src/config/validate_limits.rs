@@ -59,6 +59,7 @@ pub(super) fn listener_limits(
         defaults::HEADER_READ_TIMEOUT,
         false,
     );
+    out.max_body = max_body(issues, &format!("{base}.max_body"), raw.max_body.as_ref());
     out.idle_timeout = issues.duration(
         &format!("{base}.idle_timeout"),
         raw.idle_timeout.as_deref(),
@@ -66,4 +67,42 @@ pub(super) fn listener_limits(
         false,
     );
     out
+}
+
+/// Largest `max_body`.
+const MAX_BODY: u64 = 64 << 30;
+
+/// Validates a `max_body` (listener or route).
+pub(super) fn max_body(
+    issues: &mut Issues<'_>,
+    path: &str,
+    raw: Option<&super::raw_values::RawSize>,
+) -> Option<u64> {
+    raw?;
+    Some(super::validate_plugins::size(
+        issues,
+        path,
+        raw,
+        MAX_BODY,
+        (0, MAX_BODY),
+        ("0", "64GiB"),
+    ))
+}
+
+/// Validates a `max_concurrent_requests` (route or pool).
+pub(super) fn max_concurrent(
+    issues: &mut Issues<'_>,
+    path: &str,
+    raw: Option<u32>,
+) -> Option<usize> {
+    let n = raw?;
+    if (1..=1_000_000).contains(&n) {
+        Some(n as usize)
+    } else {
+        issues.error(
+            path,
+            format!("{n} is out of range: use 1 to 1000000, or leave it out for no limit"),
+        );
+        None
+    }
 }

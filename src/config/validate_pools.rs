@@ -106,6 +106,11 @@ pub(super) fn pool(
         connect_timeout,
         idle_timeout,
         plugins: plugins.resolve(issues, &p.plugins, || format!("{base}.plugins")),
+        max_concurrent: super::validate_limits::max_concurrent(
+            issues,
+            &format!("{base}.max_concurrent_requests"),
+            p.max_concurrent_requests,
+        ),
         endpoints,
         health_check,
         outlier,

@@ -78,6 +78,16 @@ pub(super) fn routes(
             request_headers: header_ops(issues, &base, "request_headers", &r.request_headers),
             response_headers: header_ops(issues, &base, "response_headers", &r.response_headers),
             timeout,
+            max_body: super::validate_limits::max_body(
+                issues,
+                &format!("{base}.max_body"),
+                r.max_body.as_ref(),
+            ),
+            max_concurrent: super::validate_limits::max_concurrent(
+                issues,
+                &format!("{base}.max_concurrent_requests"),
+                r.max_concurrent_requests,
+            ),
             plugins: plugins.resolve(issues, &r.plugins, || format!("{base}.plugins")),
             retries: if r.retries.is_unset() {
                 crate::config::Retries::default()

@@ -21,14 +21,8 @@
 //!   earlier, or when it fires early (lazily, as most requests move it
 //!   later), so a keep-alive request costs no timer operation.
 //!
-//! Bare LF: httparse takes a lone `\n` as a line end (RFC 9112 §2.2 allows
-//! it), but a proxy that forwards what another parser reads differently is
-//! how smuggling starts. `Watched` scans the bytes of a head that arrive
-//! in the read that starts it and after, up to the blank line that ends it;
-//! a lone `\n` there fails the read, and the connection closes (with a 400
-//! written first when no response has started, see `server`).
+//! `Watched` (in `watched.rs`) is the socket wrapper that reports reads.
 
-use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -36,8 +30,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
-
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Waiting for the bytes of a request head.
 const HEAD: u8 = 0;
@@ -66,6 +58,8 @@ pub(super) struct Activity {
     in_flight: AtomicUsize,
     /// The connection speaks HTTP/2 (no head timeout).
     h2: AtomicBool,
+    /// The connection was upgraded: its bytes are another protocol now.
+    upgraded: AtomicBool,
 }
 
 impl Activity {
@@ -77,6 +71,7 @@ impl Activity {
             since: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             h2: AtomicBool::new(false),
+            upgraded: AtomicBool::new(false),
         })
     }
 
@@ -91,9 +86,30 @@ impl Activity {
         InFlight(Arc::clone(self))
     }
 
+    /// The connection switches protocols (a 101 is on its way): nothing
+    /// it reads from now on is a request head.
+    pub(super) fn upgrade(&self) {
+        self.upgraded.store(true, Ordering::Release);
+    }
+
+    /// Whether the connection was upgraded.
+    pub(super) fn is_upgraded(&self) -> bool {
+        self.upgraded.load(Ordering::Acquire)
+    }
+
+    /// The connection speaks HTTP/2.
+    pub(super) fn set_h2(&self) {
+        self.h2.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether no request is in flight.
+    pub(super) fn is_quiet(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
+    }
+
     /// Bytes arrived while no request is in flight: a head has started.
     /// Returns whether this read starts one.
-    fn bytes_arrived(&self) -> bool {
+    pub(super) fn bytes_arrived(&self) -> bool {
         if self.in_flight.load(Ordering::Acquire) != 0
             || self.h2.load(Ordering::Relaxed)
             || self.phase.load(Ordering::Acquire) != IDLE
@@ -187,183 +203,6 @@ impl std::future::Future for Deadline {
             }
         }
         Poll::Pending
-    }
-}
-
-/// Where the bare-LF scan of a head stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scan {
-    /// Not in a head.
-    Off,
-    /// In a head: the byte before, whether the current line is empty so
-    /// far, and whether a non-empty line (the request line) was seen.
-    In {
-        prev: u8,
-        line_empty: bool,
-        started: bool,
-    },
-}
-
-/// The scan at the start of a head.
-const HEAD_START: Scan = Scan::In {
-    prev: b'\n',
-    line_empty: true,
-    started: false,
-};
-
-/// The 400 written (when no response is under way) before a connection
-/// with a bare LF in a head closes.
-const BAD_REQUEST: &[u8] =
-    b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
-
-/// The socket of a connection, telling `Activity` when a head starts and
-/// scanning heads for bare LF.
-#[derive(Debug)]
-pub(super) struct Watched<S> {
-    inner: S,
-    activity: Arc<Activity>,
-    scan: Scan,
-    /// The first read has been looked at (for the HTTP/2 preface).
-    seen: bool,
-}
-
-impl<S> Watched<S> {
-    /// Wraps an accepted connection's stream.
-    pub(super) fn new(inner: S, activity: Arc<Activity>) -> Self {
-        Self {
-            inner,
-            activity,
-            scan: HEAD_START,
-            seen: false,
-        }
-    }
-
-    /// Looks at newly read bytes. `Err` on a bare LF in a head.
-    fn inspect(&mut self, bytes: &[u8]) -> Result<(), BareLf> {
-        if !self.seen {
-            self.seen = true;
-            if is_h2_preface(bytes) {
-                self.activity.h2.store(true, Ordering::Relaxed);
-                self.scan = Scan::Off;
-                return Ok(());
-            }
-        }
-        if self.activity.bytes_arrived() {
-            self.scan = HEAD_START;
-        }
-        let Scan::In {
-            mut prev,
-            mut line_empty,
-            mut started,
-        } = self.scan
-        else {
-            return Ok(());
-        };
-        for &b in bytes {
-            if b == b'\n' {
-                if prev != b'\r' {
-                    self.scan = Scan::Off;
-                    return Err(BareLf);
-                }
-                if line_empty && started {
-                    // The blank line: the head is whole.
-                    self.scan = Scan::Off;
-                    return Ok(());
-                }
-                // Empty lines before the request line are skipped
-                // (RFC 9112 §2.2), but must be CRLF too.
-                started |= !line_empty;
-                line_empty = true;
-            } else if b != b'\r' {
-                line_empty = false;
-            }
-            prev = b;
-        }
-        self.scan = Scan::In {
-            prev,
-            line_empty,
-            started,
-        };
-        Ok(())
-    }
-}
-
-impl<S: AsyncWrite + Unpin> Watched<S> {
-    /// Writes the 400 for a bad head if nothing else is being answered on
-    /// the connection (best effort: the socket is about to close).
-    fn reject(&mut self, cx: &mut Context<'_>) {
-        if self.activity.in_flight.load(Ordering::Acquire) == 0 {
-            let mut inner = Pin::new(&mut self.inner);
-            if let Poll::Ready(Ok(n)) = inner.as_mut().poll_write(cx, BAD_REQUEST) {
-                if n == BAD_REQUEST.len() {
-                    drop(inner.poll_flush(cx));
-                }
-            }
-        }
-    }
-}
-
-/// A request head used a bare LF as a line end.
-#[derive(Debug, thiserror::Error)]
-#[error("request head with a bare LF line end")]
-pub(super) struct BareLf;
-
-/// Whether `bytes` start like the HTTP/2 connection preface.
-fn is_h2_preface(bytes: &[u8]) -> bool {
-    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
-    let n = bytes.len().min(PREFACE.len());
-    n > 0 && bytes[..n] == PREFACE[..n]
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Watched<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let this = &mut *self;
-        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = poll {
-            let filled = &buf.filled()[before..];
-            if !filled.is_empty() {
-                if let Err(e) = this.inspect(filled) {
-                    this.reject(cx);
-                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e)));
-                }
-            }
-        }
-        poll
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -130,7 +130,7 @@ pub(super) async fn send(
                     after: route.timeout,
                 })
             }
-            Ok(Err(_)) => return Err(ProxyError::BadRequest("request body could not be read")),
+            Ok(Err(e)) => return Err(ProxyError::from(e)),
             Ok(Ok(Ok(r))) => {
                 let b = r.body();
                 (Some(r), b)
@@ -286,6 +286,11 @@ async fn once(
                 // Certificates and trust are for an operator to fix.
                 tracing::warn!(pool = %pool.name, endpoint = %ep.config.name,
                     url = %ep.config.url.original, error = %error, "Upstream TLS handshake failed.");
+            }
+            // The client's body failed the request: not the endpoint's
+            // fault, so its health and metrics do not hear of it.
+            if let Some(err) = ProxyError::from_client_body(&error) {
+                return Err((err, None));
             }
             let err = if error.is_connect() {
                 ProxyError::Connect { source: error }

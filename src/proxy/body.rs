@@ -33,6 +33,8 @@ pub struct Completion {
     pub bytes_out: u64,
     /// The access log line, when the log is on.
     pub log: Option<Pending>,
+    /// The route's and pool's concurrency slots, given back at the end.
+    pub gates: super::gates::Gates,
 }
 
 impl Completion {
@@ -53,6 +55,7 @@ impl Completion {
             plugins,
             bytes_out: 0,
             log: None,
+            gates: super::gates::Gates::default(),
         }
     }
 }
@@ -128,6 +131,13 @@ impl ResponseBody {
     pub fn log(&mut self, line: Pending) {
         if let Some(c) = &mut self.completion {
             c.log = Some(line);
+        }
+    }
+
+    /// Keeps the request's concurrency slots until the body ends.
+    pub fn hold(&mut self, gates: super::gates::Gates) {
+        if let Some(c) = &mut self.completion {
+            c.gates = gates;
         }
     }
 

@@ -15,7 +15,10 @@ use crate::metrics::{Metrics, RouteMetrics};
 use crate::plugin::{Host, Plugin, PluginSet};
 use crate::routing::RouteId;
 use crate::tls::TlsSet;
-use crate::upstream::{PoolRuntime, Registry};
+use crate::upstream::{Gate, PoolRuntime, Registry};
+
+use super::error::ProxyError;
+use super::gates::{Gates, RouteGates};
 
 /// One config generation, ready to serve.
 #[derive(Debug)]
@@ -42,6 +45,8 @@ pub struct Dataplane {
     pub access_log: Option<Arc<AccessLogger>>,
     /// Per listener, per route (last slot: no route), lazily resolved.
     route_metrics: Vec<Vec<OnceLock<Arc<RouteMetrics>>>>,
+    /// Per route with `max_concurrent_requests`, lazily resolved.
+    route_gates: Vec<OnceLock<Arc<Gate>>>,
 }
 
 impl Dataplane {
@@ -105,7 +110,44 @@ impl Dataplane {
             route_plugins,
             access_log,
             route_metrics,
+            route_gates: (0..slots - 1).map(|_| OnceLock::new()).collect(),
         }
+    }
+
+    /// Takes a slot of `route` and of `pool` where they set
+    /// `max_concurrent_requests`; a full one sheds the request.
+    pub(super) fn enter(
+        &self,
+        route: RouteId,
+        pool: &PoolRuntime,
+        gates: &RouteGates,
+    ) -> Result<Gates, ProxyError> {
+        let mut held = Gates::default();
+        if let Some((r, max)) = self
+            .config
+            .routes
+            .get(route)
+            .and_then(|r| Some((r, r.max_concurrent?)))
+        {
+            let gate = self.route_gates[route.0].get_or_init(|| gates.get(&r.name));
+            held.route = Some(gate.try_enter(max).ok_or_else(|| ProxyError::Overloaded {
+                scope: "route",
+                name: Arc::clone(&r.name),
+            })?);
+        }
+        if let Some(max) = pool.config.max_concurrent {
+            held.pool =
+                Some(
+                    pool.state
+                        .gate
+                        .try_enter(max)
+                        .ok_or_else(|| ProxyError::Overloaded {
+                            scope: "pool",
+                            name: Arc::clone(&pool.name),
+                        })?,
+                );
+        }
+        Ok(held)
     }
 
     /// Index of the listener called `name` in this config.
@@ -200,6 +242,8 @@ pub struct Shared {
     /// The WebAssembly engine, created with the first config that
     /// declares plugins.
     pub plugin_host: OnceLock<Host>,
+    /// Routes' concurrency gates, by route name.
+    pub route_gates: RouteGates,
 }
 
 impl Shared {

@@ -64,6 +64,27 @@ pub enum ProxyError {
         /// The timeout that elapsed.
         after: Duration,
     },
+    /// The request body is bigger than the route's `max_body`.
+    #[error("request body larger than max_body ({limit} bytes)")]
+    BodyTooLarge {
+        /// `max_body` in bytes.
+        limit: u64,
+    },
+    /// The request body broke off or was malformed (a bad chunk).
+    #[error("request body unreadable: {0}")]
+    BadBody(String),
+    /// A method the proxy does not forward (CONNECT: it is no forward
+    /// proxy).
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(&'static str),
+    /// A route's or pool's `max_concurrent_requests` is reached: shed.
+    #[error("{scope} {name:?} is at its concurrency limit")]
+    Overloaded {
+        /// `route` or `pool`.
+        scope: &'static str,
+        /// Its name.
+        name: Arc<str>,
+    },
 }
 
 impl ProxyError {
@@ -80,6 +101,10 @@ impl ProxyError {
             Self::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnexpectedUpgrade => StatusCode::BAD_GATEWAY,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadBody(_) => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -96,6 +121,27 @@ impl ProxyError {
             Self::Plugin(_) => "plugin",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnexpectedUpgrade => "unexpected_upgrade",
+            Self::BodyTooLarge { .. } => "body_too_large",
+            Self::BadBody(_) => "bad_body",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::Overloaded { scope: "route", .. } => "route_overloaded",
+            Self::Overloaded { .. } => "pool_overloaded",
+        }
+    }
+
+    /// Whether the client's connection must close after this answer (HTTP/1:
+    /// its request body was not read to the end).
+    pub fn closes_connection(&self) -> bool {
+        matches!(self, Self::BodyTooLarge { .. } | Self::BadBody(_))
+    }
+
+    /// The client's request body error, if the upstream request failed
+    /// because of it: the failure is the client's, not the endpoint's.
+    pub fn from_client_body(err: &crate::upstream::UpstreamError) -> Option<Self> {
+        use crate::upstream::BodyError;
+        match BodyError::find(err)? {
+            BodyError::TooLarge { limit } => Some(Self::BodyTooLarge { limit: *limit }),
+            BodyError::Read(e) => Some(Self::BadBody(e.to_string())),
         }
     }
 
@@ -111,7 +157,11 @@ impl ProxyError {
             | Self::RequestTimeout { .. }
             | Self::Plugin(_)
             | Self::PayloadTooLarge { .. }
-            | Self::UnexpectedUpgrade => None,
+            | Self::UnexpectedUpgrade
+            | Self::BodyTooLarge { .. }
+            | Self::BadBody(_)
+            | Self::MethodNotAllowed(_)
+            | Self::Overloaded { .. } => None,
         }
     }
 
@@ -130,6 +180,14 @@ impl ProxyError {
                 format!("request body exceeds the plugin body limit of {limit} bytes\n")
             }
             Self::UnexpectedUpgrade => "upstream switched protocols unasked\n".to_string(),
+            Self::BodyTooLarge { limit } => {
+                format!("request body larger than the limit of {limit} bytes\n")
+            }
+            Self::BadBody(_) => "request body could not be read\n".to_string(),
+            Self::MethodNotAllowed(m) => format!("method {m} is not allowed\n"),
+            Self::Overloaded { scope, name } => {
+                format!("{scope} {name} is overloaded, retry later\n")
+            }
         };
         Bytes::from(text)
     }
@@ -144,8 +202,13 @@ impl ProxyError {
             Self::NoRoute => 12,
             Self::NoEndpoint { .. } | Self::Connect { .. } | Self::Reset { .. } => 14,
             Self::Timeout { .. } | Self::RequestTimeout { .. } => 4,
-            Self::PayloadTooLarge { .. } => 8,
-            Self::BadRequest(_) | Self::Plugin(_) | Self::UnexpectedUpgrade => 13,
+            Self::PayloadTooLarge { .. } | Self::BodyTooLarge { .. } => 8,
+            Self::Overloaded { .. } => 14,
+            Self::BadRequest(_)
+            | Self::Plugin(_)
+            | Self::UnexpectedUpgrade
+            | Self::BadBody(_)
+            | Self::MethodNotAllowed(_) => 13,
         }
     }
 
@@ -172,13 +235,36 @@ impl ProxyError {
     pub fn to_response<B>(&self, body: impl FnOnce(Bytes) -> B) -> Response<B> {
         let mut resp = Response::new(body(self.body()));
         *resp.status_mut() = self.status();
-        resp.headers_mut().insert(
+        let headers = resp.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if self.closes_connection() {
+            // hyper drops it on HTTP/2, where it is not allowed.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if let Self::Overloaded { .. } = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Self::MethodNotAllowed(_) = self {
+            headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED));
+        }
         resp
     }
 }
+
+impl From<crate::upstream::BodyError> for ProxyError {
+    fn from(e: crate::upstream::BodyError) -> Self {
+        match e {
+            crate::upstream::BodyError::TooLarge { limit } => Self::BodyTooLarge { limit },
+            crate::upstream::BodyError::Read(e) => Self::BadBody(e.to_string()),
+        }
+    }
+}
+
+/// The methods the proxy forwards (all but CONNECT), for `Allow`.
+const ALLOWED: &str = "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH";
 
 /// Whether a request is a gRPC call (`content-type: application/grpc`,
 /// with or without a `+proto`-style suffix).

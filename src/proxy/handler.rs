@@ -20,6 +20,7 @@ use super::body::{Completion, ResponseBody};
 use super::dataplane::{Dataplane, Shared};
 use super::error::ProxyError;
 use super::forward::{self, ClientInfo};
+use super::gates::Gates;
 use super::plugins::{self, Early, Tail};
 use super::server::Drain;
 use super::upgrade;
@@ -27,6 +28,7 @@ use crate::access_log::{Pending, Served};
 use crate::plugin::{Active, Props};
 use crate::routing::{self, RequestInfo, RouteId};
 use crate::upstream::{ClientBody, RequestBody};
+use http_body::Body as _;
 
 /// Per-connection facts every request on it shares.
 #[derive(Debug)]
@@ -54,6 +56,9 @@ struct Trail {
     route: Option<RouteId>,
     /// The upstream attempts.
     tried: Tried,
+    /// The route's and pool's concurrency slots, held until the response
+    /// ends.
+    gates: Gates,
 }
 
 /// The request's access log line until the response takes it over. A
@@ -72,6 +77,7 @@ impl Line<'_> {
     /// Hands the line to the response's body, which queues it when the
     /// body ends.
     fn attach(&mut self, resp: &mut Response<ResponseBody>, reason: Option<&'static str>) {
+        resp.body_mut().hold(std::mem::take(&mut self.trail.gates));
         if let Some(mut line) = self.pending.take() {
             line.served(served(self.dp, &self.trail, reason));
             resp.body_mut().log(line);
@@ -166,7 +172,8 @@ async fn try_handle(
     // hands the client's connection over through it.
     let client_upgrade =
         forward::wants_upgrade(req.version(), req.headers()).then(|| hyper::upgrade::on(&mut req));
-    let (mut parts, body) = req.into_parts();
+    let (mut parts, mut body) = req.into_parts();
+    super::sanitize::check(&mut parts)?;
     // HTTP/2 and absolute-form requests carry the authority in the URI;
     // it takes precedence over Host (RFC 9112 §3.2.2).
     let host: Option<HeaderValue> = match parts.uri.authority() {
@@ -194,6 +201,16 @@ async fn try_handle(
     trail.route = Some(id);
     let route = dp.config.routes.get(id).ok_or(ProxyError::NoRoute)?;
     let pool = &dp.pools[route.pool.0];
+    trail.gates = dp.enter(id, pool, &ctx.shared.route_gates)?;
+    let max_body = route
+        .max_body
+        .or_else(|| li.and_then(|i| dp.config.listeners.get(i)?.limits.max_body));
+    if let Some(limit) = max_body {
+        if body.size_hint().lower() > limit {
+            return Err(ProxyError::BodyTooLarge { limit });
+        }
+        body.set_limit(Some(limit));
+    }
     let client = ClientInfo {
         peer: ctx.peer,
         proto: ctx.proto,

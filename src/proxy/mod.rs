@@ -12,14 +12,18 @@ pub mod changes;
 pub mod dataplane;
 pub mod error;
 pub mod forward;
+mod gates;
 pub mod handler;
+mod head_scan;
 mod plugins;
 pub mod reload;
 mod reload_listeners;
 mod reload_report;
 mod retry_after;
+mod sanitize;
 pub mod server;
 mod upgrade;
+mod watched;
 
 pub use changes::{Changes, Diff};
 pub use dataplane::{Dataplane, Shared};

@@ -71,9 +71,7 @@ pub(super) async fn on_request(
         Err(_) => Err(Early::Error(ProxyError::RequestTimeout {
             after: deadline.saturating_duration_since(Instant::now()),
         })),
-        Ok(Err(_)) => Err(Early::Error(ProxyError::BadRequest(
-            "request body could not be read",
-        ))),
+        Ok(Err(e)) => Err(Early::Error(ProxyError::from(e))),
         Ok(Ok(Err(body))) => match active.body_too_large_since(before, true) {
             Ok(()) => Ok(body),
             Err(e) => Err(Early::Error(ProxyError::PayloadTooLarge {

@@ -29,9 +29,10 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::activity::{Activity, Deadline, Expired, Tracked, Watched};
+use super::activity::{Activity, Deadline, Expired, Tracked};
 use super::dataplane::Shared;
 use super::handler::{self, ConnCtx};
+use super::watched::Watched;
 use crate::config::ListenerLimits;
 use crate::metrics::HandshakeMetrics;
 
@@ -367,10 +368,14 @@ async fn serve_http<S>(
     let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
     let mut deadline = Deadline::new(Arc::clone(&activity), head, idle);
     let svc = service_fn(move |req| {
+        let activity = Arc::clone(&activity);
         let in_flight = activity.begin();
         let resp = handler::handle(req, Arc::clone(&ctx));
         async move {
             let resp = resp.await?;
+            if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+                activity.upgrade();
+            }
             Ok::<_, std::convert::Infallible>(resp.map(|b| Tracked::new(b, in_flight)))
         }
     });

@@ -5,10 +5,12 @@
 //! `match_request` is a pure function of the table and the request parts.
 
 mod matcher;
+mod path;
 mod shadow;
 mod table;
 
 pub use matcher::{HeaderOps, HostPattern, PathMatch, RouteMatcher};
+pub use path::{normalize_path, PathError};
 pub use shadow::{covers, shadowed};
 pub use table::RouteTable;
 
@@ -42,6 +44,10 @@ pub struct Route {
     pub timeout: Duration,
     /// Retry policy.
     pub retries: crate::config::Retries,
+    /// `max_body`: the largest request body, if the route sets one.
+    pub max_body: Option<u64>,
+    /// `max_concurrent_requests`, if set.
+    pub max_concurrent: Option<usize>,
     /// Plugins run in this order before the endpoint is picked (their
     /// response callbacks run last, after the pool's and endpoint's).
     pub plugins: Vec<PluginId>,

@@ -24,30 +24,88 @@ use hyper::body::Incoming;
 pub struct ClientBody {
     inner: Incoming,
     read: Option<Arc<AtomicU64>>,
+    /// `max_body`: the most bytes the body may have.
+    limit: Option<u64>,
+    /// Bytes read so far (counted only with a limit).
+    seen: u64,
 }
 
 impl ClientBody {
     /// Wraps `inner`, counting into `read` if given.
     pub fn new(inner: Incoming, read: Option<Arc<AtomicU64>>) -> Self {
-        Self { inner, read }
+        Self {
+            inner,
+            read,
+            limit: None,
+            seen: 0,
+        }
+    }
+
+    /// Fails the body with [`BodyError::TooLarge`] once more than `limit`
+    /// bytes have arrived.
+    pub fn set_limit(&mut self, limit: Option<u64>) {
+        self.limit = limit;
+    }
+}
+
+/// Why a client's request body could not be read. The upstream request it
+/// was streamed into fails too; the error is the client's, not the
+/// endpoint's.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The body broke off or was malformed (a bad chunk size, a reset).
+    #[error("the request body could not be read: {0}")]
+    Read(#[source] hyper::Error),
+    /// More than `max_body` bytes.
+    #[error("the request body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+}
+
+impl BodyError {
+    /// The `BodyError` among `err` and its causes, if any.
+    pub fn find<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a Self> {
+        let mut cur = Some(err);
+        while let Some(e) = cur {
+            if let Some(found) = e.downcast_ref::<Self>() {
+                return Some(found);
+            }
+            cur = e.source();
+        }
+        None
     }
 }
 
 impl Body for ClientBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let poll = Pin::new(&mut self.inner).poll_frame(cx);
-        if let (Some(read), Poll::Ready(Some(Ok(frame)))) = (&self.read, &poll) {
-            if let Some(data) = frame.data_ref() {
-                read.fetch_add(data.len() as u64, Ordering::Relaxed);
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => frame,
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(BodyError::Read(e)))),
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        };
+        if let Some(data) = frame.data_ref() {
+            let n = data.len() as u64;
+            if let Some(read) = &this.read {
+                read.fetch_add(n, Ordering::Relaxed);
+            }
+            if let Some(limit) = this.limit {
+                this.seen += n;
+                if this.seen > limit {
+                    return Poll::Ready(Some(Err(BodyError::TooLarge { limit })));
+                }
             }
         }
-        poll
+        Poll::Ready(Some(Ok(frame)))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -120,7 +178,7 @@ impl Replay {
 pub async fn buffer(
     body: ClientBody,
     limit: usize,
-) -> Result<Result<Replay, RequestBody>, hyper::Error> {
+) -> Result<Result<Replay, RequestBody>, BodyError> {
     if body.size_hint().lower() > limit as u64 {
         return Ok(Err(RequestBody::Stream(body)));
     }
@@ -135,9 +193,9 @@ pub async fn collect<B>(
     mut chunks: VecDeque<Bytes>,
     mut body: B,
     limit: usize,
-) -> Result<Result<Replay, (VecDeque<Bytes>, B)>, hyper::Error>
+) -> Result<Result<Replay, (VecDeque<Bytes>, B)>, B::Error>
 where
-    B: Body<Data = Bytes, Error = hyper::Error> + Unpin,
+    B: Body<Data = Bytes> + Unpin,
 {
     let mut size: usize = chunks.iter().map(Bytes::len).sum();
     if size > limit {
@@ -178,7 +236,7 @@ where
 impl RequestBody {
     /// The whole body in memory if it is at most `limit` bytes, else the
     /// body again (what was read in front of the rest).
-    pub async fn collect(self, limit: usize) -> Result<Result<Replay, Self>, hyper::Error> {
+    pub async fn collect(self, limit: usize) -> Result<Result<Replay, Self>, BodyError> {
         let (prefix, rest) = match self {
             Self::Full { data, trailers } => {
                 let data = data.unwrap_or_default();
@@ -213,12 +271,12 @@ pub fn prefixed_size_hint(prefix: &VecDeque<Bytes>, tail: SizeHint) -> SizeHint 
 
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         match self.get_mut() {
             Self::Stream(b) => Pin::new(b).poll_frame(cx),
             Self::Full { data, trailers } => Poll::Ready(match data.take() {

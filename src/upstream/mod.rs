@@ -10,6 +10,7 @@ mod body;
 mod budget;
 mod client;
 mod connect;
+mod gate;
 mod h2;
 pub mod health;
 mod pool;
@@ -18,13 +19,14 @@ mod registry;
 pub mod scoring;
 mod slots;
 
-pub use body::{buffer, collect, prefixed_size_hint, ClientBody, Replay, RequestBody};
+pub use body::{buffer, collect, prefixed_size_hint, BodyError, ClientBody, Replay, RequestBody};
 pub use budget::RetryBudget;
 pub use client::{
     build_client, tick_clock, ClientSettings, Lease, SendFailure, UpstreamBody, UpstreamClient,
     UpstreamError,
 };
 pub use connect::{Dial, Io, Security, TlsDial};
+pub use gate::{Gate, GateGuard};
 pub use pool::{LinkedEndpoint, Pick, PoolRuntime};
 pub use pool_state::{PoolState, Roster};
 pub use registry::{EndpointKey, EndpointState, InFlight, Linked, Registry};

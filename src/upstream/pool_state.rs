@@ -37,6 +37,8 @@ pub struct PoolState {
     roster: ArcSwap<Roster>,
     /// Wakes the scorer (roster changed, or retired).
     pub wake: Notify,
+    /// Requests in flight to the pool, for `max_concurrent_requests`.
+    pub gate: Arc<super::Gate>,
     retired: AtomicBool,
 }
 
@@ -50,6 +52,7 @@ impl PoolState {
             budget: Mutex::new(RetryBudget::default()),
             roster: ArcSwap::from_pointee(Roster::default()),
             wake: Notify::new(),
+            gate: Arc::default(),
             retired: AtomicBool::new(false),
         }
     }

@@ -14,6 +14,8 @@ fn watched() -> (Watched<tokio::io::Empty>, Arc<Activity>) {
     (Watched::new(tokio::io::empty(), Arc::clone(&a)), a)
 }
 
+use crate::proxy::watched::Watched;
+
 /// Polls `d` once.
 fn poll(d: &mut Deadline) -> Poll<Expired> {
     Pin::new(d).poll(&mut Context::from_waker(std::task::Waker::noop()))
@@ -94,39 +96,4 @@ async fn concurrent_streams_keep_it_busy_until_the_last_ends() {
     drop(s2);
     tokio::time::advance(IDLE_T + Duration::from_millis(1)).await;
     assert_eq!(poll(&mut d), Poll::Ready(Expired::Idle));
-}
-
-#[test]
-fn bare_lf_anywhere_in_a_head_is_refused_even_split_across_reads() {
-    for head in [
-        &b"GET / HTTP/1.1\nHost: a\r\n\r\n"[..],
-        b"GET / HTTP/1.1\r\nHost: a\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: a\r\n\n",
-        b"\nGET / HTTP/1.1\r\n\r\n",
-    ] {
-        for split in 1..head.len() {
-            let (mut w, _) = watched();
-            let r = w
-                .inspect(&head[..split])
-                .and_then(|()| w.inspect(&head[split..]));
-            assert!(
-                r.is_err(),
-                "{:?} split at {split}",
-                String::from_utf8_lossy(head)
-            );
-        }
-    }
-}
-
-#[test]
-fn crlf_heads_pass_and_the_body_after_the_head_is_not_scanned() {
-    let (mut w, a) = watched();
-    w.inspect(b"\r\nPOST / HTTP/1.1\r\nContent-Length: 3\r\n\r\na\nb")
-        .unwrap();
-    let req = a.begin();
-    // Body bytes while the request is in flight.
-    w.inspect(b"\n\n\n").unwrap();
-    drop(req);
-    // The next head is scanned again.
-    assert!(w.inspect(b"GET / HTTP/1.1\r\nX: y\n").is_err());
 }

@@ -58,12 +58,60 @@ fn out_of_range_values_are_errors_with_positions() {
         "greater than 0",
         "0s",
     );
-    let y = yaml("    limits: { max_body: 1MiB }\n");
+    let y = yaml("    limits: { max_body: 65GiB }\n");
+    error(&y, "listeners[0].limits.max_body", "use 0 to 64GiB", "65GiB");
+    let y = yaml("    limits: { idle_timeout: 0s }\n");
     error(
         &y,
-        "listeners[0].limits.max_body",
-        "unknown field `max_body`",
-        "max_body",
+        "listeners[0].limits.idle_timeout",
+        "greater than 0",
+        "0s",
+    );
+    let y = yaml("    limits: { max_requests: 5 }\n");
+    error(
+        &y,
+        "listeners[0].limits.max_requests",
+        "unknown field `max_requests`",
+        "max_requests",
+    );
+}
+
+#[test]
+fn max_body_and_concurrency_limits_on_listeners_routes_and_pools() {
+    let c = load(&yaml("    limits: { max_body: 1MiB }\n"));
+    assert_eq!(c.listeners[0].limits.max_body, Some(1024 * 1024));
+    assert_eq!(load(&yaml("")).listeners[0].limits.max_body, None);
+    let text = yaml("").replace(
+        "routes: [{ name: r, pool: p }]",
+        "routes: [{ name: r, pool: p, max_body: 10KiB, max_concurrent_requests: 7 }]",
+    );
+    let text = text.replace(
+        "pools: [{ name: p,",
+        "pools: [{ name: p, max_concurrent_requests: 9,",
+    );
+    let c = load(&text);
+    let r = c.routes.routes().first().unwrap();
+    assert_eq!((r.max_body, r.max_concurrent), (Some(10 * 1024), Some(7)));
+    assert_eq!(c.pools[0].max_concurrent, Some(9));
+    let bad = yaml("").replace(
+        "routes: [{ name: r, pool: p }]",
+        "routes: [{ name: r, pool: p, max_concurrent_requests: 0 }]",
+    );
+    error(
+        &bad,
+        "routes[0].max_concurrent_requests",
+        "use 1 to 1000000",
+        "0",
+    );
+    let bad = yaml("").replace(
+        "pools: [{ name: p,",
+        "pools: [{ name: p, max_concurrent_requests: 0,",
+    );
+    error(
+        &bad,
+        "pools[0].max_concurrent_requests",
+        "use 1 to 1000000",
+        "0",
     );
 }
 

@@ -1,0 +1,191 @@
+//! The socket of a served connection: it tells the connection's
+//! `Activity` when bytes arrive with no request in flight (a head has
+//! started, for the head and idle timeouts) and runs `HeadScan` over each
+//! HTTP/1 head that starts that way. A refused head fails the read, so the
+//! connection closes; a 400 is written first when nothing else is being
+//! answered on it.
+//!
+//! Heads pipelined behind a request in flight, HTTP/2 connections (told by
+//! their preface) and upgraded connections are not scanned: hyper parses
+//! the first strictly enough, and the others carry no HTTP/1 heads.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::activity::Activity;
+use super::head_scan::HeadScan;
+
+/// The 400 written before a connection with a refused head closes.
+const BAD_REQUEST: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+
+/// An accepted connection's stream, watched.
+#[derive(Debug)]
+pub(super) struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+    /// The head being scanned, if one is.
+    scan: Option<HeadScan>,
+    /// The first read has been looked at (for the HTTP/2 preface).
+    seen: bool,
+}
+
+impl<S> Watched<S> {
+    /// Wraps an accepted connection's stream.
+    pub(super) fn new(inner: S, activity: Arc<Activity>) -> Self {
+        Self {
+            inner,
+            activity,
+            scan: Some(HeadScan::default()),
+            seen: false,
+        }
+    }
+
+    /// Looks at newly read bytes.
+    pub(super) fn inspect(&mut self, bytes: &[u8]) -> Result<(), super::head_scan::HeadError> {
+        if !self.seen {
+            self.seen = true;
+            if is_h2_preface(bytes) {
+                self.activity.set_h2();
+                self.scan = None;
+                return Ok(());
+            }
+        }
+        if self.activity.is_upgraded() {
+            self.scan = None;
+            return Ok(());
+        }
+        if self.activity.bytes_arrived() {
+            self.scan = Some(HeadScan::default());
+        }
+        let Some(scan) = &mut self.scan else {
+            return Ok(());
+        };
+        match scan.feed(bytes) {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                self.scan = None;
+                Ok(())
+            }
+            Err(e) => {
+                self.scan = None;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Watched<S> {
+    /// Writes the 400 for a refused head if nothing else is being answered
+    /// on the connection (best effort: the socket is about to close).
+    fn reject(&mut self, cx: &mut Context<'_>) {
+        if self.activity.is_quiet() {
+            let mut inner = Pin::new(&mut self.inner);
+            if let Poll::Ready(Ok(n)) = inner.as_mut().poll_write(cx, BAD_REQUEST) {
+                if n == BAD_REQUEST.len() {
+                    drop(inner.poll_flush(cx));
+                }
+            }
+        }
+    }
+}
+
+/// Whether `bytes` start like the HTTP/2 connection preface.
+fn is_h2_preface(bytes: &[u8]) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
+    let n = bytes.len().min(PREFACE.len());
+    n > 0 && bytes[..n] == PREFACE[..n]
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = poll {
+            let filled = &buf.filled()[before..];
+            if !filled.is_empty() {
+                if let Err(e) = this.inspect(filled) {
+                    this.reject(cx);
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e)));
+                }
+            }
+        }
+        poll
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watched() -> (Watched<tokio::io::Empty>, Arc<Activity>) {
+        let a = Activity::new();
+        (Watched::new(tokio::io::empty(), Arc::clone(&a)), a)
+    }
+
+    #[test]
+    fn body_bytes_are_not_scanned_and_the_next_head_is() {
+        let (mut w, a) = watched();
+        w.inspect(b"\r\nPOST / HTTP/1.1\r\nContent-Length: 3\r\n\r\na\nb")
+            .unwrap();
+        let req = a.begin();
+        // Body bytes while the request is in flight.
+        w.inspect(b"\n\n\n").unwrap();
+        drop(req);
+        // The next head is scanned again.
+        assert!(w.inspect(b"GET / HTTP/1.1\r\nX: y\n").is_err());
+    }
+
+    #[test]
+    fn upgraded_and_http2_connections_are_not_scanned() {
+        let (mut w, a) = watched();
+        w.inspect(b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n")
+            .unwrap();
+        let req = a.begin();
+        a.upgrade();
+        drop(req);
+        w.inspect(b"frame\nwith\nLFs").unwrap();
+        let (mut w, _) = watched();
+        w.inspect(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+        w.inspect(b"\n\n").unwrap();
+    }
+}
