@@ -334,14 +334,16 @@ async fn reload_triggers(
 }
 
 /// The directories holding the files the running config names (plugins,
-/// certificates, keys, client CAs), other than the config file's own: a
-/// file that changes is a config change.
+/// certificates, keys, client CAs, the admin token), other than the config
+/// file's own: a file that changes is a config change.
 fn file_dirs(control: &Control, path: &std::path::Path) -> Vec<PathBuf> {
     let dp = control.shared.dataplane.load();
     let config_dir = config::watch::parent_dir(path);
     let mut dirs: Vec<PathBuf> = Vec::new();
     let plugin_files = dp.config.plugins.iter().map(|p| p.file.clone());
-    for f in plugin_files.chain(tls::files(&dp.config)) {
+    let token_file = dp.config.admin.token.as_ref();
+    let token_file = token_file.and_then(|t| t.source.file().map(std::path::Path::to_path_buf));
+    for f in plugin_files.chain(tls::files(&dp.config)).chain(token_file) {
         let d = config::watch::parent_dir(&f);
         if d != config_dir && !dirs.contains(&d) {
             dirs.push(d);

@@ -62,9 +62,11 @@ enum Command {
         file: ConfigFile,
     },
     /// Ask a running proxy's admin listener for /healthz (exit 0 on 200, else 1),
-    /// for container HEALTHCHECKs and exec probes.
+    /// for container HEALTHCHECKs and exec probes. When the config names an
+    /// `admin.token`, it is read and sent (so protected paths such as /config work).
     Healthcheck {
-        /// The config file whose `admin.listen` is asked (only that key is read).
+        /// The config file whose `admin.listen` is asked (only that key and
+        /// `admin.token` are read).
         #[command(flatten)]
         file: ConfigFile,
         /// Ask this admin address (IP:PORT) instead of the config's.
@@ -147,7 +149,9 @@ fn healthcheck(
         Some(a) => Ok(a),
         None => switchyard::admin::probe::admin_addr(config),
     };
-    let result = addr.and_then(|addr| switchyard::admin::probe::probe(addr, path, timeout));
+    let token = switchyard::admin::probe::admin_token(config);
+    let result =
+        addr.and_then(|addr| switchyard::admin::probe::probe(addr, path, token.as_ref(), timeout));
     match result {
         Ok(line) => {
             println!("{line}");

@@ -2,6 +2,8 @@
 //! `/metrics`, `/healthz`, `/readyz`, `GET /config` (redacted), `POST
 //! /reload`, `GET /upstreams`, `GET /plugins`, `GET /tls`, and the paths of
 //! an [`Extension`] when an embedder plugs one in (only the demo does).
+//! With `admin.token` set, `GET /config`, `POST /reload` and an
+//! extension's non-`GET` requests need it (`auth.rs`).
 //!
 //! Owns: its own socket and a tiny router. Must not: share a port with
 //! traffic, or expose anything that is not named in the config.
@@ -24,12 +26,14 @@ use tokio::task::JoinHandle;
 
 use crate::proxy::{Control, Trigger};
 
+pub mod auth;
 pub mod plugins;
 pub mod probe;
-pub mod redact;
 pub mod status;
 pub mod tls;
 pub mod upstreams;
+
+pub use crate::config::redact;
 
 /// Extra admin routes under one path prefix, plugged in by an embedder:
 /// the demo's vendor controls (`/demo/`). Without one, those paths are 404.
@@ -84,7 +88,7 @@ pub fn spawn(listener: TcpListener, control: Arc<Control>) -> std::io::Result<Ad
         builder.http1().timer(TokioTimer::new());
         let builder = Arc::new(builder);
         loop {
-            let (stream, _) = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 _ = stop_rx.changed() => break,
                 res = listener.accept() => match res {
                     Ok(x) => x,
@@ -101,7 +105,7 @@ pub fn spawn(listener: TcpListener, control: Arc<Control>) -> std::io::Result<Ad
             tokio::spawn(async move {
                 let svc = service_fn(move |req| {
                     let extension = slot.get().map(Arc::clone);
-                    route(req, Arc::clone(&control), addr, extension)
+                    route(req, Arc::clone(&control), (addr, peer), extension)
                 });
                 if let Err(e) = builder.serve_connection(TokioIo::new(stream), svc).await {
                     tracing::debug!(error = %e, "Admin connection ended with an error.");
@@ -117,17 +121,38 @@ pub fn spawn(listener: TcpListener, control: Arc<Control>) -> std::io::Result<Ad
     })
 }
 
+/// Answers one admin request; `(admin, peer)`: the listener's address and
+/// the client's.
 async fn route(
     req: Request<Incoming>,
     control: Arc<Control>,
-    admin: SocketAddr,
+    (admin, peer): (SocketAddr, SocketAddr),
     extension: Option<Arc<dyn Extension>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let shared = &control.shared;
-    if let Some(ext) = extension
+    let for_extension = extension
         .as_ref()
-        .filter(|e| req.uri().path().starts_with(e.prefix()))
-    {
+        .filter(|e| req.uri().path().starts_with(e.prefix()));
+    if auth::protected(req.method(), req.uri().path(), for_extension.is_some()) {
+        // The token of the current generation: a reload that rotates it
+        // applies to the next request.
+        let token = shared
+            .dataplane
+            .load()
+            .config
+            .admin
+            .token
+            .as_ref()
+            .map(|t| t.value.clone());
+        if let Some(token) = token {
+            if let Err(refusal) = auth::check(&token, req.headers()) {
+                let metrics = &shared.metrics.admin;
+                let (method, path) = (req.method(), req.uri().path());
+                return Ok(auth::refuse(refusal, metrics, peer, method, path));
+            }
+        }
+    }
+    if let Some(ext) = for_extension {
         let (status, body) = ext.handle(req.method(), req.uri().path(), req.uri().query());
         return Ok(json(status, &body));
     }

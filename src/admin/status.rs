@@ -91,6 +91,10 @@ pub fn document(control: &Control, admin: SocketAddr, extensions: &[&str]) -> Va
         "summary": config.summary(),
         "warnings": config.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "admin": admin.to_string(),
+        // Whether `GET /config`, `POST /reload` and the extensions'
+        // controls want a token (the page then asks for one); never the
+        // token.
+        "admin_token_required": config.admin.token.is_some(),
         "listeners": listeners,
         "routes": routes,
         "unmatched": { "requests": unmatched.requests, "errors": unmatched.errors },

@@ -14,18 +14,22 @@ mod location;
 mod plugins;
 mod raw;
 mod raw_access_log;
+mod raw_admin;
 mod raw_limits;
 mod raw_plugins;
 mod raw_scoring;
 mod raw_tls;
 mod raw_values;
+pub mod redact;
 mod resilience;
 mod schema;
+mod secret;
 mod size;
 mod snapshot;
 mod tls;
 mod validate;
 mod validate_access_log;
+mod validate_admin;
 mod validate_limits;
 mod validate_plugins;
 mod validate_pools;
@@ -44,11 +48,13 @@ pub use limits::ListenerLimits;
 pub use location::{LazyLocations, Location, LocationMap};
 pub use plugins::{OnError, Plugin, PluginId};
 pub use raw::RawConfig;
+pub use redact::{is_secret_key, REDACTED};
 pub use resilience::{
     CheckKind, EndpointCheck, HealthCheck, OutlierDetection, PrometheusSource, Retries, RetryOn,
     RetryOnSet, Scoring, ScoringSource, StatusSet, WhenNoneHealthy,
 };
 pub use schema::{schema_json, SCHEMA_ID};
+pub use secret::{AdminToken, Secret, SecretSource};
 pub use size::parse_size;
 pub use snapshot::{
     Admin, BalancerKind, Config, Endpoint, EndpointUrl, Listener, Pool, PoolId, Protocol, Reload,

@@ -32,8 +32,9 @@ impl OnError {
     }
 }
 
-/// `plugins[]`
-#[derive(Debug, Clone, PartialEq)]
+/// `plugins[]`. Its `Debug` shows the length of `config`, not the bytes
+/// (they often hold vendor credentials).
+#[derive(Clone, PartialEq)]
 pub struct Plugin {
     /// Unique name (`[A-Za-z0-9_.-]`, at most 64 characters).
     pub name: Arc<str>,
@@ -52,4 +53,21 @@ pub struct Plugin {
     pub time: Duration,
     /// Largest body the plugin may see or set, in bytes.
     pub body: usize,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name)
+            .field("file", &self.file)
+            .field(
+                "config",
+                &format_args!("<{} bytes, redacted>", self.config.len()),
+            )
+            .field("on_error", &self.on_error)
+            .field("memory", &self.memory)
+            .field("time", &self.time)
+            .field("body", &self.body)
+            .finish()
+    }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::defaults;
 pub(super) use super::raw_access_log::RawAccessLog;
+pub(super) use super::raw_admin::RawAdmin;
 pub(super) use super::raw_plugins::{RawOnError, RawPlugin, RawPluginLimits};
 pub(super) use super::raw_scoring::{RawPrometheusSource, RawScoring, RawScoringSource};
 pub(super) use super::raw_tls::{RawListenerTls, RawPoolTls, RawProtocol};
@@ -23,7 +24,7 @@ use super::schema;
 /// A Switchyard config file (`version: 1`). Every key is checked: an
 /// unknown key is an error, never ignored. `switchyard check -c FILE`
 /// validates a file exactly as `run` loads it.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Switchyard configuration", transform = schema::require_listeners)]
 pub struct RawConfig {
@@ -34,7 +35,7 @@ pub struct RawConfig {
     #[serde(default)]
     pub runtime: RawRuntime,
     /// The admin listener: `/metrics`, `/healthz`, `/readyz`, `/config`,
-    /// `POST /reload`.
+    /// `POST /reload`, and the token that protects the last two.
     #[serde(default)]
     pub admin: RawAdmin,
     /// Traffic listeners; at least one. Every listener serves the same
@@ -59,6 +60,16 @@ pub struct RawConfig {
     /// Per-request access log lines; none when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_log: Option<RawAccessLog>,
+}
+
+// `Debug` is the config as JSON, redacted as `GET /config` shows it (header
+// values under secret-looking names, plugin configs), so that printing a
+// parsed config never prints a credential.
+impl std::fmt::Debug for RawConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        write!(f, "RawConfig({:?})", super::redact::redact(&value))
+    }
 }
 
 /// `reload`: the triggers of a live reload. A file event, a poll, `SIGHUP`
@@ -99,18 +110,6 @@ pub struct RawRuntime {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<schema::Duration>")]
     pub shutdown_timeout: Option<String>,
-}
-
-/// `admin`: the admin listener.
-#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(rename = "Admin")]
-pub struct RawAdmin {
-    /// Socket address (IP and port) of the admin listener. Default
-    /// `127.0.0.1:9901` (loopback only; `0.0.0.0:9901` exposes it, as
-    /// Kubernetes probes need). Needs a restart.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub listen: Option<String>,
 }
 
 /// `listeners[]`: one socket serving proxied traffic. Plain HTTP/1 and

@@ -17,8 +17,8 @@ use super::resilience::{EndpointCheck, HealthCheck, OutlierDetection, Scoring, W
 use super::tls::{ListenerTls, PoolTls};
 use crate::routing::RouteTable;
 
-/// A validated config.
-#[derive(Debug)]
+/// A validated config. Its `Debug` shows `source` redacted (as `GET
+/// /config` does) and plugin configs as their length only.
 pub struct Config {
     /// Process-level settings.
     pub runtime: Runtime,
@@ -41,6 +41,23 @@ pub struct Config {
     /// The config as written (after defaults of serde), for `GET /config`
     /// and for diffing reloads. Not redacted: redact before showing.
     pub source: serde_json::Value,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("runtime", &self.runtime)
+            .field("admin", &self.admin)
+            .field("listeners", &self.listeners)
+            .field("routes", &self.routes)
+            .field("pools", &self.pools)
+            .field("plugins", &self.plugins)
+            .field("reload", &self.reload)
+            .field("access_log", &self.access_log)
+            .field("warnings", &self.warnings)
+            .field("source", &super::redact::redact(&self.source))
+            .finish()
+    }
 }
 
 /// `reload:`
@@ -68,6 +85,9 @@ pub struct Runtime {
 pub struct Admin {
     /// Bind address.
     pub listen: SocketAddr,
+    /// The token that `GET /config`, `POST /reload` and the admin
+    /// extensions' controls require; `None` leaves them open.
+    pub token: Option<super::secret::AdminToken>,
 }
 
 /// `listeners[]`

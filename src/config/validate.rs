@@ -16,8 +16,11 @@ use super::defaults;
 use super::error::ConfigIssue;
 use super::location::LazyLocations;
 use super::raw::RawConfig;
-use super::snapshot::{Admin, Config, Listener, Pool, Reload, Runtime};
-use super::{validate_access_log, validate_plugins, validate_pools, validate_routes, validate_tls};
+use super::snapshot::{Config, Listener, Pool, Reload, Runtime};
+use super::{
+    validate_access_log, validate_admin, validate_plugins, validate_pools, validate_routes,
+    validate_tls,
+};
 
 /// Collects issues with their locations.
 pub(super) struct Issues<'a> {
@@ -98,14 +101,7 @@ pub(super) fn validate(
             true,
         ),
     };
-    let admin_listen = raw
-        .admin
-        .listen
-        .as_deref()
-        .unwrap_or(defaults::ADMIN_LISTEN);
-    let admin = Admin {
-        listen: socket_addr(&mut issues, "admin.listen", admin_listen),
-    };
+    let admin = validate_admin::admin(&mut issues, &raw.admin, base_dir);
     let listeners = listeners(&raw, &mut issues, admin.listen, base_dir);
     let access_log =
         validate_access_log::access_log(&mut issues, raw.access_log.as_ref(), base_dir);
@@ -189,7 +185,7 @@ fn runtime(raw: &RawConfig, issues: &mut Issues<'_>) -> Runtime {
     }
 }
 
-fn socket_addr(issues: &mut Issues<'_>, path: &str, text: &str) -> SocketAddr {
+pub(super) fn socket_addr(issues: &mut Issues<'_>, path: &str, text: &str) -> SocketAddr {
     match text.parse::<SocketAddr>() {
         Ok(a) => a,
         Err(_) => {

@@ -172,37 +172,42 @@ fn endpoint_url(issues: &mut Issues<'_>, path: &str, text: &str) -> EndpointUrl 
         base_path: String::new(),
         original: text.to_string(),
     };
+    // Messages show the URL without any `user:password@`.
+    let shown = super::secret::url_for_display(text);
     let uri: Uri = match text.parse() {
         Ok(u) => u,
         Err(e) => {
-            issues.error(path, format!("invalid URL {text:?}: {e}"));
+            issues.error(path, format!("invalid URL {shown:?}: {e}"));
             return fallback();
         }
     };
     let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
         issues.error(
             path,
-            format!("invalid URL {text:?}: expected http://HOST:PORT or https://HOST:PORT"),
+            format!("invalid URL {shown:?}: expected http://HOST:PORT or https://HOST:PORT"),
         );
         return fallback();
     };
     if scheme != &Scheme::HTTP && scheme != &Scheme::HTTPS {
         issues.error(
             path,
-            format!("unsupported scheme {scheme:?} in {text:?}: use http:// or https://"),
+            format!("unsupported scheme {scheme:?} in {shown:?}: use http:// or https://"),
         );
         return fallback();
     }
     if authority.as_str().contains('@') {
-        issues.error(path, format!("credentials in URL {text:?} are not allowed"));
+        issues.error(
+            path,
+            format!("credentials in URL {shown:?} are not allowed (they would be shown in /upstreams and logs)"),
+        );
         return fallback();
     }
     if text.contains('#') {
-        issues.error(path, format!("URL {text:?} must not have a fragment"));
+        issues.error(path, format!("URL {shown:?} must not have a fragment"));
         return fallback();
     }
     if uri.query().is_some() {
-        issues.error(path, format!("URL {text:?} must not have a query"));
+        issues.error(path, format!("URL {shown:?} must not have a query"));
         return fallback();
     }
     let url = EndpointUrl {
@@ -215,7 +220,7 @@ fn endpoint_url(issues: &mut Issues<'_>, path: &str, text: &str) -> EndpointUrl 
         issues.error(
             path,
             format!(
-                "{:?} in {text:?} is neither a DNS name nor an IP address, so TLS cannot verify it",
+                "{:?} in {shown:?} is neither a DNS name nor an IP address, so TLS cannot verify it",
                 url.host()
             ),
         );

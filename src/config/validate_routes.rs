@@ -242,13 +242,26 @@ fn header_pair(
     let n = HeaderName::from_bytes(name.as_bytes());
     let v = HeaderValue::from_str(value);
     match (n, v) {
-        (Ok(n), Ok(v)) => Some((n, v)),
+        (Ok(n), Ok(mut v)) => {
+            // Credentials sent upstream (`authorization`, `x-api-key`):
+            // `Debug` prints "Sensitive", and HTTP/2 never puts them in
+            // the HPACK table.
+            if super::is_secret_key(n.as_str()) {
+                v.set_sensitive(true);
+            }
+            Some((n, v))
+        }
         (Err(_), _) => {
             issues.error(path, format!("invalid header name {name:?}"));
             None
         }
         (_, Err(_)) => {
-            issues.error(path, format!("invalid header value {value:?}"));
+            // Not quoted back: header values are often credentials.
+            issues.error(
+                path,
+                "invalid header value: use visible ASCII, spaces and tabs only (no line \
+                 breaks, control characters or non-ASCII text)",
+            );
             None
         }
     }

@@ -167,10 +167,11 @@ pub(super) fn scoring(
 
 fn prometheus_url(issues: &mut Issues<'_>, path: &str, text: &str) -> (String, String) {
     let fallback = (String::from("invalid.invalid:80"), String::new());
+    let shown = super::secret::url_for_display(text);
     let uri: Uri = match text.parse() {
         Ok(u) => u,
         Err(e) => {
-            issues.error(path, format!("invalid URL {text:?}: {e}"));
+            issues.error(path, format!("invalid URL {shown:?}: {e}"));
             return fallback;
         }
     };
@@ -187,7 +188,7 @@ fn prometheus_url(issues: &mut Issues<'_>, path: &str, text: &str) -> (String, S
         _ => {
             issues.error(
                 path,
-                format!("invalid Prometheus URL {text:?}: expected http://HOST:PORT[/PATH] without credentials or query"),
+                format!("invalid Prometheus URL {shown:?}: expected http://HOST:PORT[/PATH] without credentials or query"),
             );
             fallback
         }

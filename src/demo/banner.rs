@@ -2,6 +2,7 @@
 //! and what to watch.
 
 use super::Demo;
+use crate::config::SecretSource;
 use crate::routing::PathMatch;
 
 /// The banner for `demo`; `wanted_load`: whether `--load` was given.
@@ -76,17 +77,33 @@ pub(super) fn banner(demo: &Demo, wanted_load: bool) -> String {
         }
     }
     let base = format!("http://{admin}/demo/vendors");
+    // With an admin token, the controls want it: say where it is, and
+    // pass it by variable (never the value itself).
+    let post = match dp.config.admin.token.as_ref().map(|t| &t.source) {
+        Some(source) => {
+            let from = match source {
+                SecretSource::File(f) => format!("$(cat {})", f.display()),
+                SecretSource::Env(name) => format!("${name}"),
+            };
+            line(format!(
+                "Admin token: the controls need it; first run  ADMIN_TOKEN={from}  \
+                 (the status page asks for it)."
+            ));
+            "curl -X POST -H \"Authorization: Bearer $ADMIN_TOKEN\"".to_string()
+        }
+        None => "curl -X POST".to_string(),
+    };
     for (cmd, what) in [
         (
-            format!("curl -X POST '{base}/{victim}/errors?rate=0.3'"),
+            format!("{post} '{base}/{victim}/errors?rate=0.3'"),
             format!("vendor {victim} fails 30% of its requests"),
         ),
         (
-            format!("curl -X POST '{base}/{victim}/errors?rate=0'"),
+            format!("{post} '{base}/{victim}/errors?rate=0'"),
             "and works again".into(),
         ),
         (
-            format!("curl -X POST '{base}/{victim}/latency?ms=400'"),
+            format!("{post} '{base}/{victim}/latency?ms=400'"),
             "or turns slow".into(),
         ),
         (

@@ -5,6 +5,7 @@
 //! only names from the config, never paths, hosts or client addresses.
 
 mod access_log;
+mod admin;
 mod counts;
 mod health;
 pub mod names;
@@ -12,6 +13,7 @@ mod plugin;
 mod tls;
 
 pub use access_log::AccessLogMetrics;
+pub use admin::AdminMetrics;
 pub use counts::RouteCount;
 pub use health::{EndpointHealthMetrics, HealthFamilies, PoolHealthMetrics};
 pub use plugin::{
@@ -186,6 +188,8 @@ pub struct Metrics {
     pub tls: TlsFamilies,
     /// Access log lines written and dropped.
     pub access_log: AccessLogMetrics,
+    /// Admin requests refused for want of the token.
+    pub admin: AdminMetrics,
 }
 
 impl Metrics {
@@ -281,6 +285,7 @@ impl Metrics {
             plugins: PluginFamilies::register(&registry)?,
             tls: TlsFamilies::register(&registry)?,
             access_log: AccessLogMetrics::register(&registry)?,
+            admin: AdminMetrics::register(&registry)?,
             registry,
         };
         for result in ["success", "failure"] {

@@ -61,3 +61,5 @@ pub const TLS_CERTIFICATE_EXPIRY_TIMESTAMP_SECONDS: &str =
 pub const ACCESS_LOG_LINES_TOTAL: &str = "switchyard_access_log_lines_total";
 /// Access log lines lost, by reason (queue full, write error).
 pub const ACCESS_LOG_DROPPED_TOTAL: &str = "switchyard_access_log_dropped_total";
+/// Admin requests refused for a missing or wrong admin token, by reason.
+pub const ADMIN_AUTH_FAILURES_TOTAL: &str = "switchyard_admin_auth_failures_total";

@@ -118,11 +118,28 @@ impl Control {
         } else {
             text_hash.clone()
         };
-        if hash == current.hash {
+        // The admin token is read from its file or variable, not hashed
+        // (the hash is shown on open endpoints): a rotated token file is a
+        // change of its own.
+        let token = current.config.admin.token.as_ref().filter(|t| t.changed());
+        if hash == current.hash && token.is_none() {
             state.last_failed_hash = None;
             return unchanged(trigger, &current, hash);
         }
-        if trigger.is_background() && state.last_failed_hash.as_deref() == Some(&hash) {
+        // What a failure is remembered by: the hash, plus (kept in memory
+        // only) what the token source reads now, so that fixing a broken
+        // token file is noticed by the next event or poll.
+        let attempt = match token {
+            Some(t) => {
+                let now = t
+                    .source
+                    .read()
+                    .map_or_else(|e| e, |s| s.expose().to_owned());
+                format!("{hash} {}", config::content_hash(now.as_bytes()))
+            }
+            None => hash.clone(),
+        };
+        if trigger.is_background() && state.last_failed_hash.as_deref() == Some(&attempt) {
             return unchanged(trigger, &current, hash);
         }
         let parsed = String::from_utf8(text)
@@ -149,12 +166,16 @@ impl Control {
                         .max(std::time::Duration::from_millis(50));
                     tokio::time::sleep(settle).await;
                     let now = std::fs::read(path).map(|t| config::content_hash(&t)).ok();
-                    if now.as_deref() != Some(hash.as_str()) {
+                    // The text's own hash: `hash` also covers the files
+                    // it names, which never equals a hash of the text alone.
+                    if now.as_deref() != Some(text_hash.as_str()) {
                         tracing::debug!(trigger = ?trigger, "Config file still changing; not judging it yet.");
                         return unchanged(trigger, &current, hash);
                     }
                 }
-                self.failure(&mut state, trigger, Some(hash), errors)
+                let report = self.failure(&mut state, trigger, Some(hash), errors);
+                state.last_failed_hash = Some(attempt);
+                report
             }
         }
     }
@@ -304,6 +325,7 @@ impl Control {
             "Config reloaded."
         );
         access_log_changed(current.access_log.as_ref(), access_log.as_ref());
+        admin_token_changed(&current.config, &config);
         for w in &config.warnings {
             tracing::warn!(warning = %w, "Config warning.");
         }
@@ -371,4 +393,19 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<ConfigIssue> {
         new.admin.listen.to_string(),
     );
     out
+}
+
+/// Logs (without the value) when a reload set, removed or rotated the
+/// admin token.
+fn admin_token_changed(old: &Config, new: &Config) {
+    match (&old.admin.token, &new.admin.token) {
+        (None, Some(_)) => {
+            tracing::info!("Admin token set: protected admin endpoints need it now.")
+        }
+        (Some(_), None) => {
+            tracing::warn!("Admin token removed: protected admin endpoints are open.")
+        }
+        (Some(a), Some(b)) if a != b => tracing::info!("Admin token changed."),
+        _ => {}
+    }
 }

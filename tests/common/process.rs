@@ -24,16 +24,30 @@ impl ProxyProcess {
     /// Writes `yaml` to a temp dir, starts `switchyard run`, waits until it
     /// has logged "Switchyard started." (10 s at most).
     pub fn spawn(yaml: &str) -> Self {
+        Self::spawn_with(yaml, &[], &[])
+    }
+
+    /// Like `spawn`, with `files` (name, content) written next to the
+    /// config first and `env` added to the process's environment.
+    pub fn spawn_with(yaml: &str, files: &[(&str, &str)], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("switchyard.yaml");
         std::fs::write(&path, yaml).unwrap();
-        let mut proxy = Self::spawn_path(&path);
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let mut proxy = Self::spawn_path_env(&path, env);
         proxy.dir = Some(dir);
         proxy
     }
 
     /// Starts `switchyard run` on an existing config file (or symlink).
     pub fn spawn_path(path: &std::path::Path) -> Self {
+        Self::spawn_path_env(path, &[])
+    }
+
+    /// Like `spawn_path`, with `env` added to the process's environment.
+    pub fn spawn_path_env(path: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args([
                 "--log-format",
@@ -44,6 +58,7 @@ impl ProxyProcess {
                 "--config",
             ])
             .arg(path)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -104,6 +119,11 @@ impl ProxyProcess {
             logs,
             stdout: stdout_lines,
         }
+    }
+
+    /// Every line written to stderr (the logs) so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
     }
 
     /// Every line written to stdout so far.

@@ -10,6 +10,7 @@ use std::process::Command;
 use tempfile::TempDir;
 
 mod access_log;
+mod admin;
 mod examples;
 mod limits;
 mod plugins;

@@ -107,6 +107,85 @@ async fn demo_controls_change_a_vendor_and_reject_bad_input() {
     demo.shutdown().await;
 }
 
+#[tokio::test]
+async fn demo_controls_need_the_admin_token_when_one_is_set() {
+    const TOKEN: &str = "demo-admin-token-5a1c9e3f7b";
+    let (dir, path) = demo_config();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\nadmin:\n"), "{text}");
+    let text = text.replacen(
+        "\nadmin:\n",
+        "\nadmin:\n  token: { file: admin-token }\n",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    std::fs::write(dir.path().join("admin-token"), format!("{TOKEN}\n")).unwrap();
+    let demo = demo::start(&path, DemoOptions { load: None })
+        .await
+        .unwrap();
+    let admin = demo.proxy.admin_addr();
+    let rate = |name| demo.vendor(name).unwrap().error_rate();
+    let before = rate("a");
+    assert!(before < 1.0);
+
+    // The list stays open; changing a vendor wants the token.
+    assert_eq!(get(admin, "/demo/vendors").await.status, 200);
+    assert_eq!(
+        post(admin, "/demo/vendors/a/errors?rate=1").await.status,
+        401
+    );
+    assert_eq!(rate("a"), before, "refused: unchanged");
+
+    // The page asks for the token, sends it, and keeps it for the tab.
+    let mut browser = Browser::launch(1280, 900).await;
+    browser.navigate(&format!("http://{admin}/")).await;
+    browser
+        .wait_for(
+            Duration::from_secs(20),
+            "(() => { const r = document.getElementById('token-row'); \
+             return !!r && !r.hidden && document.querySelector('[data-vendor=\"a\"]') !== null; })()",
+        )
+        .await;
+    let click_100 = "Array.from(document.querySelectorAll('[data-vendor=\"a\"] button'))\
+                     .find((b) => b.textContent === '100%').click()";
+    browser.eval(click_100).await;
+    browser
+        .wait_for(
+            Duration::from_secs(10),
+            "document.getElementById('demo').dataset.lastPost === '401' && \
+             document.getElementById('token-note').textContent === 'the controls need the admin token'",
+        )
+        .await;
+    assert_eq!(rate("a"), before, "refused: unchanged");
+    let stored = browser
+        .eval(&format!(
+            "(() => {{ const i = document.getElementById('admin-token'); i.value = '{TOKEN}'; \
+             i.dispatchEvent(new Event('input')); return sessionStorage.getItem('switchyard-admin-token'); }})()"
+        ))
+        .await;
+    assert_eq!(stored, TOKEN);
+    browser.eval(click_100).await;
+    browser
+        .wait_for(
+            Duration::from_secs(10),
+            "document.getElementById('demo').dataset.lastPost === '200' && \
+             document.querySelector('[data-vendor=\"a\"]').dataset.errorRate === '1' && \
+             document.getElementById('token-note').textContent === ''",
+        )
+        .await;
+    assert_eq!(rate("a"), 1.0);
+    // Reloaded, the page still has the token (this tab's sessionStorage).
+    browser.navigate(&format!("http://{admin}/")).await;
+    browser
+        .wait_for(
+            Duration::from_secs(20),
+            &format!("document.getElementById('admin-token')?.value === '{TOKEN}'"),
+        )
+        .await;
+    assert!(browser.page_errors.is_empty(), "{:?}", browser.page_errors);
+    demo.shutdown().await;
+}
+
 /// Vendor b's status and error score in `/upstreams`.
 async fn b_state(admin: SocketAddr) -> (String, f64) {
     let doc = upstreams(admin).await;

@@ -13,6 +13,7 @@
 mod common;
 
 mod access_log;
+mod admin_token;
 mod balancing;
 mod check;
 mod data_path;

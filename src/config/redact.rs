@@ -1,19 +1,32 @@
-//! Redaction of secrets before config is shown.
+//! Redaction of secrets before config is shown: `GET /config`, the status
+//! page's match summaries, and the `Debug` output of the config types.
 //!
-//! Two rules: values under secret-looking keys, at any depth, and every
-//! `plugins[].config` whole (it is free-form and carries vendor
-//! credentials under keys no word list can guess).
+//! Two rules: values under secret-looking keys ([`is_secret_key`]: key,
+//! secret, token, password, authorization, cookie, credential), at any
+//! depth, and every `plugins[].config` whole (it is free-form and carries
+//! vendor credentials under keys no word list can guess). The admin
+//! token's value is never in the source (only where it is read from).
 
 use serde_json::Value;
-
-/// Words that mark a key as secret (matched case-insensitively anywhere in
-/// the key: `api_key`, `x-auth-token`, `client_secret`, `password`).
-const SECRET_WORDS: [&str; 4] = ["key", "secret", "token", "password"];
 
 /// What a redacted value is replaced with.
 pub const REDACTED: &str = "<redacted>";
 
-/// Whether values under `key` must not be shown.
+/// Words that mark a key or header name as secret (matched
+/// case-insensitively anywhere in it: `api_key`, `x-auth-token`,
+/// `client_secret`, `password`, `authorization`, `cookie`).
+const SECRET_WORDS: [&str; 7] = [
+    "key",
+    "secret",
+    "token",
+    "password",
+    "authorization",
+    "cookie",
+    "credential",
+];
+
+/// Whether values under `key` (a config key or a header name) must not be
+/// shown.
 pub fn is_secret_key(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
     SECRET_WORDS.iter().any(|w| lower.contains(w))
@@ -121,5 +134,22 @@ mod tests {
         assert_eq!(r["routes"][0]["plugins"], json!(["a", "b"]));
         assert!(!r.to_string().contains("s3cret"), "{r}");
         assert!(!r.to_string().contains("authorization"), "{r}");
+    }
+
+    #[test]
+    fn secret_words() {
+        for k in [
+            "x-api-key",
+            "Authorization",
+            "client_secret",
+            "token",
+            "Cookie",
+            "PASSWORD",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in ["x-route", "client_auth", "listen", "host"] {
+            assert!(!is_secret_key(k), "{k}");
+        }
     }
 }
