@@ -36,6 +36,13 @@ const HEAD: u8 = 0;
 /// Nothing in flight, nothing arriving.
 const IDLE: u8 = 1;
 
+/// `t + d`, or thirty years on where that is past what `Instant` holds (a
+/// timeout of "forever" in the config).
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .unwrap_or_else(|| t + Duration::from_secs(30 * 365 * 86_400))
+}
+
 /// Which timeout ended a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Expired {
@@ -130,9 +137,9 @@ impl Activity {
         let phase = self.phase.load(Ordering::Acquire);
         let since = self.base + Duration::from_nanos(self.since.load(Ordering::Acquire));
         if phase == HEAD && !self.h2.load(Ordering::Relaxed) {
-            Some((since + head, Expired::Head))
+            Some((later(since, head), Expired::Head))
         } else {
-            Some((since + idle, Expired::Idle))
+            Some((later(since, idle), Expired::Idle))
         }
     }
 }
@@ -167,7 +174,7 @@ pub(super) struct Deadline {
 impl Deadline {
     /// The timeouts of a connection.
     pub(super) fn new(activity: Arc<Activity>, head: Duration, idle: Duration) -> Self {
-        let armed = activity.base + head.min(idle);
+        let armed = later(activity.base, head.min(idle));
         Self {
             activity,
             head,
@@ -199,7 +206,7 @@ impl std::future::Future for Deadline {
                 Some((at, kind)) if at <= now => return Poll::Ready(kind),
                 Some((at, _)) => this.arm(at),
                 // Busy: look again when the shorter timeout could run out.
-                None => this.arm(now + this.head.min(this.idle)),
+                None => this.arm(later(now, this.head.min(this.idle))),
             }
         }
         Poll::Pending

@@ -97,3 +97,13 @@ async fn concurrent_streams_keep_it_busy_until_the_last_ends() {
     tokio::time::advance(IDLE_T + Duration::from_millis(1)).await;
     assert_eq!(poll(&mut d), Poll::Ready(Expired::Idle));
 }
+
+#[tokio::test(start_paused = true)]
+async fn huge_timeouts_do_not_overflow_the_clock() {
+    let (_, a) = watched();
+    let huge = Duration::from_secs(u64::MAX / 4);
+    let mut d = Deadline::new(Arc::clone(&a), huge, huge);
+    assert!(poll(&mut d).is_pending());
+    drop(a.begin());
+    assert!(poll(&mut d).is_pending());
+}

@@ -59,7 +59,12 @@ fn out_of_range_values_are_errors_with_positions() {
         "0s",
     );
     let y = yaml("    limits: { max_body: 65GiB }\n");
-    error(&y, "listeners[0].limits.max_body", "use 0 to 64GiB", "65GiB");
+    error(
+        &y,
+        "listeners[0].limits.max_body",
+        "use 0 to 64GiB",
+        "65GiB",
+    );
     let y = yaml("    limits: { idle_timeout: 0s }\n");
     error(
         &y,
