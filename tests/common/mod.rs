@@ -7,6 +7,7 @@ pub mod browser;
 pub mod generated;
 pub mod process;
 pub mod prometheus;
+pub mod raw;
 pub mod upstream;
 
 use std::future::Future;
