@@ -1,7 +1,9 @@
-//! A listener's request-head limits, validated.
+//! A listener's request-head limits and a pool's response-head limit,
+//! validated.
 //!
-//! Owns: `ListenerLimits` and its defaults. Must not: apply them (the
-//! listener's connection builder does, in `proxy::server`).
+//! Owns: `ListenerLimits`, `PoolLimits` and their defaults. Must not: apply
+//! them (the listener's connection builder does, in `proxy::server`; the
+//! upstream clients do, in `upstream::client`).
 
 use std::time::Duration;
 
@@ -28,6 +30,21 @@ impl Default for ListenerLimits {
             max_headers: defaults::MAX_HEADERS,
             header_read_timeout: defaults::HEADER_READ_TIMEOUT,
             max_connections: None,
+        }
+    }
+}
+
+/// `pools[].limits`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolLimits {
+    /// Largest response head in bytes an endpoint may send; over it: 502.
+    pub max_response_header_bytes: usize,
+}
+
+impl Default for PoolLimits {
+    fn default() -> Self {
+        Self {
+            max_response_header_bytes: defaults::MAX_RESPONSE_HEADER_BYTES,
         }
     }
 }
