@@ -9,8 +9,8 @@
 //! buffers and task slabs are sized by the peak concurrency, which the
 //! warm-up already reached. `SWITCHYARD_LEAK_FAILURES` sets how many
 //! failures follow: by default 100000, or 20000 in a debug build (where a
-//! failure costs the proxy and this test about 0.7 ms of CPU together, so
-//! 100000 would take over a minute on two cores). `bench/leak.sh` runs
+//! failure costs the proxy and this test about 0.6 ms of CPU together, so
+//! 100000 take about a minute on two cores; 20000 about 13 s). `bench/leak.sh` runs
 //! 100000 against a release build of the proxy and prints the figures.
 
 use std::net::SocketAddr;
@@ -31,8 +31,8 @@ const WARM_UP: u64 = 5_000;
 const CLIENTS: usize = 16;
 /// Growth of resident memory over the baseline that is tolerated: 5%, and
 /// at least 4 MiB (allocator caches and size classes still settling; runs
-/// so far moved by under 0.2 MiB). 100000 failures leaking 40 bytes each
-/// would break it.
+/// so far moved by under 0.2 MiB). A leak of 42 bytes per failure over
+/// 100000 failures (210 over 20000) would break it.
 const RSS_SLACK_PERCENT: u64 = 5;
 const RSS_SLACK_MIN_KIB: u64 = 4 * 1024;
 /// Routes, in the order requests take them.
@@ -199,7 +199,7 @@ async fn fds_and_memory_return_to_baseline_after_many_failures() {
     println!(
         "leak check: {n} failures in {:.1} s ({rate:.0}/s, {CLIENTS} clients) after {WARM_UP} warm-up; \
          fds fresh {fresh}, baseline {fds}, after {fds_after}; \
-         VmRSS baseline {rss} KiB, after {rss_after} KiB ({:+} KiB), peak {peak_rss} KiB; \
+         VmRSS baseline {rss} KiB, after {rss_after} KiB ({:+} KiB), VmHWM {peak_rss} KiB; \
          CPU proxy {:.1} s, test {:.1} s",
         took.as_secs_f64(),
         rss_after as i64 - rss as i64,
