@@ -281,6 +281,11 @@ impl Pending {
         self.entry.served(served);
     }
 
+    /// Sets the line's `reason` (a response cut short after its head).
+    pub fn set_reason(&mut self, reason: &'static str) {
+        self.entry.reason = Some(reason);
+    }
+
     /// Ends the line: the response ended (or the client went away) after
     /// `duration` with `status` and `bytes_out` body bytes sent. Queues it
     /// without waiting.

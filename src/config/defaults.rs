@@ -25,6 +25,8 @@ pub const TLS_CLIENT_AUTH_REQUIRED: bool = true;
 pub const TLS_SESSION_RESUMPTION: bool = true;
 /// `listeners[].limits.max_header_bytes`
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// `pools[].limits.max_response_header_bytes`
+pub const MAX_RESPONSE_HEADER_BYTES: usize = 64 * 1024;
 /// `listeners[].limits.max_headers`
 pub const MAX_HEADERS: usize = 100;
 /// `listeners[].limits.header_read_timeout`

@@ -1,7 +1,9 @@
-//! A listener's request-head limits, validated.
+//! A listener's request-head limits and a pool's response-head limit,
+//! validated.
 //!
-//! Owns: `ListenerLimits` and its defaults. Must not: apply them (the
-//! listener's connection builder does, in `proxy::server`).
+//! Owns: `ListenerLimits`, `PoolLimits` and their defaults. Must not: apply
+//! them (the listener's connection builder does, in `proxy::server`; the
+//! upstream clients do, in `upstream::client`).
 
 use std::time::Duration;
 
@@ -34,6 +36,21 @@ impl Default for ListenerLimits {
             idle_timeout: defaults::CONN_IDLE_TIMEOUT,
             max_connections: None,
             max_body: None,
+        }
+    }
+}
+
+/// `pools[].limits`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolLimits {
+    /// Largest response head in bytes an endpoint may send; over it: 502.
+    pub max_response_header_bytes: usize,
+}
+
+impl Default for PoolLimits {
+    fn default() -> Self {
+        Self {
+            max_response_header_bytes: defaults::MAX_RESPONSE_HEADER_BYTES,
         }
     }
 }

@@ -44,7 +44,7 @@ pub use access_log::{AccessLog, AccessLogField, AccessLogFormat, AccessLogOutput
 pub use defaults::*;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigIssue};
-pub use limits::ListenerLimits;
+pub use limits::{ListenerLimits, PoolLimits};
 pub use location::{LazyLocations, Location, LocationMap};
 pub use plugins::{OnError, Plugin, PluginId};
 pub use raw::RawConfig;

@@ -303,6 +303,9 @@ pub struct RawPool {
     /// certificate. Default: the system roots.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<RawPoolTls>,
+    /// Limits on what an endpoint may send back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<super::raw_limits::RawPoolLimits>,
     /// The endpoints ("vendors"); at least one.
     #[serde(default)]
     #[schemars(length(min = 1))]

@@ -1,7 +1,8 @@
-//! The `listeners[].limits` part of the config file schema, as plain serde
-//! types.
+//! The `listeners[].limits` and `pools[].limits` parts of the config file
+//! schema, as plain serde types.
 //!
-//! Owns: the shape of a listener's request-head limits, with
+//! Owns: the shape of a listener's request-head limits and a pool's
+//! response-head limit, with
 //! `deny_unknown_fields` like the rest of `raw`. Must not: interpret values
 //! (`validate_limits` checks ranges).
 
@@ -48,4 +49,16 @@ pub struct RawListenerLimits {
     /// no limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<u32>,
+}
+
+/// `pools[].limits`: what an endpoint may send back. A response head over
+/// the limit gets the client a `502` (`upstream_header_too_large`).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "PoolLimits")]
+pub struct RawPoolLimits {
+    /// Largest response head from an endpoint (status line and headers; on
+    /// HTTP/2 the decoded header list), 8KiB to 1MiB. Default `64KiB`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_response_header_bytes: Option<RawSize>,
 }

@@ -168,6 +168,8 @@ pub struct Pool {
     /// How `https://` endpoints are connected to (system roots, no client
     /// certificate, SNI from the URL when the file says nothing).
     pub tls: PoolTls,
+    /// What an endpoint may send back.
+    pub limits: super::PoolLimits,
     /// Endpoints in file order.
     pub endpoints: Vec<Endpoint>,
     /// Active health checks, if configured.

@@ -1,15 +1,16 @@
-//! Validation of `listeners[].limits`: ranges, with paths.
+//! Validation of `listeners[].limits` and `pools[].limits`: ranges, with
+//! paths.
 //!
-//! Owns: turning `RawListenerLimits` into `ListenerLimits`. Must not:
-//! apply them.
+//! Owns: turning `RawListenerLimits` into `ListenerLimits` and
+//! `RawPoolLimits` into `PoolLimits`. Must not: apply them.
 
 use super::defaults;
-use super::limits::ListenerLimits;
-use super::raw_limits::RawListenerLimits;
+use super::limits::{ListenerLimits, PoolLimits};
+use super::raw_limits::{RawListenerLimits, RawPoolLimits};
 use super::validate::Issues;
 
-/// Smallest and largest `max_header_bytes` (hyper's HTTP/1.1 read buffer
-/// cannot be smaller than 8 KiB).
+/// Smallest and largest `max_header_bytes` and `max_response_header_bytes`
+/// (hyper's HTTP/1.1 read buffer cannot be smaller than 8 KiB).
 const HEADER_BYTES: (u64, u64) = (8 * 1024, 1024 * 1024);
 /// Smallest and largest `max_headers`.
 const HEADERS: (u32, u32) = (1, 1000);
@@ -105,4 +106,26 @@ pub(super) fn max_concurrent(
         );
         None
     }
+}
+
+/// Validates one pool's `limits` (`base` is `pools[i].limits`).
+pub(super) fn pool_limits(
+    issues: &mut Issues<'_>,
+    base: &str,
+    raw: Option<&RawPoolLimits>,
+) -> PoolLimits {
+    let Some(raw) = raw else {
+        return PoolLimits::default();
+    };
+    let mut out = PoolLimits::default();
+    let header_bytes = super::validate_plugins::size(
+        issues,
+        &format!("{base}.max_response_header_bytes"),
+        raw.max_response_header_bytes.as_ref(),
+        out.max_response_header_bytes as u64,
+        HEADER_BYTES,
+        ("8KiB", "1MiB"),
+    );
+    out.max_response_header_bytes = usize::try_from(header_bytes).unwrap_or(usize::MAX);
+    out
 }

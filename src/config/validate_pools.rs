@@ -97,6 +97,11 @@ pub(super) fn pool(
             RawProtocol::Http2 => Protocol::Http2,
         },
         tls,
+        limits: super::validate_limits::pool_limits(
+            issues,
+            &format!("{base}.limits"),
+            p.limits.as_ref(),
+        ),
         balancer: match p.balancer {
             RawBalancer::WeightedRoundRobin => BalancerKind::WeightedRoundRobin,
             RawBalancer::RoundRobin => BalancerKind::RoundRobin,

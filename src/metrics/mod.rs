@@ -98,6 +98,9 @@ impl Outcome {
 pub struct RouteMetrics {
     by_class: [IntCounter; 5],
     duration: Histogram,
+    /// `switchyard_proxy_errors_total`, for failures found while the
+    /// response streams (rare: resolved when they happen).
+    errors: IntCounterVec,
 }
 
 impl RouteMetrics {
@@ -106,6 +109,11 @@ impl RouteMetrics {
         let class = usize::from((status / 100).clamp(1, 5)) - 1;
         self.by_class[class].inc();
         self.duration.observe(seconds);
+    }
+
+    /// Counts a proxy error found after the response head was sent.
+    pub fn proxy_error(&self, reason: &str) {
+        self.errors.with_label_values(&[reason]).inc();
     }
 }
 
@@ -310,6 +318,7 @@ impl Metrics {
                     .with_label_values(&[listener, route, class])
             }),
             duration: self.http_duration.with_label_values(&[listener, route]),
+            errors: self.proxy_errors.clone(),
         }
     }
 

@@ -22,7 +22,7 @@ use http::request::Parts;
 use http::{HeaderName, Method, Request, Response};
 use hyper::body::Incoming;
 
-use super::error::ProxyError;
+use super::error::{Chain, ProxyError};
 use super::forward;
 use super::plugins::{on_request, Early};
 use super::retry_after::retry_after;
@@ -282,20 +282,17 @@ async fn once(
             (Ok(sent), outcome)
         }
         Ok(Err(SendFailure { error, unsent })) => {
-            if let UpstreamError::Tls { .. } = &error {
-                // Certificates and trust are for an operator to fix.
-                tracing::warn!(pool = %pool.name, endpoint = %ep.config.name,
-                    url = %ep.config.url.original, error = %error, "Upstream TLS handshake failed.");
-            }
             // The client's body failed the request: not the endpoint's
             // fault, so its health and metrics do not hear of it.
             if let Some(err) = ProxyError::from_client_body(&error) {
                 return Err((err, None));
             }
-            let err = if error.is_connect() {
-                ProxyError::Connect { source: error }
-            } else {
-                ProxyError::Reset { source: error }
+            let err = match error {
+                UpstreamError::Connect { .. } | UpstreamError::Tls { .. } => {
+                    ProxyError::Connect { source: error }
+                }
+                UpstreamError::HeadTooLarge { .. } => ProxyError::HeaderTooLarge { source: error },
+                UpstreamError::Reset(_) => ProxyError::Reset { source: error },
             };
             let outcome = err.outcome().unwrap_or(Outcome::Reset);
             (Err((err, unsent)), outcome)
@@ -305,6 +302,9 @@ async fn once(
             Outcome::Timeout,
         ),
     };
+    if let Err((e, _)) = &result {
+        failed(pool, ep, e);
+    }
     em.outcome(outcome);
     let now = millis_at(done);
     let od = &pool.config.outlier;
@@ -322,6 +322,28 @@ async fn once(
         }
     }
     result
+}
+
+/// The one log line of a failed attempt (a retry that follows gets its
+/// own, if it fails too): `warn`, since the proxy answered for the
+/// upstream or tried another endpoint.
+fn failed(pool: &PoolRuntime, ep: &LinkedEndpoint, e: &ProxyError) {
+    let (pool, endpoint, reason) = (&pool.name, &ep.config.name, e.reason());
+    match e {
+        // Certificates and trust are for an operator to fix.
+        ProxyError::Connect {
+            source: source @ UpstreamError::Tls { .. },
+        } => tracing::warn!(%pool, %endpoint, url = %ep.config.url.original, reason,
+            error = %Chain(source), "Upstream TLS handshake failed."),
+        ProxyError::Connect { source }
+        | ProxyError::Reset { source }
+        | ProxyError::HeaderTooLarge { source } => {
+            tracing::warn!(%pool, %endpoint, reason, error = %Chain(source), "Upstream request failed.");
+        }
+        other => {
+            tracing::warn!(%pool, %endpoint, reason, error = %other, "Upstream request failed.")
+        }
+    }
 }
 
 /// The retry condition an attempt's result meets, if any.

@@ -2,6 +2,16 @@
 //! synthetic body; either way a guard records the request's metrics and
 //! queues its access log line when the body ends or is dropped (the client
 //! went away), with the body bytes sent so far.
+//!
+//! A response cut short is never passed off as complete. When the
+//! upstream's body breaks off (reset, closed before its announced end,
+//! malformed chunks) the error goes on to hyper, which ends the client's
+//! connection (HTTP/1.1) or resets its stream (HTTP/2) without the body's
+//! end; the upstream connection is dropped; the failure is counted
+//! (`switchyard_proxy_errors_total{reason="incomplete_body"}`) and logged
+//! once. When the client goes away first, hyper drops the body: the
+//! upstream connection is closed at once (nothing more is read from it)
+//! and the access log line gets `reason: client_closed`.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,6 +21,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use super::error::{Chain, CLIENT_CLOSED, INCOMPLETE_BODY};
 use crate::access_log::Pending;
 use crate::metrics::RouteMetrics;
 use crate::upstream::{InFlight, Lease};
@@ -148,15 +159,45 @@ impl ResponseBody {
         }
         self.completion.take();
     }
+
+    /// The upstream body broke off: never reuse its connection; count,
+    /// log and record the cut.
+    fn broke(&mut self, error: &hyper::Error) {
+        self.lease.take();
+        let Some(mut c) = self.completion.take() else {
+            return;
+        };
+        c.metrics.proxy_error(INCOMPLETE_BODY);
+        let (pool, endpoint) = match &c.in_flight {
+            Some(f) => (&*f.endpoint().pool, &*f.endpoint().name),
+            None => ("", ""),
+        };
+        tracing::warn!(%pool, %endpoint, reason = INCOMPLETE_BODY, status = c.status,
+            bytes_out = c.bytes_out, error = %Chain(error), "Upstream response body failed.");
+        if let Some(log) = &mut c.log {
+            log.set_reason(INCOMPLETE_BODY);
+        }
+    }
 }
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
         // hyper stops polling a body whose length says it is complete, so
-        // the end may only be visible here. A body dropped before its end
-        // leaves unread bytes on the connection: drop the lease, closing it.
-        if self.lease.is_some() && self.is_end_stream() {
+        // the end may only be visible here.
+        if self.is_end_stream() {
             self.finish();
+            return;
+        }
+        // An upstream body dropped before its end: the client went away (or
+        // its connection was closed at a drain deadline). The lease goes
+        // with it, closing the upstream connection, which still has unread
+        // bytes. (A synthetic body may be dropped unread, as for HEAD: its
+        // line keeps the error's reason.)
+        if self.lease.is_none() {
+            return;
+        }
+        if let Some(log) = self.completion.as_mut().and_then(|c| c.log.as_mut()) {
+            log.set_reason(CLIENT_CLOSED);
         }
     }
 }
@@ -186,11 +227,7 @@ impl Body for ResponseBody {
         match &poll {
             Poll::Ready(None) => this.finish(),
             Poll::Ready(Some(Ok(_))) if this.is_end_stream() => this.finish(),
-            Poll::Ready(Some(Err(_))) => {
-                // The upstream connection broke mid-body: never reuse it.
-                this.lease.take();
-                this.completion.take();
-            }
+            Poll::Ready(Some(Err(e))) => this.broke(e),
             _ => {}
         }
         poll

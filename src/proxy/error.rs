@@ -40,6 +40,14 @@ pub enum ProxyError {
         #[source]
         source: crate::upstream::UpstreamError,
     },
+    /// The upstream's response head was over the pool's
+    /// `max_response_header_bytes`.
+    #[error("upstream response header too large")]
+    HeaderTooLarge {
+        /// The cause.
+        #[source]
+        source: crate::upstream::UpstreamError,
+    },
     /// The request cannot be proxied as sent.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
@@ -96,6 +104,7 @@ impl ProxyError {
             Self::Connect { .. } => StatusCode::BAD_GATEWAY,
             Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::Reset { .. } => StatusCode::BAD_GATEWAY,
+            Self::HeaderTooLarge { .. } => StatusCode::BAD_GATEWAY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -116,6 +125,7 @@ impl ProxyError {
             Self::Connect { .. } => "connect",
             Self::Timeout { .. } => "timeout",
             Self::Reset { .. } => "reset",
+            Self::HeaderTooLarge { .. } => "upstream_header_too_large",
             Self::BadRequest(_) => "bad_request",
             Self::RequestTimeout { .. } => "request_timeout",
             Self::Plugin(_) => "plugin",
@@ -145,12 +155,13 @@ impl ProxyError {
         }
     }
 
-    /// The upstream outcome this error stands for, if it involved one.
+    /// The upstream outcome this error stands for, if it involved one (an
+    /// oversized head is a `Reset`: the proxy drops the connection).
     pub fn outcome(&self) -> Option<Outcome> {
         match self {
             Self::Connect { .. } => Some(Outcome::ConnectError),
             Self::Timeout { .. } => Some(Outcome::Timeout),
-            Self::Reset { .. } => Some(Outcome::Reset),
+            Self::Reset { .. } | Self::HeaderTooLarge { .. } => Some(Outcome::Reset),
             Self::NoRoute
             | Self::NoEndpoint { .. }
             | Self::BadRequest(_)
@@ -173,6 +184,7 @@ impl ProxyError {
             Self::Connect { .. } => "upstream connect failure\n".to_string(),
             Self::Timeout { .. } => "upstream timeout\n".to_string(),
             Self::Reset { .. } => "upstream connection reset\n".to_string(),
+            Self::HeaderTooLarge { .. } => "upstream response header too large\n".to_string(),
             Self::BadRequest(why) => format!("bad request: {why}\n"),
             Self::RequestTimeout { .. } => "request body not received in time\n".to_string(),
             Self::Plugin(e) => format!("plugin {} failed\n", e.plugin),
@@ -200,7 +212,10 @@ impl ProxyError {
     pub fn grpc_status(&self) -> u32 {
         match self {
             Self::NoRoute => 12,
-            Self::NoEndpoint { .. } | Self::Connect { .. } | Self::Reset { .. } => 14,
+            Self::NoEndpoint { .. }
+            | Self::Connect { .. }
+            | Self::Reset { .. }
+            | Self::HeaderTooLarge { .. } => 14,
             Self::Timeout { .. } | Self::RequestTimeout { .. } => 4,
             Self::PayloadTooLarge { .. } | Self::BodyTooLarge { .. } => 8,
             Self::Overloaded { .. } => 14,
@@ -265,6 +280,39 @@ impl From<crate::upstream::BodyError> for ProxyError {
 
 /// The methods the proxy forwards (all but CONNECT), for `Allow`.
 const ALLOWED: &str = "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH";
+
+/// The `reason` of `switchyard_proxy_errors_total` (and of the access log)
+/// for a response the proxy cut short because the upstream's body broke
+/// off: reset, closed before its announced end, or malformed. The client
+/// already has the head, so it gets an incomplete body instead of a status.
+pub const INCOMPLETE_BODY: &str = "incomplete_body";
+
+/// The access log's reason for a request the client gave up on: before
+/// the response (status 499), or while its body streamed (the status sent).
+pub const CLIENT_CLOSED: &str = "client_closed";
+
+/// An error and its causes, `: `-joined, for log lines (hyper's errors
+/// name only their kind; the I/O error behind one is in its sources). A
+/// cause whose text the line already ends with is not repeated.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = self.0.to_string();
+        let mut next = self.0.source();
+        // Bounded: a cause chain is short, and this stops at 16 anyway.
+        for _ in 0..16 {
+            let Some(cause) = next else { break };
+            let t = cause.to_string();
+            if !text.ends_with(&t) {
+                text.push_str(": ");
+                text.push_str(&t);
+            }
+            next = cause.source();
+        }
+        f.write_str(&text)
+    }
+}
 
 /// Whether a request is a gRPC call (`content-type: application/grpc`,
 /// with or without a `+proto`-style suffix).
@@ -331,6 +379,22 @@ mod tests {
             assert!(resp.headers().contains_key("grpc-message"));
         }
         assert_eq!(grpc_percent_encode("50% off\né"), "50%25 off%0A%C3%A9");
+    }
+
+    #[test]
+    fn a_chain_names_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("kind only")]
+        struct Kind(#[source] Named);
+        #[derive(Debug, thiserror::Error)]
+        #[error("named: {0}")]
+        struct Named(#[source] std::io::Error);
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        assert_eq!(Chain(&Named(io())).to_string(), "named: reset by peer");
+        assert_eq!(
+            Chain(&Kind(Named(io()))).to_string(),
+            "kind only: named: reset by peer"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use prometheus::IntGauge;
 use super::attempt::{self, Answer, Sent, Tried};
 use super::body::{Completion, ResponseBody};
 use super::dataplane::{Dataplane, Shared};
-use super::error::ProxyError;
+use super::error::{ProxyError, CLIENT_CLOSED};
 use super::forward::{self, ClientInfo};
 use super::gates::Gates;
 use super::plugins::{self, Early, Tail};
@@ -93,9 +93,6 @@ impl Drop for Line<'_> {
         }
     }
 }
-
-/// The access log's reason for a request the client gave up on.
-const CLIENT_CLOSED: &str = "client_closed";
 
 /// Serves one request. Never fails: errors become responses.
 pub async fn handle(

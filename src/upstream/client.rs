@@ -41,7 +41,15 @@ pub struct ClientSettings {
     pub idle_timeout: Duration,
     /// HTTP/1.1 pool or one shared HTTP/2 connection.
     pub protocol: Protocol,
+    /// Largest response head accepted (`pools[].limits`); a bigger one
+    /// fails the exchange.
+    pub max_header_bytes: usize,
 }
+
+/// hyper's default cap on an HTTP/1.1 connection's read buffer (8 KiB +
+/// 100 x 4 KiB). A head limit above it raises the cap to the limit, so
+/// that the head limit, not the buffer, decides.
+const DEFAULT_READ_BUF: usize = 8192 + 4096 * 100;
 
 /// Most idle connections kept per endpoint.
 const MAX_IDLE: usize = 1024;
@@ -70,9 +78,20 @@ pub enum UpstreamError {
         #[source]
         source: std::io::Error,
     },
-    /// The connection failed after the request was (partly) sent.
+    /// The connection failed after the request was (partly) sent, or the
+    /// upstream answered with something that is not HTTP.
     #[error("upstream connection failed: {0}")]
     Reset(#[source] hyper::Error),
+    /// The response head was over `limit` bytes (HTTP/1.1), or had more
+    /// header fields than hyper takes (100).
+    #[error("upstream response head larger than {limit} bytes: {source}")]
+    HeadTooLarge {
+        /// The pool's `max_response_header_bytes`.
+        limit: usize,
+        /// Cause.
+        #[source]
+        source: hyper::Error,
+    },
 }
 
 /// A failed send, with the request back when it provably never reached
@@ -89,6 +108,16 @@ impl UpstreamError {
     /// Whether the connection could not be made at all (TCP or TLS).
     pub fn is_connect(&self) -> bool {
         matches!(self, Self::Connect { .. } | Self::Tls { .. })
+    }
+
+    /// An exchange that failed after the connection was made: a response
+    /// head over `limit` is told apart from the rest.
+    pub(super) fn exchange(source: hyper::Error, limit: usize) -> Self {
+        if source.is_parse_too_large() {
+            Self::HeadTooLarge { limit, source }
+        } else {
+            Self::Reset(source)
+        }
     }
 }
 
@@ -269,7 +298,7 @@ impl UpstreamClient {
                     }
                     unsent => {
                         return Err(SendFailure {
-                            error: UpstreamError::Reset(e.into_error()),
+                            error: self.exchange_error(e.into_error()),
                             unsent,
                         })
                     }
@@ -300,7 +329,7 @@ impl UpstreamClient {
                 })
             }
         };
-        let (mut sender, conn) = match http1::Builder::new().handshake(TokioIo::new(stream)).await {
+        let (mut sender, conn) = match self.http1().handshake(TokioIo::new(stream)).await {
             Ok(x) => x,
             Err(e) => {
                 return Err(SendFailure {
@@ -328,7 +357,7 @@ impl UpstreamClient {
             Err(mut e) => {
                 let unsent = e.take_message();
                 Err(SendFailure {
-                    error: UpstreamError::Reset(e.into_error()),
+                    error: self.exchange_error(e.into_error()),
                     unsent,
                 })
             }
@@ -356,6 +385,22 @@ impl UpstreamClient {
         None
     }
 
+    fn exchange_error(&self, source: hyper::Error) -> UpstreamError {
+        UpstreamError::exchange(source, self.inner.settings.max_header_bytes)
+    }
+
+    /// The HTTP/1.1 connection settings, with the pool's response head
+    /// limit (status line and headers).
+    fn http1(&self) -> http1::Builder {
+        let limit = self.inner.settings.max_header_bytes;
+        let mut b = http1::Builder::new();
+        b.max_header_size(limit);
+        if limit > DEFAULT_READ_BUF {
+            b.max_buf_size(limit);
+        }
+        b
+    }
+
     fn connect_error(&self, source: std::io::Error) -> UpstreamError {
         UpstreamError::Connect {
             authority: self.inner.dial.address.clone(),
@@ -366,7 +411,8 @@ impl UpstreamClient {
     async fn connect(&self) -> Result<SendRequest<UpstreamBody>, UpstreamError> {
         let timeout = self.inner.settings.connect_timeout;
         let stream = self.inner.dial.connect(Protocol::Http1, timeout).await?;
-        let (sender, conn) = http1::Builder::new()
+        let (sender, conn) = self
+            .http1()
             .handshake(TokioIo::new(stream))
             .await
             .map_err(|e| self.connect_error(std::io::Error::other(e)))?;

@@ -57,7 +57,7 @@ impl Failure {
         let (tls, authority, source) = match e {
             UpstreamError::Connect { authority, source } => (false, authority, source),
             UpstreamError::Tls { authority, source } => (true, authority, source),
-            UpstreamError::Reset(_) => return None,
+            UpstreamError::Reset(_) | UpstreamError::HeadTooLarge { .. } => return None,
         };
         Some(Self {
             at: Instant::now(),
@@ -221,6 +221,9 @@ async fn connect(client: &Inner) -> Result<SendRequest<UpstreamBody>, UpstreamEr
         .timer(TokioTimer::new())
         .keep_alive_interval(PING_INTERVAL)
         .keep_alive_timeout(PING_TIMEOUT)
+        // A bigger response head resets its stream (h2 cannot say why,
+        // so it counts as a reset, not as `HeadTooLarge`).
+        .max_header_list_size(u32::try_from(client.settings.max_header_bytes).unwrap_or(u32::MAX))
         .handshake(TokioIo::new(io))
         .await
         .map_err(|e| UpstreamError::Connect {

@@ -77,6 +77,13 @@ impl EndpointState {
 #[derive(Debug)]
 pub struct InFlight(Arc<EndpointState>);
 
+impl InFlight {
+    /// The endpoint the request is at.
+    pub fn endpoint(&self) -> &EndpointKey {
+        &self.0.key
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -170,6 +177,7 @@ impl Registry {
                 connect_timeout: pool.connect_timeout,
                 idle_timeout: pool.idle_timeout,
                 protocol: pool.protocol,
+                max_header_bytes: pool.limits.max_response_header_bytes,
             };
             let pool_tls = tls.pool(pi);
             let mut eps = Vec::with_capacity(pool.endpoints.len());

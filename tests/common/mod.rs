@@ -4,6 +4,7 @@
 
 pub mod blackhole;
 pub mod browser;
+pub mod faulty;
 pub mod generated;
 pub mod process;
 pub mod prometheus;

@@ -42,13 +42,17 @@ impl ProxyProcess {
     }
 
     /// Starts `switchyard run` on an existing config file (or symlink).
+    /// `SWITCHYARD_BIN` names another binary to run (`bench/leak.sh` points
+    /// it at a release build); by default, the one cargo built.
     pub fn spawn_path(path: &std::path::Path) -> Self {
         Self::spawn_path_env(path, &[])
     }
 
     /// Like `spawn_path`, with `env` added to the process's environment.
     pub fn spawn_path_env(path: &std::path::Path, env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        let bin = std::env::var_os("SWITCHYARD_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_switchyard").into());
+        let mut child = Command::new(bin)
             .args([
                 "--log-format",
                 "json",
@@ -158,6 +162,23 @@ impl ProxyProcess {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Open file descriptors (`/proc/PID/fd` entries).
+    pub fn fd_count(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .unwrap()
+            .count()
+    }
+
+    /// Every JSON line written to stderr so far.
+    pub fn json_logs(&self) -> Vec<serde_json::Value> {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .collect()
     }
 
     /// A `/proc/PID/status` field in KiB (VmRSS, VmHWM).

@@ -18,6 +18,7 @@ mod balancing;
 mod check;
 mod data_path;
 mod demo;
+mod faults;
 mod fleet;
 mod grpc;
 mod grpc_errors;

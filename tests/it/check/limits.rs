@@ -1,9 +1,9 @@
-//! `check` on `listeners[].limits`: defaults, every key, and out-of-range
-//! values with their paths and positions.
+//! `check` on `listeners[].limits` and `pools[].limits`: defaults, every
+//! key, and out-of-range values with their paths and positions.
 
 use std::time::Duration;
 
-use switchyard::config::ListenerLimits;
+use switchyard::config::{ListenerLimits, PoolLimits};
 
 use super::resilience::{error, load};
 
@@ -131,5 +131,41 @@ fn max_connections_is_optional_and_bounded() {
         "listeners[0].limits.max_connections",
         "use 1 to 1000000",
         "0",
+    );
+}
+
+fn pool_yaml(limits: &str) -> String {
+    format!(
+        "version: 1\nlisteners: [{{ name: web, listen: '127.0.0.1:8080' }}]\n\
+routes: [{{ name: r, pool: p }}]\npools:\n  - name: p\n{limits}    endpoints: [{{ name: a, url: 'http://127.0.0.1:9001' }}]\n"
+    )
+}
+
+#[test]
+fn pool_limits_default_to_64k_and_are_bounded_like_the_listener_ones() {
+    let d = load(&pool_yaml("")).pools[0].limits;
+    assert_eq!(d, PoolLimits::default());
+    assert_eq!(d.max_response_header_bytes, 64 * 1024);
+    let c = load(&pool_yaml(
+        "    limits: { max_response_header_bytes: 16KiB }\n",
+    ));
+    assert_eq!(c.pools[0].limits.max_response_header_bytes, 16 * 1024);
+    for (value, wanted) in [("4KiB", "use 8KiB to 1MiB"), ("2MiB", "out of range")] {
+        let y = pool_yaml(&format!(
+            "    limits: {{ max_response_header_bytes: {value} }}\n"
+        ));
+        error(
+            &y,
+            "pools[0].limits.max_response_header_bytes",
+            wanted,
+            value,
+        );
+    }
+    let y = pool_yaml("    limits: { max_header_bytes: 16KiB }\n");
+    error(
+        &y,
+        "pools[0].limits.max_header_bytes",
+        "unknown field `max_header_bytes`",
+        "max_header_bytes",
     );
 }
