@@ -24,6 +24,7 @@ use hyper::body::Incoming;
 
 use super::error::{Chain, ProxyError};
 use super::forward;
+use super::log_limit::UPSTREAM_FAILURES;
 use super::plugins::{on_request, Early};
 use super::retry_after::retry_after;
 use crate::config::{RetryOn, RETRY_MAX_BODY};
@@ -326,23 +327,28 @@ async fn once(
 
 /// The one log line of a failed attempt (a retry that follows gets its
 /// own, if it fails too): `warn`, since the proxy answered for the
-/// upstream or tried another endpoint.
+/// upstream or tried another endpoint. At most 50 a second with the
+/// body failures (`log_limit`; `suppressed` says how many were held back);
+/// the counters count every one.
 fn failed(pool: &PoolRuntime, ep: &LinkedEndpoint, e: &ProxyError) {
+    let Some(suppressed) = UPSTREAM_FAILURES.allow(now_ms()) else {
+        return;
+    };
     let (pool, endpoint, reason) = (&pool.name, &ep.config.name, e.reason());
     match e {
         // Certificates and trust are for an operator to fix.
         ProxyError::Connect {
             source: source @ UpstreamError::Tls { .. },
         } => tracing::warn!(%pool, %endpoint, url = %ep.config.url.original, reason,
-            error = %Chain(source), "Upstream TLS handshake failed."),
+            error = %Chain(source), suppressed, "Upstream TLS handshake failed."),
         ProxyError::Connect { source }
         | ProxyError::Reset { source }
         | ProxyError::HeaderTooLarge { source } => {
-            tracing::warn!(%pool, %endpoint, reason, error = %Chain(source), "Upstream request failed.");
+            tracing::warn!(%pool, %endpoint, reason, error = %Chain(source), suppressed,
+                "Upstream request failed.");
         }
-        other => {
-            tracing::warn!(%pool, %endpoint, reason, error = %other, "Upstream request failed.")
-        }
+        other => tracing::warn!(%pool, %endpoint, reason, error = %other, suppressed,
+            "Upstream request failed."),
     }
 }
 

@@ -172,8 +172,12 @@ impl ResponseBody {
             Some(f) => (&*f.endpoint().pool, &*f.endpoint().name),
             None => ("", ""),
         };
-        tracing::warn!(%pool, %endpoint, reason = INCOMPLETE_BODY, status = c.status,
-            bytes_out = c.bytes_out, error = %Chain(error), "Upstream response body failed.");
+        let now = crate::upstream::health::now_ms();
+        if let Some(suppressed) = super::log_limit::UPSTREAM_FAILURES.allow(now) {
+            tracing::warn!(%pool, %endpoint, reason = INCOMPLETE_BODY, status = c.status,
+                bytes_out = c.bytes_out, error = %Chain(error), suppressed,
+                "Upstream response body failed.");
+        }
         if let Some(log) = &mut c.log {
             log.set_reason(INCOMPLETE_BODY);
         }

@@ -15,6 +15,7 @@ pub mod forward;
 mod gates;
 pub mod handler;
 mod head_scan;
+mod log_limit;
 mod plugins;
 pub mod reload;
 mod reload_listeners;
