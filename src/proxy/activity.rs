@@ -109,6 +109,12 @@ impl Activity {
         self.h2.store(true, Ordering::Relaxed);
     }
 
+    /// Whether the connection speaks HTTP/2.
+    #[cfg(test)]
+    pub(super) fn is_h2(&self) -> bool {
+        self.h2.load(Ordering::Relaxed)
+    }
+
     /// Whether no request is in flight.
     pub(super) fn is_quiet(&self) -> bool {
         self.in_flight.load(Ordering::Acquire) == 0

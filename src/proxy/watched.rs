@@ -30,8 +30,10 @@ pub(super) struct Watched<S> {
     activity: Arc<Activity>,
     /// The head being scanned, if one is.
     scan: Option<HeadScan>,
-    /// The first read has been looked at (for the HTTP/2 preface).
-    seen: bool,
+    /// The connection's first bytes, until there are enough to tell the
+    /// HTTP/2 preface (`PRI `, a method HTTP/1 reserves for it) from a
+    /// request line; `None` once told.
+    first: Option<([u8; 4], usize)>,
 }
 
 impl<S> Watched<S> {
@@ -41,18 +43,24 @@ impl<S> Watched<S> {
             inner,
             activity,
             scan: Some(HeadScan::default()),
-            seen: false,
+            first: Some(([0; 4], 0)),
         }
     }
 
     /// Looks at newly read bytes.
     pub(super) fn inspect(&mut self, bytes: &[u8]) -> Result<(), super::head_scan::HeadError> {
-        if !self.seen {
-            self.seen = true;
-            if is_h2_preface(bytes) {
-                self.activity.set_h2();
-                self.scan = None;
-                return Ok(());
+        if let Some((buf, len)) = &mut self.first {
+            let take = bytes.len().min(buf.len() - *len);
+            buf[*len..*len + take].copy_from_slice(&bytes[..take]);
+            *len += take;
+            if *len == buf.len() {
+                let h2 = buf == b"PRI ";
+                self.first = None;
+                if h2 {
+                    self.activity.set_h2();
+                    self.scan = None;
+                    return Ok(());
+                }
             }
         }
         if self.activity.is_upgraded() {
@@ -92,13 +100,6 @@ impl<S: AsyncWrite + Unpin> Watched<S> {
             }
         }
     }
-}
-
-/// Whether `bytes` start like the HTTP/2 connection preface.
-fn is_h2_preface(bytes: &[u8]) -> bool {
-    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";
-    let n = bytes.len().min(PREFACE.len());
-    n > 0 && bytes[..n] == PREFACE[..n]
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Watched<S> {
@@ -187,5 +188,23 @@ mod tests {
         let (mut w, _) = watched();
         w.inspect(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
         w.inspect(b"\n\n").unwrap();
+        // The preface split across reads is still told.
+        let (mut w, a) = watched();
+        w.inspect(b"PR").unwrap();
+        w.inspect(b"I * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+        w.inspect(b"\n").unwrap();
+        assert!(a.is_h2());
+    }
+
+    #[test]
+    fn a_request_line_sent_a_byte_at_a_time_is_not_taken_for_http2() {
+        let (mut w, a) = watched();
+        for b in b"POST / HTTP/1.1\r\nHost: a\n" {
+            if w.inspect(&[*b]).is_err() {
+                assert!(!a.is_h2());
+                return;
+            }
+        }
+        panic!("the bare LF was not found");
     }
 }
