@@ -153,9 +153,20 @@ impl TestUpstream {
         Self::spawn_with(name, Some(config)).await
     }
 
+    /// Serves plain HTTP on `listener`, already bound (for example inside
+    /// another network namespace).
+    pub fn spawn_on(name: &str, listener: std::net::TcpListener) -> Self {
+        listener.set_nonblocking(true).unwrap();
+        Self::serve(name, TcpListener::from_std(listener).unwrap(), None)
+    }
+
     async fn spawn_with(name: &str, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
-        let acceptor = tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(name, listener, tls)
+    }
+
+    fn serve(name: &str, listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        let acceptor = tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let addr = listener.local_addr().unwrap();
         let shared = Shared {
             name: name.to_string(),
