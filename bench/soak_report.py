@@ -258,9 +258,12 @@ def main():
         p(f"| {col} {unit} | {samples[0][col]} | {a} ({na} samples) | {b} ({nb} samples) | "
           f"{max(s[col] for s in samples)} | {samples[-1][col]} |")
         flat[col] = (a, b)
+    # A leak shows as growth. RSS also falls when the allocator hands big-
+    # body buffers back to the kernel (1-8 MiB bodies come and go with the
+    # kills), so a fall is reported, not failed.
     a, b = flat["rss"]
-    verdict.append((f"RSS flat within 10% after warm-up ({a} → {b} KiB, {100 * (b - a) / a:+.1f}%)",
-                    abs(b - a) <= 0.10 * a))
+    verdict.append((f"RSS flat after warm-up: no growth over 10% ({a} → {b} KiB, {100 * (b - a) / a:+.1f}%)",
+                    b <= 1.10 * a))
     # Under load the fd count follows the connections open (clients' and
     # pooled upstream ones, pruned after idle_timeout), so it may fall; a
     # leak shows as growth, and as fds that stay once the load is gone.
