@@ -224,7 +224,36 @@ impl Machine {
         let ejection = (next == Verdict::Unhealthy
             && matches!(before, Status::Healthy | Status::HalfOpen))
         .then_some(EjectReason::HealthCheck);
+        let why = if recovered {
+            self.end_outlier_ejection(now).map_or(why.clone(), |r| {
+                format!("{why}; its {r} ejection ends early, on probation")
+            })
+        } else {
+            why
+        };
         self.finish(before, now, why, ejection)
+    }
+
+    /// Ends an outlier ejection (`consecutive_failures`, `failure_ratio`)
+    /// once the health checks have seen the endpoint go down and come back
+    /// (Envoy's `successful_active_health_check_uneject_host`): a restarted
+    /// vendor need not sit out the rest of an ejection its crash earned,
+    /// while the pool's cap keeps its peers in. It goes on probation. An
+    /// ejection the endpoint asked for (`Retry-After`) or its score earned
+    /// runs its time. Returns the reason of the ejection ended.
+    fn end_outlier_ejection(&mut self, now: Millis) -> Option<&'static str> {
+        let e = self.ejection?;
+        if !matches!(
+            e.reason,
+            EjectReason::ConsecutiveFailures | EjectReason::FailureRatio
+        ) {
+            return None;
+        }
+        self.ejection = None;
+        self.readmitted_at = now;
+        self.probation = Some(0);
+        self.ramp_since = None;
+        Some(e.reason.as_str())
     }
 
     /// Records one request outcome and says what it calls for: an ejection

@@ -185,6 +185,68 @@ fn passing_probes_count_as_trials() {
 }
 
 #[test]
+fn checks_that_see_an_endpoint_come_back_end_its_outlier_ejection() {
+    let od = od();
+    let mut m = Machine::new(true, false, 0);
+    m.on_probe(ProbeResult::Success, &hc(), SLOW, 0);
+    // Killed: requests fail, it is ejected for 30 s; the checks fail too.
+    m.eject(
+        EjectReason::ConsecutiveFailures,
+        String::new(),
+        &od,
+        1.0,
+        1_000,
+    );
+    for t in [2_000, 3_000, 4_000] {
+        m.on_probe(fail(), &hc(), SLOW, t);
+    }
+    assert_eq!(m.status(), Status::Ejected);
+    // Restarted: two passing checks (healthy_threshold) end the ejection
+    // 25 s early, on probation.
+    assert!(m
+        .on_probe(ProbeResult::Success, &hc(), SLOW, 5_000)
+        .is_none());
+    let t = m
+        .on_probe(ProbeResult::Success, &hc(), SLOW, 6_000)
+        .expect("a transition");
+    assert_eq!((t.from, t.to), (Status::Ejected, Status::HalfOpen));
+    assert!(
+        t.reason
+            .contains("consecutive_failures ejection ends early"),
+        "{}",
+        t.reason
+    );
+    // Three trials close it.
+    m.record(false, &od, 6_001);
+    m.record(false, &od, 6_002);
+    assert!(matches!(m.record(false, &od, 6_003), Recorded::Changed(_)));
+    assert_eq!(m.status(), Status::Healthy);
+}
+
+#[test]
+fn checks_that_never_failed_or_a_retry_after_leave_the_ejection_alone() {
+    let od = od();
+    // Passing checks all along (a vendor failing real requests only).
+    let mut m = Machine::new(true, false, 0);
+    m.on_probe(ProbeResult::Success, &hc(), SLOW, 0);
+    m.eject(EjectReason::FailureRatio, String::new(), &od, 1.0, 1_000);
+    for t in [2_000, 3_000, 4_000] {
+        m.on_probe(ProbeResult::Success, &hc(), SLOW, t);
+    }
+    assert_eq!(m.status(), Status::Ejected);
+    // A Retry-After ejection runs its time even when checks recover.
+    let mut m = Machine::new(true, false, 0);
+    m.on_probe(ProbeResult::Success, &hc(), SLOW, 0);
+    m.eject_for(EjectReason::RetryAfter, String::new(), 60_000, 1_000);
+    for t in [2_000, 3_000, 4_000] {
+        m.on_probe(fail(), &hc(), SLOW, t);
+    }
+    m.on_probe(ProbeResult::Success, &hc(), SLOW, 5_000);
+    m.on_probe(ProbeResult::Success, &hc(), SLOW, 6_000);
+    assert_eq!(m.status(), Status::Ejected);
+}
+
+#[test]
 fn retry_after_opens_for_exactly_its_length() {
     let mut m = Machine::new(false, false, 0);
     let t = m
