@@ -155,6 +155,14 @@ impl Activity {
 #[derive(Debug)]
 pub(super) struct InFlight(Arc<Activity>);
 
+impl InFlight {
+    /// The connection switches protocols (a 101 is on its way): nothing it
+    /// reads from now on is a request head.
+    pub(super) fn upgraded(&self) {
+        self.0.upgrade();
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         let a = &self.0;
@@ -216,44 +224,6 @@ impl std::future::Future for Deadline {
             }
         }
         Poll::Pending
-    }
-}
-
-/// A response body that keeps its request counted as in flight on the
-/// connection until it ends.
-#[derive(Debug)]
-pub(super) struct Tracked<B> {
-    body: B,
-    _in_flight: InFlight,
-}
-
-impl<B> Tracked<B> {
-    /// Keeps `in_flight` until `body` is dropped.
-    pub(super) fn new(body: B, in_flight: InFlight) -> Self {
-        Self {
-            body,
-            _in_flight: in_flight,
-        }
-    }
-}
-
-impl<B: http_body::Body + Unpin> http_body::Body for Tracked<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
     }
 }
 

@@ -96,6 +96,9 @@ pub struct ResponseBody {
     completion: Option<Completion>,
     /// The upstream connection, given back once the body is read to the end.
     lease: Option<Lease>,
+    /// The request counted in flight on its client connection, until this
+    /// body is dropped (the connection's idle and head timeouts wait).
+    conn: Option<super::activity::InFlight>,
 }
 
 impl ResponseBody {
@@ -105,6 +108,7 @@ impl ResponseBody {
             inner: Inner::Upstream(body),
             completion: Some(completion),
             lease: Some(lease),
+            conn: None,
         }
     }
 
@@ -119,6 +123,7 @@ impl ResponseBody {
             inner: Inner::Prefixed(prefix, rest),
             completion: Some(completion),
             lease: Some(lease),
+            conn: None,
         }
     }
 
@@ -128,6 +133,7 @@ impl ResponseBody {
             inner: Inner::Full(Some(bytes).filter(|b| !b.is_empty())),
             completion,
             lease: None,
+            conn: None,
         }
     }
 
@@ -136,6 +142,12 @@ impl ResponseBody {
         if let Some(c) = &mut self.completion {
             c.status = status;
         }
+    }
+
+    /// Keeps the request counted in flight on its connection until the
+    /// body is dropped.
+    pub(super) fn hold_conn(&mut self, conn: super::activity::InFlight) {
+        self.conn = Some(conn);
     }
 
     /// Attaches the request's access log line, queued when the body ends.

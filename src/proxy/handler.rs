@@ -15,6 +15,7 @@ use http::{header, HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use prometheus::IntGauge;
 
+use super::activity::InFlight as ConnInFlight;
 use super::attempt::{self, Answer, Sent, Tried};
 use super::body::{Completion, ResponseBody};
 use super::dataplane::{Dataplane, Shared};
@@ -95,10 +96,23 @@ impl Drop for Line<'_> {
 }
 
 /// Serves one request. Never fails: errors become responses.
-pub async fn handle(
+/// `conn` counts the request as in flight on its connection (for the
+/// connection's timeouts) until the response body is dropped.
+pub(super) async fn handle(
     req: Request<Incoming>,
     ctx: Arc<ConnCtx>,
+    conn: ConnInFlight,
 ) -> Result<Response<ResponseBody>, Infallible> {
+    let mut resp = answer(req, ctx).await;
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        conn.upgraded();
+    }
+    resp.body_mut().hold_conn(conn);
+    Ok(resp)
+}
+
+/// The response to `req`, the proxy's own when anything failed.
+async fn answer(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Response<ResponseBody> {
     let start = Instant::now();
     let dp = ctx.shared.dataplane.load_full();
     let li = dp.listener_index(&ctx.listener);
@@ -118,7 +132,7 @@ pub async fn handle(
     match try_handle(req, &dp, &ctx, li, start, &mut line.trail).await {
         Ok(mut resp) => {
             line.attach(&mut resp, None);
-            Ok(resp)
+            resp
         }
         Err(err) => {
             let metrics = &ctx.shared.metrics;
@@ -135,7 +149,7 @@ pub async fn handle(
                 err.to_response(body)
             };
             line.attach(&mut resp, Some(err.reason()));
-            Ok(resp)
+            resp
         }
     }
 }

@@ -29,7 +29,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::activity::{Activity, Deadline, Expired, Tracked};
+use super::activity::{Activity, Deadline, Expired};
 use super::dataplane::Shared;
 use super::handler::{self, ConnCtx};
 use super::watched::Watched;
@@ -367,18 +367,7 @@ async fn serve_http<S>(
     let activity = Activity::new();
     let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
     let mut deadline = Deadline::new(Arc::clone(&activity), head, idle);
-    let svc = service_fn(move |req| {
-        let activity = Arc::clone(&activity);
-        let in_flight = activity.begin();
-        let resp = handler::handle(req, Arc::clone(&ctx));
-        async move {
-            let resp = resp.await?;
-            if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
-                activity.upgrade();
-            }
-            Ok::<_, std::convert::Infallible>(resp.map(|b| Tracked::new(b, in_flight)))
-        }
-    });
+    let svc = service_fn(move |req| handler::handle(req, Arc::clone(&ctx), activity.begin()));
     // An upgraded connection leaves this future (it resolves once the IO is
     // handed over); its tunnel subscribes to the drain on its own.
     let conn = builder.serve_connection_with_upgrades(io, svc);
