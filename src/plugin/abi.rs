@@ -291,10 +291,10 @@ fn define_headers(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         "env",
         "proxy_set_header_map_pairs",
         |mut c: C<'_>, map: i32, ptr: i32, len: i32| {
-            code(split(&mut c).and_then(|(data, st)| {
-                let pairs = deserialize_pairs(slice(data, ptr, len)?).ok_or(Status::BadArgument)?;
-                headers::set_all(st, map, &pairs)
-            }))
+            code(
+                split(&mut c)
+                    .and_then(|(data, st)| headers::set_pairs(st, map, slice(data, ptr, len)?)),
+            )
         },
     )?;
     Ok(())

@@ -11,7 +11,7 @@ use http::header::{HeaderName, HeaderValue, HOST};
 use http::uri::{Authority, PathAndQuery, Uri};
 use http::{Method, StatusCode};
 
-use super::state::{serialize_pairs, HostState, Status};
+use super::state::{deserialize_pairs, serialize_pairs, HostState, Status};
 
 /// Request headers.
 pub(super) const REQUEST: i32 = 0;
@@ -147,7 +147,11 @@ pub(super) fn set(
                 p.method = Method::from_bytes(val).map_err(|_| Status::BadArgument)?;
             } else if is(key, ":path") {
                 let pq = PathAndQuery::try_from(val).map_err(|_| Status::BadArgument)?;
-                if !pq.as_str().starts_with('/') {
+                // Origin form, or `*` where the target already is `*`
+                // (`OPTIONS *`, RFC 9112 §3.2.4): a plugin that writes back
+                // what it read changes nothing.
+                let unchanged = p.uri.path_and_query() == Some(&pq);
+                if !pq.as_str().starts_with('/') && !unchanged {
                     return Err(Status::BadArgument);
                 }
                 p.uri = rebuild(&p.uri, None, pq)?;
@@ -238,25 +242,76 @@ pub(super) fn remove(st: &mut HostState, map: i32, key: &[u8]) -> Result<(), Sta
     Ok(())
 }
 
+/// `proxy_set_header_map_pairs`: parses the guest's serialized pairs
+/// and replaces the whole of `map` with them.
+pub(super) fn set_pairs(st: &mut HostState, map: i32, data: &[u8]) -> Result<(), Status> {
+    let pairs = deserialize_pairs(data).ok_or(Status::BadArgument)?;
+    set_all(st, map, &pairs)
+}
+
 /// Replaces the whole of `map` with `pairs`: headers not listed go,
-/// pseudo-headers listed are written, unlisted ones stay.
+/// pseudo-headers listed are written, unlisted ones stay. All or nothing:
+/// if one pair is refused, the head is left as it was.
 pub(super) fn set_all(
     st: &mut HostState,
     map: i32,
     pairs: &[(&[u8], &[u8])],
 ) -> Result<(), Status> {
+    let saved = Saved::take(st, map)?;
     let headers = match map {
         REQUEST => &mut st.request.as_mut().ok_or(Status::NotFound)?.headers,
-        RESPONSE => &mut st.response.as_mut().ok_or(Status::NotFound)?.headers,
-        _ => return Err(Status::BadArgument),
+        _ => &mut st.response.as_mut().ok_or(Status::NotFound)?.headers,
     };
-    let host = headers.get(HOST).cloned();
-    headers.clear();
-    if let Some(h) = host.filter(|_| map == REQUEST) {
+    if let Some(h) = headers.get(HOST).cloned().filter(|_| map == REQUEST) {
+        headers.clear();
         headers.insert(HOST, h);
+    } else {
+        headers.clear();
     }
     for (k, v) in pairs {
-        set(st, map, k, v, Write::Add)?;
+        if let Err(e) = set(st, map, k, v, Write::Add) {
+            saved.restore(st);
+            return Err(e);
+        }
     }
     Ok(())
+}
+
+/// What `set_all` may change in a head, to put back when it fails.
+enum Saved {
+    Request(Method, Uri, http::HeaderMap),
+    Response(StatusCode, http::HeaderMap),
+}
+
+impl Saved {
+    fn take(st: &HostState, map: i32) -> Result<Self, Status> {
+        match map {
+            REQUEST => {
+                let p = st.request.as_ref().ok_or(Status::NotFound)?;
+                Ok(Self::Request(
+                    p.method.clone(),
+                    p.uri.clone(),
+                    p.headers.clone(),
+                ))
+            }
+            RESPONSE => {
+                let p = st.response.as_ref().ok_or(Status::NotFound)?;
+                Ok(Self::Response(p.status, p.headers.clone()))
+            }
+            _ => Err(Status::BadArgument),
+        }
+    }
+
+    fn restore(self, st: &mut HostState) {
+        match (self, st.request.as_mut(), st.response.as_mut()) {
+            (Self::Request(method, uri, headers), Some(p), _) => {
+                (p.method, p.uri, p.headers) = (method, uri, headers);
+            }
+            (Self::Response(status, headers), _, Some(p)) => {
+                (p.status, p.headers) = (status, headers);
+            }
+            // The head was lent for the whole call; it cannot have gone.
+            (Self::Request(..) | Self::Response(..), _, _) => {}
+        }
+    }
 }

@@ -15,6 +15,7 @@ mod abi;
 mod chain;
 mod chain_body;
 mod engine;
+mod head_maps;
 mod headers;
 mod instance;
 mod loaded;
@@ -26,6 +27,7 @@ mod wasi;
 
 pub use chain::{Active, PluginError, Verdict};
 pub use engine::Host;
+pub use head_maps::HeaderMaps;
 pub use instance::Failure;
 pub use loaded::{Has, Phase, Plugin};
 pub use state::{LocalReply, Props};
