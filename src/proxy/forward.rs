@@ -102,11 +102,9 @@ pub struct ClientInfo<'a> {
     pub peer: SocketAddr,
     /// `http` or `https`.
     pub proto: &'static str,
-    /// The host the client asked for (Host or `:authority`), as sent.
+    /// The host the client asked for and the request was routed by (the
+    /// URI's authority, else the first Host line), as sent.
     pub host: Option<&'a str>,
-    /// Whether `host` came from the request target (absolute form or
-    /// HTTP/2 `:authority`) rather than the Host header.
-    pub authority_form: bool,
 }
 
 /// Rewrites the headers of `parts` for the upstream, whichever endpoint it
@@ -134,11 +132,11 @@ pub fn prepare_request(
     match client.host.and_then(|h| HeaderValue::from_str(h).ok()) {
         Some(v) => {
             // The host the request was routed by is the one the upstream
-            // sees: for absolute-form and HTTP/2 requests the authority
-            // replaces Host (RFC 9112 §3.2.2).
-            if client.authority_form || !headers.contains_key(header::HOST) {
-                headers.insert(header::HOST, v.clone());
-            }
+            // sees, once: for absolute-form and HTTP/2 requests the
+            // authority replaces Host (RFC 9112 §3.2.2), and of several
+            // Host lines only the first (the one routed by) goes on, so an
+            // upstream cannot read another one.
+            headers.insert(header::HOST, v.clone());
             headers.insert(&X_FORWARDED_HOST, v);
         }
         None => {
@@ -213,10 +211,13 @@ pub fn upstream_uri(
         }
     }
     if endpoint.base_path.is_empty() && path.len() == original.len() && path.starts_with('/') {
-        let pq = uri
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let pq = match uri.path_and_query() {
+            // An absolute-form target without a path (`http://host`) holds
+            // an empty path-and-query (`as_str` says "/"), which as a URI
+            // of its own prints as nothing: `GET  HTTP/1.1` upstream.
+            Some(pq) if pq.as_str() != "/" => pq.clone(),
+            _ => PathAndQuery::from_static("/"),
+        };
         return Ok(Uri::from(pq));
     }
     let mut pq = String::with_capacity(endpoint.base_path.len() + path.len() + 16);

@@ -226,7 +226,6 @@ async fn try_handle(
         peer: ctx.peer,
         proto: ctx.proto,
         host: host_str,
-        authority_form: parts.uri.authority().is_some(),
     };
     let needs_host = forward::prepare_request(&mut parts, route, client);
     let completion = |status: u16, in_flight, plugins| {

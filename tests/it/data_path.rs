@@ -267,6 +267,35 @@ async fn the_host_routed_by_is_the_host_forwarded() {
     assert_eq!(head.headers["x-forwarded-host"], "abs.example.com");
     assert_eq!(head.uri, "/headers");
 
+    // Absolute form with a fragment and no path: the upstream is asked for
+    // `/` (found by fuzzing: the request line had an empty target).
+    let resp = raw(
+        addr,
+        "GET http://abs.example.com#top HTTP/1.1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert_eq!(up.last_head().uri, "/");
+
+    // Two Host lines: only the first, which routed the request, goes on.
+    let resp = raw(
+        addr,
+        "GET /headers HTTP/1.1\r\nHost: a.example\r\nHost: b.internal\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    if resp.starts_with("HTTP/1.1 200") {
+        let hosts: Vec<_> = up
+            .last_head()
+            .headers
+            .get_all("host")
+            .iter()
+            .cloned()
+            .collect();
+        assert_eq!(hosts, ["a.example"]);
+    } else {
+        assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+    }
+
     // HTTP/1.0 without Host: a client's own X-Forwarded-Host is dropped.
     let resp = raw(
         addr,
