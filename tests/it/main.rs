@@ -11,6 +11,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../oracle/mod.rs"]
+mod oracle;
 
 mod access_log;
 mod admin_token;
@@ -33,6 +35,7 @@ mod outlier;
 mod plugin_sdk;
 mod plugins;
 mod process;
+mod props;
 mod reload;
 mod reload_load;
 mod retries;
