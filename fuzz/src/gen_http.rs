@@ -18,7 +18,8 @@ const LABELS: &[&str] = &[
     "a", "b", "api", "example", "com", "x-y", "_s", "0", "A", "Api",
 ];
 const SEGMENTS: &[&str] = &[
-    "", "a", "b", "v1", "v10", ".", "..", "%2e", "a.b", "A", "x y", "*",
+    "", "a", "b", "v1", "v10", ".", "..", "%2e", "%2E%2e", "%61", "%2f", "%", "%zz", "\u{e9}",
+    "a.b", "A", "x y", "*",
 ];
 const METHODS: &[&str] = &[
     "GET", "get", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "PURGE",

@@ -32,7 +32,7 @@ pub fn normalize_path(path: &str) -> Result<Cow<'_, str>, PathError> {
     if is_normal(bytes) {
         return Ok(Cow::Borrowed(path));
     }
-    let decoded = decode_unreserved(bytes)?;
+    let decoded = decode_unreserved(path)?;
     Ok(Cow::Owned(remove_dot_segments(&decoded)))
 }
 
@@ -66,32 +66,32 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 /// Decodes escapes of unreserved characters, upper-cases the others.
-fn decode_unreserved(path: &[u8]) -> Result<String, PathError> {
+/// Everything between escapes is copied as text, so UTF-8 in the path
+/// stays as it was (byte by byte it would turn into Latin-1 mojibake).
+fn decode_unreserved(path: &str) -> Result<String, PathError> {
     let mut out = String::with_capacity(path.len());
-    let mut i = 0;
-    while i < path.len() {
-        let b = path[i];
-        if b != b'%' {
-            out.push(char::from(b));
-            i += 1;
-            continue;
-        }
-        let (Some(hi), Some(lo)) = (
-            path.get(i + 1).copied().and_then(hex),
-            path.get(i + 2).copied().and_then(hex),
-        ) else {
+    let mut rest = path;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let digits = rest.as_bytes().get(i + 1..i + 3).unwrap_or_default();
+        let [hi, lo] = *digits else {
             return Err(PathError::BadEscape);
         };
-        let c = hi << 4 | lo;
+        let (Some(h), Some(l)) = (hex(hi), hex(lo)) else {
+            return Err(PathError::BadEscape);
+        };
+        let c = h << 4 | l;
         if is_unreserved(c) {
             out.push(char::from(c));
         } else {
             out.push('%');
-            out.push(char::from(path[i + 1].to_ascii_uppercase()));
-            out.push(char::from(path[i + 2].to_ascii_uppercase()));
+            out.push(char::from(hi.to_ascii_uppercase()));
+            out.push(char::from(lo.to_ascii_uppercase()));
         }
-        i += 3;
+        // Two ASCII hex digits: `i + 3` is a character boundary.
+        rest = &rest[i + 3..];
     }
+    out.push_str(rest);
     Ok(out)
 }
 
@@ -155,6 +155,10 @@ mod tests {
             ("/a%2Fb/../c", "/c"),
             ("/%7e%5F", "/~_"),
             ("/%20", "/%20"),
+            // Found by fuzzing (tests/it/props/routing.rs): UTF-8 was
+            // copied byte by byte, as Latin-1.
+            ("/caf\u{e9}//x", "/caf\u{e9}/x"),
+            ("/\u{e9}/v1/%2f/%2f", "/\u{e9}/v1/%2F/%2F"),
         ];
         for (raw, want) in cases {
             assert_eq!(normalize_path(raw).unwrap(), want, "{raw}");

@@ -6,5 +6,6 @@
 
 pub mod config;
 pub mod headers;
+pub mod paths;
 pub mod plugin_maps;
 pub mod routes;

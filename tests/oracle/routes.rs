@@ -99,10 +99,17 @@ pub fn config_yaml(routes: &[RouteSpec]) -> String {
     serde_yaml::to_string(&doc).unwrap_or_default()
 }
 
-/// Builds the table from `routes` and routes every request three ways.
+/// Checks how every request's path normalises, builds the table from
+/// `routes` and routes every request (as sent and normalised) three ways.
 /// Returns `None` when the config is invalid (then nothing is checked but
 /// that loading did not panic), else the route index each request got.
 pub fn check_routing(routes: &[RouteSpec], requests: &[RequestSpec]) -> Option<Vec<Option<usize>>> {
+    // The proxy routes by the normalised path (and refuses a request
+    // whose path cannot be normalised); the matcher must agree with the
+    // reference on any path, so both are tried.
+    for req in requests {
+        crate::oracle::paths::check_normalize_path(&req.path);
+    }
     let text = config_yaml(routes);
     let config: Config = load_str(&text).ok()?;
     assert_eq!(config.routes.len(), routes.len(), "{text}");
@@ -115,37 +122,57 @@ pub fn check_routing(routes: &[RouteSpec], requests: &[RequestSpec]) -> Option<V
         .collect();
     let mut got = Vec::with_capacity(requests.len());
     for req in requests {
-        let headers = req.header_map();
-        let host = req.host.as_deref().and_then(normalize_host);
-        let info = RequestInfo {
-            host: host.as_deref(),
-            path: &req.path,
-            method: &req.method,
-            headers: &headers,
-        };
-        let indexed = match_request(&config.routes, &info).map(|id| id.0);
-        let again = match_request(&config.routes, &info).map(|id| id.0);
-        assert_eq!(indexed, again, "not deterministic: {req:?}\n{text}");
-        let linear = config
-            .routes
-            .routes()
-            .iter()
-            .position(|r| r.matcher.matches(&info));
-        assert_eq!(
-            indexed, linear,
-            "the index disagrees with trying routes in order: {req:?} (host {host:?})\n{text}"
-        );
-        let naive = routes
-            .iter()
-            .zip(&regexes)
-            .position(|(r, re)| reference_matches(r, re.as_ref(), req));
-        assert_eq!(
-            indexed, naive,
-            "the matcher disagrees with the reference: {req:?} (host {host:?})\n{text}"
-        );
-        got.push(indexed);
+        if let Ok(normal) = switchyard::routing::normalize_path(&req.path) {
+            if normal != req.path {
+                let normal = RequestSpec {
+                    path: normal.into_owned(),
+                    ..req.clone()
+                };
+                route_one(&config, routes, &regexes, &normal, &text);
+            }
+        }
+        got.push(route_one(&config, routes, &regexes, req, &text));
     }
     Some(got)
+}
+
+/// Routes `req` three ways, which must agree; returns the route index.
+fn route_one(
+    config: &Config,
+    routes: &[RouteSpec],
+    regexes: &[Option<regex::Regex>],
+    req: &RequestSpec,
+    text: &str,
+) -> Option<usize> {
+    let headers = req.header_map();
+    let host = req.host.as_deref().and_then(normalize_host);
+    let info = RequestInfo {
+        host: host.as_deref(),
+        path: &req.path,
+        method: &req.method,
+        headers: &headers,
+    };
+    let indexed = match_request(&config.routes, &info).map(|id| id.0);
+    let again = match_request(&config.routes, &info).map(|id| id.0);
+    assert_eq!(indexed, again, "not deterministic: {req:?}\n{text}");
+    let linear = config
+        .routes
+        .routes()
+        .iter()
+        .position(|r| r.matcher.matches(&info));
+    assert_eq!(
+        indexed, linear,
+        "the index disagrees with trying routes in order: {req:?} (host {host:?})\n{text}"
+    );
+    let naive = routes
+        .iter()
+        .zip(regexes)
+        .position(|(r, re)| reference_matches(r, re.as_ref(), req));
+    assert_eq!(
+        indexed, naive,
+        "the matcher disagrees with the reference: {req:?} (host {host:?})\n{text}"
+    );
+    indexed
 }
 
 /// The request's host for matching: port, brackets and one trailing dot

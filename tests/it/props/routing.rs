@@ -1,5 +1,6 @@
 //! The indexed route matcher agrees with trying routes in file order and
-//! with the reference in `tests/oracle/routes.rs`.
+//! with the reference in `tests/oracle/routes.rs`; request paths normalise
+//! as `tests/oracle/paths.rs` says.
 
 use http::header::{HeaderName, HeaderValue};
 use http::Method;
@@ -7,11 +8,12 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use crate::oracle::paths::check_normalize_path;
 use crate::oracle::routes::{check_routing, PathSpec, RequestSpec, RouteSpec};
 
 /// Host labels; few, so that routes and requests collide.
 const LABEL: &str = "(a|b|api|example|com|x-y|_s|0|A|Api)";
-const SEGMENT: &str = "(|a|b|v1|v10|\\.|\\.\\.|%2e|a\\.b|A|\\*)";
+const SEGMENT: &str = "(|a|b|v1|v10|\\.|\\.\\.|%2e|%2E%2e|%61|%2f|%|%zz|é|a\\.b|A|\\*)";
 const METHODS: &[&str] = &["GET", "get", "POST", "PUT", "DELETE", "CONNECT", "PURGE"];
 
 /// Strings matching a regular expression.
@@ -89,6 +91,14 @@ fn request() -> impl Strategy<Value = RequestSpec> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(super::CASES))]
+
+    #[test]
+    fn paths_normalise_as_documented(path in prop_oneof![
+        re("/([a.~/é]|%[0-9a-fA-F]{2}|%2[eEfF]|%|%[g-z])*"),
+        any::<String>(),
+    ]) {
+        check_normalize_path(&path);
+    }
 
     #[test]
     fn index_agrees_with_file_order_and_reference(
