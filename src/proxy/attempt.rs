@@ -93,29 +93,55 @@ pub(super) async fn send(
     props: Option<&Arc<Props>>,
     record: &mut Tried,
 ) -> Result<Answer, ProxyError> {
+    let upgrade = forward::wants_upgrade(request.version(), request.headers());
+    if route.retries.enabled() && !upgrade {
+        // Boxed: the retry loop's state (the kept body, the backoff) stays
+        // off the future of a route without retries.
+        let retrying = send_retrying(pool, route, request, needs_host, start, props, record);
+        return Box::pin(retrying).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let deadline = deadline(start, route.timeout);
+    let original = std::mem::take(&mut parts.uri);
+    let i = endpoint_index(pool, &[])?;
+    let ep = &pool.endpoints[i];
+    forward::retarget(&mut parts, &original, &ep.config.url, route, needs_host)?;
+    let (active, body) = match endpoint_plugins(ep, &mut parts, body, props, deadline).await {
+        Ok(x) => x,
+        Err(early) => return early,
+    };
+    let request = Request::from_parts(parts, body);
+    record.sending(i);
+    match once(pool, ep, request, route.timeout, record).await {
+        Ok(sent) => Ok(Answer::Upstream(sent, active)),
+        Err((e, _)) => Err(e),
+    }
+}
+
+/// The end of the route timeout that started at `start` (a timeout too
+/// large for the clock means no deadline to speak of).
+fn deadline(start: Instant, timeout: Duration) -> Instant {
+    start
+        .checked_add(timeout)
+        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400))
+}
+
+/// `send` under a retry policy: the body kept when it may be replayed,
+/// then attempts until one answers well, the policy says stop, or the
+/// budget or the deadline runs out.
+async fn send_retrying(
+    pool: &PoolRuntime,
+    route: &Route,
+    request: Request<RequestBody>,
+    needs_host: bool,
+    start: Instant,
+    props: Option<&Arc<Props>>,
+    record: &mut Tried,
+) -> Result<Answer, ProxyError> {
     let (mut parts, body) = request.into_parts();
     let policy = &route.retries;
-    // A timeout too large for the clock means no deadline to speak of.
-    let deadline = start
-        .checked_add(route.timeout)
-        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400));
+    let deadline = deadline(start, route.timeout);
     let original = std::mem::take(&mut parts.uri);
-    let upgrade = forward::wants_upgrade(parts.version, &parts.headers);
-    if !policy.enabled() || upgrade {
-        let i = endpoint_index(pool, &[])?;
-        let ep = &pool.endpoints[i];
-        forward::retarget(&mut parts, &original, &ep.config.url, route, needs_host)?;
-        let (active, body) = match endpoint_plugins(ep, &mut parts, body, props, deadline).await {
-            Ok(x) => x,
-            Err(early) => return early,
-        };
-        let request = Request::from_parts(parts, body);
-        record.sending(i);
-        return match once(pool, ep, request, route.timeout, record).await {
-            Ok(sent) => Ok(Answer::Upstream(sent, active)),
-            Err((e, _)) => Err(e),
-        };
-    }
     pool.state.deposit(now_ms());
     let idempotent = is_idempotent(&parts.method) || parts.headers.contains_key(&IDEMPOTENCY_KEY);
     let (replay, mut body): (Option<Replay>, RequestBody) = if idempotent {
@@ -231,7 +257,17 @@ async fn endpoint_plugins(
         upstream: Some(ep.config.url.authority.as_str().into()),
         ..Props::clone(base)
     });
-    match on_request(&mut active, &ep.plugins, parts, body, &props, deadline).await {
+    // Boxed: plugin state stays off the future of a plugin-free pool.
+    match Box::pin(on_request(
+        &mut active,
+        &ep.plugins,
+        parts,
+        body,
+        &props,
+        deadline,
+    ))
+    .await
+    {
         Ok(body) => Ok((active, body)),
         Err(Early::Reply(r)) => Err(Ok(Answer::Local(r, active))),
         Err(Early::Error(e)) => Err(Err(e)),
@@ -262,7 +298,7 @@ async fn once(
     let client = &ep.client;
     let exchange = async move {
         if upgrade {
-            client.send_upgrade(request).await
+            Box::pin(client.send_upgrade(request)).await
         } else {
             client.send(request).await
         }

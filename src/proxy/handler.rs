@@ -263,8 +263,57 @@ async fn try_handle(
             ResponseBody::upstream(body, completion, lease),
         ));
     }
-    // With plugins: the route's request callbacks, then the pool's and
-    // endpoint's per attempt, then every response callback in reverse.
+    // Boxed: the plugin path's state stays off the future of a request
+    // without plugins (hyper keeps one per connection, moved per request).
+    let with = WithPlugins {
+        ctx,
+        route,
+        pool,
+        start,
+        needs_host,
+        client_upgrade,
+        chain,
+    };
+    Box::pin(with_plugins(
+        with,
+        parts,
+        body,
+        &mut trail.tried,
+        completion,
+    ))
+    .await
+}
+
+/// What the plugin path needs besides the request.
+struct WithPlugins<'a> {
+    ctx: &'a ConnCtx,
+    route: &'a routing::Route,
+    pool: &'a crate::upstream::PoolRuntime,
+    start: Instant,
+    needs_host: bool,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    chain: Option<&'a Arc<[Arc<crate::plugin::Plugin>]>>,
+}
+
+/// The request path with plugins: the route's request callbacks, then the
+/// pool's and endpoint's per attempt, then every response callback in
+/// reverse.
+async fn with_plugins(
+    with: WithPlugins<'_>,
+    mut parts: http::request::Parts,
+    body: ClientBody,
+    tried: &mut Tried,
+    completion: impl Fn(u16, Option<crate::upstream::InFlight>, Option<Active>) -> Completion,
+) -> Result<Response<ResponseBody>, ProxyError> {
+    let WithPlugins {
+        ctx,
+        route,
+        pool,
+        start,
+        needs_host,
+        client_upgrade,
+        chain,
+    } = with;
     let props = Arc::new(Props {
         source: Some(ctx.peer),
         scheme: ctx.proto,
@@ -295,7 +344,6 @@ async fn try_handle(
         None => RequestBody::Stream(body),
     };
     let request = Request::from_parts(parts, body);
-    let tried = &mut trail.tried;
     let answer =
         attempt::send(pool, route, request, needs_host, start, Some(&props), tried).await?;
     let (sent, ep_active) = match answer {

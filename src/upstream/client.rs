@@ -239,7 +239,9 @@ impl UpstreamClient {
     ) -> Result<(Response<Incoming>, Lease), SendFailure> {
         match self.inner.settings.protocol {
             Protocol::Http1 => self.send_http1(req).await,
-            Protocol::Http2 => h2::send(&self.inner, &self.inner.h2, req).await,
+            // Boxed: its state (handshake included) stays off the HTTP/1.1
+            // path's future, which every request carries.
+            Protocol::Http2 => Box::pin(h2::send(&self.inner, &self.inner.h2, req)).await,
         }
     }
 
@@ -261,7 +263,9 @@ impl UpstreamClient {
             };
             let (mut sender, is_reused) = match reused {
                 Some(s) => (s, true),
-                None => match self.connect().await {
+                // Boxed: the dial and handshake state is large and rarely
+                // needed (most requests reuse a connection).
+                None => match Box::pin(self.connect()).await {
                     Ok(s) => (s, false),
                     Err(error) => {
                         return Err(SendFailure {
