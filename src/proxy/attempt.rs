@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use http::request::Parts;
 use http::{HeaderName, Method, Request, Response};
-use hyper::body::Incoming;
 
 use super::error::{Chain, ProxyError};
 use super::forward;
@@ -33,8 +32,8 @@ use crate::plugin::{Active, LocalReply, Props};
 use crate::routing::Route;
 use crate::upstream::health::{millis_at, now_ms};
 use crate::upstream::{
-    buffer, InFlight, Lease, LinkedEndpoint, Pick, PoolRuntime, Replay, RequestBody, SendFailure,
-    UpstreamError,
+    buffer, InFlight, Lease, LinkedEndpoint, Pick, PoolRuntime, Replay, RequestBody,
+    ResponseStream, SendFailure, UpstreamError,
 };
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -43,7 +42,7 @@ static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 #[derive(Debug)]
 pub(super) struct Sent {
     /// The response head and body.
-    pub response: Response<Incoming>,
+    pub response: Response<ResponseStream>,
     /// The connection, given back at the end of the body.
     pub lease: Lease,
     /// The endpoint's in-flight count.

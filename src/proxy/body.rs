@@ -12,6 +12,10 @@
 //! once. When the client goes away first, hyper drops the body: the
 //! upstream connection is closed at once (nothing more is read from it)
 //! and the access log line gets `reason: client_closed`.
+//!
+//! Upstream bodies are `upstream::ResponseStream`s: hyper's, or an inline
+//! HTTP/1.1 exchange's (which gives its connection back itself at the end);
+//! a failure of either is handled the same way.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -19,12 +23,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 
 use super::error::{Chain, CLIENT_CLOSED, INCOMPLETE_BODY};
 use crate::access_log::Pending;
 use crate::metrics::RouteMetrics;
-use crate::upstream::{InFlight, Lease};
+use crate::upstream::{InFlight, Lease, ResponseStream, StreamError};
 
 /// Records a finished request: metrics, and the access log line when the
 /// log is on.
@@ -83,10 +86,10 @@ impl Drop for Completion {
 
 #[derive(Debug)]
 enum Inner {
-    Upstream(Incoming),
+    Upstream(ResponseStream),
     Full(Option<Bytes>),
     /// Chunks read while trying to buffer, then the rest streamed.
-    Prefixed(std::collections::VecDeque<Bytes>, Incoming),
+    Prefixed(std::collections::VecDeque<Bytes>, ResponseStream),
 }
 
 /// The body of every response the proxy sends.
@@ -103,7 +106,7 @@ pub struct ResponseBody {
 
 impl ResponseBody {
     /// Streams an upstream body; `lease` returns to its pool at the end.
-    pub fn upstream(body: Incoming, completion: Completion, lease: Lease) -> Self {
+    pub fn upstream(body: ResponseStream, completion: Completion, lease: Lease) -> Self {
         Self {
             inner: Inner::Upstream(body),
             completion: Some(completion),
@@ -115,7 +118,7 @@ impl ResponseBody {
     /// Streams `prefix` (already read) and then the rest of an upstream body.
     pub fn upstream_prefixed(
         prefix: std::collections::VecDeque<Bytes>,
-        rest: Incoming,
+        rest: ResponseStream,
         completion: Completion,
         lease: Lease,
     ) -> Self {
@@ -174,7 +177,7 @@ impl ResponseBody {
 
     /// The upstream body broke off: never reuse its connection; count,
     /// log and record the cut.
-    fn broke(&mut self, error: &hyper::Error) {
+    fn broke(&mut self, error: &StreamError) {
         self.lease.take();
         let Some(mut c) = self.completion.take() else {
             return;
@@ -220,12 +223,12 @@ impl Drop for ResponseBody {
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = StreamError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamError>>> {
         let this = &mut *self;
         let poll = match &mut this.inner {
             Inner::Upstream(body) => Pin::new(body).poll_frame(cx),

@@ -16,12 +16,11 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH};
 use http::{request, response, Response};
 use http_body::Body as _;
-use hyper::body::Incoming;
 
 use super::body::{Completion, ResponseBody};
 use super::error::ProxyError;
 use crate::plugin::{Active, LocalReply, Plugin, Props, Verdict};
-use crate::upstream::{collect, Lease, RequestBody};
+use crate::upstream::{collect, Lease, RequestBody, ResponseStream};
 
 /// A chain that stopped the request.
 #[derive(Debug)]
@@ -108,11 +107,11 @@ pub(super) fn local_response(reply: LocalReply, completion: Completion) -> Respo
 /// What follows the response head once the response callbacks ran.
 pub(super) enum Tail {
     /// The upstream body, streamed.
-    Stream(Incoming, Lease),
+    Stream(ResponseStream, Lease),
     /// The body the plugins left (the upstream's was read whole).
     Full(Bytes),
     /// Too big to read whole: what was read, then the rest streamed.
-    Prefixed(std::collections::VecDeque<Bytes>, Incoming, Lease),
+    Prefixed(std::collections::VecDeque<Bytes>, ResponseStream, Lease),
 }
 
 /// Runs the response callbacks of every context in `active` (last opened
@@ -120,7 +119,7 @@ pub(super) enum Tail {
 pub(super) async fn on_response(
     active: &mut Active,
     parts: &mut response::Parts,
-    body: Incoming,
+    body: ResponseStream,
     lease: Lease,
 ) -> Result<Tail, Early> {
     let eos = body.is_end_stream();

@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use http::Response;
-use hyper::body::Incoming;
 
 /// How long a 429 or 503 asks to be left alone (`Retry-After` as seconds or
 /// an HTTP date), if it does.
-pub(super) fn retry_after(response: &Response<Incoming>) -> Option<Duration> {
+pub(super) fn retry_after(
+    response: &Response<crate::upstream::ResponseStream>,
+) -> Option<Duration> {
     retry_after_head(response.status(), response.headers())
 }
 

@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::Response;
-use hyper::body::Incoming;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use prometheus::IntGauge;
@@ -27,7 +26,7 @@ use super::forward;
 use super::handler::ConnCtx;
 use super::server::DrainState;
 use crate::routing::Route;
-use crate::upstream::Lease;
+use crate::upstream::{Lease, ResponseStream};
 
 /// Answers the client with the upstream's 101 (`response`, head only) and
 /// starts the tunnel between the two upgraded connections. `client` is the
@@ -39,7 +38,7 @@ use crate::upstream::Lease;
 pub(super) fn switch(
     ctx: &ConnCtx,
     client: OnUpgrade,
-    (mut response, lease): (Response<Incoming>, Lease),
+    (mut response, lease): (Response<ResponseStream>, Lease),
     route: &Route,
     completion: Completion,
 ) -> Response<ResponseBody> {

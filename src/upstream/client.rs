@@ -13,6 +13,13 @@
 //! (the upstream closed the idle connection) is retried on another
 //! connection: it never reached the upstream, so this is safe for any method.
 //!
+//! The common request (plain TCP endpoint, empty body) skips hyper's
+//! client altogether: `h1` performs the exchange inline on the calling
+//! task with a small codec (no connection task, no channels, small
+//! buffers), keeping its idle connections in a second stack of the same
+//! pool (same cap, idle timeout and pruning). Everything else (TLS,
+//! request bodies) goes through hyper's connection API here.
+//!
 //! An upgrade request (WebSocket and other `Upgrade`s) never uses the pool:
 //! `send_upgrade` opens a dedicated HTTP/1.1 connection (also for an
 //! HTTP/2 pool) with upgrades enabled, and its lease never goes back to
@@ -23,13 +30,15 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
-use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
 pub use super::body::RequestBody as UpstreamBody;
 use super::connect::Dial;
+pub use super::error::{SendFailure, UpstreamError};
+use super::h1::{self, IdleStack};
 use super::h2::{self, H2Conn, StreamGuard};
+use super::response::ResponseStream;
 use crate::config::Protocol;
 
 /// Settings that shape an endpoint's pool; a change rebuilds the pool.
@@ -52,74 +61,9 @@ pub struct ClientSettings {
 const DEFAULT_READ_BUF: usize = 8192 + 4096 * 100;
 
 /// Most idle connections kept per endpoint.
-const MAX_IDLE: usize = 1024;
+pub(super) const MAX_IDLE: usize = 1024;
 /// Reused connections tried before opening a fresh one.
-const MAX_STALE_RETRIES: usize = 3;
-
-/// Why an upstream exchange failed.
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
-    /// TCP connect failed or timed out, or the HTTP handshake failed.
-    #[error("connect to {authority} failed: {source}")]
-    Connect {
-        /// `host:port`.
-        authority: String,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The TLS handshake failed: the certificate did not verify, the
-    /// server refused ours, or it would not speak the pool's protocol.
-    #[error("TLS handshake with {authority} failed: {source}")]
-    Tls {
-        /// `host:port`.
-        authority: String,
-        /// Cause (a `rustls::Error` inside, for verification failures).
-        #[source]
-        source: std::io::Error,
-    },
-    /// The connection failed after the request was (partly) sent, or the
-    /// upstream answered with something that is not HTTP.
-    #[error("upstream connection failed: {0}")]
-    Reset(#[source] hyper::Error),
-    /// The response head was over `limit` bytes (HTTP/1.1), or had more
-    /// header fields than hyper takes (100).
-    #[error("upstream response head larger than {limit} bytes: {source}")]
-    HeadTooLarge {
-        /// The pool's `max_response_header_bytes`.
-        limit: usize,
-        /// Cause.
-        #[source]
-        source: hyper::Error,
-    },
-}
-
-/// A failed send, with the request back when it provably never reached
-/// the upstream (so it may be sent elsewhere, whatever its method).
-#[derive(Debug)]
-pub struct SendFailure {
-    /// What went wrong.
-    pub error: UpstreamError,
-    /// The request, if none of it was sent.
-    pub unsent: Option<Request<UpstreamBody>>,
-}
-
-impl UpstreamError {
-    /// Whether the connection could not be made at all (TCP or TLS).
-    pub fn is_connect(&self) -> bool {
-        matches!(self, Self::Connect { .. } | Self::Tls { .. })
-    }
-
-    /// An exchange that failed after the connection was made: a response
-    /// head over `limit` is told apart from the rest.
-    pub(super) fn exchange(source: hyper::Error, limit: usize) -> Self {
-        if source.is_parse_too_large() {
-            Self::HeadTooLarge { limit, source }
-        } else {
-            Self::Reset(source)
-        }
-    }
-}
+pub(super) const MAX_STALE_RETRIES: usize = 3;
 
 #[derive(Debug)]
 struct Idle {
@@ -155,6 +99,8 @@ pub(super) struct Inner {
     pub(super) dial: Dial,
     pub(super) settings: ClientSettings,
     idle: Mutex<Vec<Idle>>,
+    /// Idle connections of the inline path (`h1`).
+    pub(super) inline: IdleStack,
     /// The shared connection of an HTTP/2 pool.
     h2: H2Conn,
 }
@@ -187,12 +133,20 @@ enum LeaseKind {
     },
     /// A stream on the shared HTTP/2 connection, counted while it lives.
     Http2 { _stream: StreamGuard },
+    /// An inline exchange: its connection lives in the response body,
+    /// which gives it back itself.
+    Inline,
 }
 
 impl Lease {
     /// A stream of an HTTP/2 connection.
     pub(super) fn http2(guard: StreamGuard) -> Self {
         Self(LeaseKind::Http2 { _stream: guard })
+    }
+
+    /// The lease of an inline exchange (nothing to give back).
+    pub(super) fn inline() -> Self {
+        Self(LeaseKind::Inline)
     }
 
     /// Gives the connection back for reuse (call once the response body
@@ -225,6 +179,7 @@ pub fn build_client(dial: Dial, settings: ClientSettings) -> UpstreamClient {
             dial,
             settings,
             idle: Mutex::new(Vec::new()),
+            inline: IdleStack::default(),
             h2: H2Conn::default(),
         }),
     }
@@ -236,8 +191,9 @@ impl UpstreamClient {
     pub async fn send(
         &self,
         req: Request<UpstreamBody>,
-    ) -> Result<(Response<Incoming>, Lease), SendFailure> {
+    ) -> Result<(Response<ResponseStream>, Lease), SendFailure> {
         match self.inner.settings.protocol {
+            Protocol::Http1 if h1::eligible(&self.inner, &req) => h1::send(&self.inner, req).await,
             Protocol::Http1 => self.send_http1(req).await,
             // Boxed: its state (handshake included) stays off the HTTP/1.1
             // path's future, which every request carries.
@@ -253,7 +209,7 @@ impl UpstreamClient {
     async fn send_http1(
         &self,
         mut req: Request<UpstreamBody>,
-    ) -> Result<(Response<Incoming>, Lease), SendFailure> {
+    ) -> Result<(Response<ResponseStream>, Lease), SendFailure> {
         let mut stale = 0;
         loop {
             let reused = if stale < MAX_STALE_RETRIES {
@@ -292,7 +248,7 @@ impl UpstreamClient {
                         sender,
                         pool: Some(Arc::clone(&self.inner)),
                     });
-                    return Ok((resp, lease));
+                    return Ok((resp.map(ResponseStream::Hyper), lease));
                 }
                 Err(mut e) => match e.take_message() {
                     // Never sent: the idle connection was already closed.
@@ -317,7 +273,7 @@ impl UpstreamClient {
     pub async fn send_upgrade(
         &self,
         req: Request<UpstreamBody>,
-    ) -> Result<(Response<Incoming>, Lease), SendFailure> {
+    ) -> Result<(Response<ResponseStream>, Lease), SendFailure> {
         let settings = &self.inner.settings;
         let stream = match self
             .inner
@@ -357,7 +313,10 @@ impl UpstreamClient {
             });
         }
         match sender.try_send_request(req).await {
-            Ok(resp) => Ok((resp, Lease(LeaseKind::Http1 { sender, pool: None }))),
+            Ok(resp) => Ok((
+                resp.map(ResponseStream::Hyper),
+                Lease(LeaseKind::Http1 { sender, pool: None }),
+            )),
             Err(mut e) => {
                 let unsent = e.take_message();
                 Err(SendFailure {
@@ -374,6 +333,7 @@ impl UpstreamClient {
     pub fn prune(&self) {
         let limit = self.inner.settings.idle_timeout;
         self.inner.h2.prune(limit);
+        self.inner.inline.prune(limit);
         let mut idle = self.inner.idle();
         idle.retain(|c| !c.sender.is_closed() && !c.expired(limit));
     }

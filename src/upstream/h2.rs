@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use http::{header, Request, Response, Version};
-use hyper::body::Incoming;
 use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 use super::client::{coarse_now, Inner, Lease, SendFailure, UpstreamBody, UpstreamError};
 use super::connect::Security;
+use super::response::ResponseStream;
 use crate::config::Protocol;
 
 /// Interval of the keep-alive pings, and how long an answer may take.
@@ -159,7 +159,7 @@ pub(super) async fn send(
     client: &Inner,
     conn: &H2Conn,
     mut req: Request<UpstreamBody>,
-) -> Result<(Response<Incoming>, Lease), SendFailure> {
+) -> Result<(Response<ResponseStream>, Lease), SendFailure> {
     let scheme = match client.dial.security {
         Security::Plain => Scheme::HTTP,
         Security::Tls(_) | Security::Unusable(_) => Scheme::HTTPS,
@@ -192,7 +192,7 @@ pub(super) async fn send(
             });
         }
         match sender.try_send_request(req).await {
-            Ok(resp) => return Ok((resp, Lease::http2(guard))),
+            Ok(resp) => return Ok((resp.map(ResponseStream::Hyper), Lease::http2(guard))),
             Err(mut e) => match e.take_message() {
                 // Refused before it was sent: the connection was closing.
                 Some(r) if !fresh && !retried => {
@@ -202,7 +202,7 @@ pub(super) async fn send(
                 }
                 unsent => {
                     return Err(SendFailure {
-                        error: UpstreamError::Reset(e.into_error()),
+                        error: UpstreamError::Reset(e.into_error().into()),
                         unsent,
                     })
                 }

@@ -10,12 +10,15 @@ mod body;
 mod budget;
 mod client;
 mod connect;
+mod error;
 mod gate;
+mod h1;
 mod h2;
 pub mod health;
 mod pool;
 mod pool_state;
 mod registry;
+mod response;
 pub mod scoring;
 mod slots;
 
@@ -27,6 +30,8 @@ pub use client::{
 };
 pub use connect::{Dial, Io, Security, TlsDial};
 pub use gate::{Gate, GateGuard};
+pub use h1::{InlineBody, InlineError};
 pub use pool::{LinkedEndpoint, Pick, PoolRuntime};
 pub use pool_state::{PoolState, Roster};
 pub use registry::{EndpointKey, EndpointState, InFlight, Linked, Registry};
+pub use response::{ResponseStream, StreamError};

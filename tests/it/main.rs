@@ -27,6 +27,7 @@ mod grpc_errors;
 mod health;
 mod health_reload;
 mod hostile;
+mod inline_h1;
 mod limits;
 mod metrics;
 mod netem;

@@ -1,0 +1,306 @@
+//! An inline HTTP/1.1 connection (a plain TCP stream and its read buffer),
+//! the idle stack it waits on between exchanges, and `InlineBody`, the
+//! response body that owns the connection while it streams.
+//!
+//! The body gives the connection back to its pool's idle stack the moment
+//! it reaches its clean end (before or when it returns its last frame:
+//! hyper's server stops polling a body that says it ended), if the
+//! framing and `Connection` fields allow reuse and nothing unread is left
+//! in the buffer. A body dropped before its end, or that failed, closes
+//! the connection.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{ready, Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use tokio::net::TcpStream;
+
+use super::codec::InlineError;
+use super::decode::{Decoded, Decoder};
+use crate::upstream::client::{coarse_now, Inner, MAX_IDLE};
+
+/// How long a body failure waits before it is reported (see `fail`).
+const FAILURE_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The read buffer's first size, and the least free room a read asks for.
+const READ_CHUNK: usize = 4096;
+
+/// An open connection and the bytes read from it but not yet used.
+#[derive(Debug)]
+pub(in crate::upstream) struct Conn {
+    pub(in crate::upstream) stream: TcpStream,
+    pub(in crate::upstream) buf: BytesMut,
+}
+
+impl Conn {
+    pub(in crate::upstream) fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+        }
+    }
+
+    /// Reads more into the buffer; `Ok(0)` at end of stream.
+    pub(in crate::upstream) fn poll_fill(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        // Bounded: a second WouldBlock after readiness is rare, and each
+        // turn waits for readiness again.
+        loop {
+            match self.stream.try_read_buf(&mut self.buf) {
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(self.stream.poll_read_ready(cx))?;
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Whether an idle connection still looks usable, without a syscall
+    /// unless the socket turned readable: readable means the upstream
+    /// closed it or sent something unasked, either way it is done.
+    fn still_open(&self) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match self.stream.poll_read_ready(&mut cx) {
+            Poll::Pending => true,
+            Poll::Ready(Err(_)) => false,
+            Poll::Ready(Ok(())) => {
+                let mut probe = [0u8; 1];
+                matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: Conn,
+    /// `coarse_now()` when it went idle.
+    since: u64,
+}
+
+/// A pool's idle inline connections, most recently used last.
+#[derive(Debug, Default)]
+pub(in crate::upstream) struct IdleStack(Mutex<Vec<Idle>>);
+
+impl IdleStack {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The warmest usable connection, if any (older or closed ones found on
+    /// the way are dropped).
+    pub(in crate::upstream) fn checkout(&self, limit: std::time::Duration) -> Option<Conn> {
+        let mut idle = self.lock();
+        while let Some(c) = idle.pop() {
+            if !expired(c.since, limit) && c.conn.still_open() {
+                return Some(c.conn);
+            }
+        }
+        None
+    }
+
+    /// Keeps `conn` for reuse (unless pooling is off or the stack is full).
+    pub(in crate::upstream) fn put(&self, conn: Conn, limit: std::time::Duration) {
+        if limit.is_zero() || !conn.buf.is_empty() {
+            return;
+        }
+        let mut idle = self.lock();
+        if idle.len() < MAX_IDLE {
+            idle.push(Idle {
+                conn,
+                since: coarse_now(),
+            });
+        }
+    }
+
+    /// Drops connections idle for `limit` or closed.
+    pub(in crate::upstream) fn prune(&self, limit: std::time::Duration) {
+        self.lock()
+            .retain(|c| !expired(c.since, limit) && c.conn.still_open());
+    }
+}
+
+fn expired(since: u64, limit: std::time::Duration) -> bool {
+    coarse_now().saturating_sub(since) >= limit.as_secs().max(1)
+}
+
+/// A response body read inline from its connection.
+#[derive(Debug)]
+pub struct InlineBody {
+    /// The connection until the body ends or fails.
+    conn: Option<Conn>,
+    decoder: Decoder,
+    /// The pool it goes back to, when its framing allows reuse.
+    pool: Option<Arc<Inner>>,
+    /// The most bytes of a trailer section.
+    limit: usize,
+    /// The upstream closed the connection.
+    eof: bool,
+    /// A frame decoded ahead (to see the end before returning the last).
+    next: Option<Result<Frame<Bytes>, InlineError>>,
+    /// The body ended cleanly.
+    ended: bool,
+    /// The wait before a failure is reported (see `fail`).
+    held: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl InlineBody {
+    /// The body of a response read from `conn`; `pool`: where the
+    /// connection goes back at the end, when it may be reused.
+    pub(in crate::upstream) fn new(
+        conn: Conn,
+        decoder: Decoder,
+        pool: Option<Arc<Inner>>,
+        limit: usize,
+    ) -> Self {
+        let mut body = Self {
+            conn: Some(conn),
+            decoder,
+            pool,
+            limit,
+            eof: false,
+            next: None,
+            ended: false,
+            held: None,
+        };
+        if body.decoder.is_done() {
+            body.finish();
+        }
+        body
+    }
+
+    /// The clean end: the connection goes back to its pool, if reusable.
+    fn finish(&mut self) {
+        self.ended = true;
+        let conn = self.conn.take();
+        if let (Some(conn), Some(pool)) = (conn, self.pool.take()) {
+            pool.inline.put(conn, pool.settings.idle_timeout);
+        }
+    }
+
+    /// Reports a failure, but only `FAILURE_GRACE` after it was found
+    /// (returning `Pending` meanwhile): the tasks that send this body on
+    /// (hyper's HTTP/1 connection; for HTTP/2, the stream's and the
+    /// connection's) then flush what they already have (the head, data so
+    /// far) before the error aborts the client's response or resets its
+    /// stream, which would discard them. hyper's client, delivering the
+    /// failure from another task, gave them that time by accident.
+    fn fail(
+        &mut self,
+        e: InlineError,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, InlineError>>> {
+        self.conn = None;
+        let wait = self
+            .held
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(FAILURE_GRACE)));
+        if wait.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(e)));
+        }
+        self.next = Some(Err(e));
+        Poll::Pending
+    }
+
+    /// After a data frame: decodes what is already buffered, to find the
+    /// body's end (then release the connection) before the frame goes out.
+    fn look_ahead(&mut self) {
+        if self.decoder.is_done() {
+            self.finish();
+            return;
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        match self.decoder.decode(&mut conn.buf, self.eof, self.limit) {
+            Ok(Decoded::More) => {}
+            Ok(Decoded::End) => self.finish(),
+            Ok(Decoded::Data(d)) => self.next = Some(Ok(Frame::data(d))),
+            Ok(Decoded::Trailers(t)) => {
+                self.next = Some(Ok(Frame::trailers(t)));
+                self.finish();
+            }
+            Err(e) => {
+                self.conn = None;
+                self.next = Some(Err(e));
+            }
+        }
+    }
+}
+
+impl Body for InlineBody {
+    type Data = Bytes;
+    type Error = InlineError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, InlineError>>> {
+        let this = self.get_mut();
+        match this.next.take() {
+            Some(Err(e)) => return this.fail(e, cx),
+            Some(Ok(frame)) => {
+                if frame.is_data() {
+                    this.look_ahead();
+                }
+                return Poll::Ready(Some(Ok(frame)));
+            }
+            None => {}
+        }
+        // Bounded: each turn returns or reads more bytes (or sees EOF,
+        // after which `decode` returns).
+        loop {
+            let Some(conn) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match this.decoder.decode(&mut conn.buf, this.eof, this.limit) {
+                Err(e) => return this.fail(e, cx),
+                Ok(Decoded::End) => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Ok(Decoded::Data(d)) => {
+                    this.look_ahead();
+                    return Poll::Ready(Some(Ok(Frame::data(d))));
+                }
+                Ok(Decoded::Trailers(t)) => {
+                    this.finish();
+                    return Poll::Ready(Some(Ok(Frame::trailers(t))));
+                }
+                Ok(Decoded::More) => match ready!(conn.poll_fill(cx)) {
+                    Ok(0) => this.eof = true,
+                    Ok(_) => {}
+                    Err(e) => return this.fail(InlineError::Io(e), cx),
+                },
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended && self.next.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let ahead = match &self.next {
+            Some(Ok(f)) => f.data_ref().map_or(0, |d| d.len() as u64),
+            _ => 0,
+        };
+        match self.decoder.remaining() {
+            Some(n) if self.conn.is_some() || self.ended => SizeHint::with_exact(n + ahead),
+            _ => {
+                let mut hint = SizeHint::new();
+                hint.set_lower(ahead);
+                hint
+            }
+        }
+    }
+}
