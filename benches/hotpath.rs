@@ -87,7 +87,10 @@ fn request() -> Request<()> {
         .method(Method::GET)
         .uri("/api/v1/items/42?page=2")
         .header("host", "api.example.com")
-        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101")
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101",
+        )
         .header("accept", "application/json")
         .header("accept-encoding", "gzip, deflate, br")
         .header("accept-language", "en-GB,en;q=0.9")

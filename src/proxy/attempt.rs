@@ -295,14 +295,13 @@ async fn once(
     let em = &ep.state.metrics;
     let upgrade = forward::wants_upgrade(request.version(), request.headers());
     let client = &ep.client;
-    let exchange = async move {
-        if upgrade {
-            Box::pin(client.send_upgrade(request)).await
-        } else {
-            client.send(request).await
-        }
+    // No wrapping `async` block: it would keep its own copy of the request
+    // beside the send's future (futures are moved, whole, at each await).
+    let answer = if upgrade {
+        tokio::time::timeout(timeout, Box::pin(client.send_upgrade(request))).await
+    } else {
+        tokio::time::timeout(timeout, client.send(request)).await
     };
-    let answer = tokio::time::timeout(timeout, exchange).await;
     let done = Instant::now();
     let (result, outcome) = match answer {
         Ok(Ok((response, lease))) => {

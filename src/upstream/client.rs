@@ -25,6 +25,7 @@
 //! HTTP/2 pool) with upgrades enabled, and its lease never goes back to
 //! the pool, whatever the answer.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
@@ -40,6 +41,11 @@ use super::h1::{self, IdleStack};
 use super::h2::{self, H2Conn, StreamGuard};
 use super::response::ResponseStream;
 use crate::config::Protocol;
+
+/// A send on a path other than the inline one.
+type BoxedSend<'a> = std::pin::Pin<
+    Box<dyn Future<Output = Result<(Response<ResponseStream>, Lease), SendFailure>> + Send + 'a>,
+>;
 
 /// Settings that shape an endpoint's pool; a change rebuilds the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,16 +194,26 @@ pub fn build_client(dial: Dial, settings: ClientSettings) -> UpstreamClient {
 impl UpstreamClient {
     /// Sends `req` (origin-form URI, Host set) and returns the response
     /// head with the lease of its connection.
-    pub async fn send(
+    ///
+    /// Not an `async fn`: one would keep the request in its own state
+    /// beside the chosen path's future; this returns the inline path's
+    /// future itself (the common case), or the other paths boxed.
+    pub fn send(
         &self,
         req: Request<UpstreamBody>,
-    ) -> Result<(Response<ResponseStream>, Lease), SendFailure> {
-        match self.inner.settings.protocol {
-            Protocol::Http1 if h1::eligible(&self.inner, &req) => h1::send(&self.inner, req).await,
-            Protocol::Http1 => self.send_http1(req).await,
-            // Boxed: its state (handshake included) stays off the HTTP/1.1
-            // path's future, which every request carries.
-            Protocol::Http2 => Box::pin(h2::send(&self.inner, &self.inner.h2, req)).await,
+    ) -> impl Future<Output = Result<(Response<ResponseStream>, Lease), SendFailure>> + Send + '_
+    {
+        use tokio_util::either::Either;
+        let inner = &self.inner;
+        match inner.settings.protocol {
+            Protocol::Http1 if h1::eligible(inner, &req) => Either::Left(h1::send(inner, req)),
+            // Boxed: their state (hyper's futures, the handshake) stays off
+            // the inline path's future, which is moved into place on every
+            // request.
+            Protocol::Http1 => Either::Right(Box::pin(self.send_http1(req)) as BoxedSend<'_>),
+            Protocol::Http2 => {
+                Either::Right(Box::pin(h2::send(inner, &inner.h2, req)) as BoxedSend<'_>)
+            }
         }
     }
 

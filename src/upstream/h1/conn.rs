@@ -52,17 +52,12 @@ impl Conn {
         if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
             self.buf.reserve(READ_CHUNK);
         }
-        // Bounded: a second WouldBlock after readiness is rare, and each
-        // turn waits for readiness again.
-        loop {
-            match self.stream.try_read_buf(&mut self.buf) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    ready!(self.stream.poll_read_ready(cx))?;
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        // `poll_read_buf` goes through `AsyncRead`, which clears the
+        // socket's readiness when a read leaves the buffer part empty (the
+        // socket is drained): the next fill then waits for the reactor
+        // instead of paying a `recv` that fails with EAGAIN, as `try_read`
+        // would (one wasted syscall per response).
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.buf)
     }
 
     /// Whether an idle connection still looks usable, without a syscall
