@@ -295,12 +295,14 @@ async fn once(
     let em = &ep.state.metrics;
     let upgrade = forward::wants_upgrade(request.version(), request.headers());
     let client = &ep.client;
+    // The deadline from `sent`: `timeout()` would read the clock again.
+    let until = tokio::time::Instant::from_std(deadline(sent, timeout));
     // No wrapping `async` block: it would keep its own copy of the request
     // beside the send's future (futures are moved, whole, at each await).
     let answer = if upgrade {
-        tokio::time::timeout(timeout, Box::pin(client.send_upgrade(request))).await
+        tokio::time::timeout_at(until, Box::pin(client.send_upgrade(request))).await
     } else {
-        tokio::time::timeout(timeout, client.send(request)).await
+        tokio::time::timeout_at(until, client.send(request)).await
     };
     let done = Instant::now();
     let (result, outcome) = match answer {

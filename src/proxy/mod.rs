@@ -10,6 +10,7 @@ mod attempt;
 pub mod body;
 pub mod changes;
 pub mod dataplane;
+mod drain_watch;
 pub mod error;
 pub mod forward;
 mod gates;

@@ -31,6 +31,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::activity::{Activity, Deadline, Expired};
 use super::dataplane::Shared;
+use super::drain_watch::Drained;
 use super::handler::{self, ConnCtx};
 use super::watched::Watched;
 use crate::config::ListenerLimits;
@@ -380,7 +381,9 @@ async fn serve_http<S>(
     let result = tokio::select! {
         biased;
         res = conn.as_mut() => res,
-        _ = drain.changed() => {
+        // Not `drain.changed()`: that locks the listener's shared waiter
+        // list on every poll of this task (`drain_watch`).
+        () = Drained::new(&mut drain) => {
             conn.as_mut().graceful_shutdown();
             conn.await
         }

@@ -3,7 +3,7 @@
 //! one with fewer requests in flight. Nearly as good as a full scan, and it
 //! does not herd onto the single least-loaded endpoint.
 
-use super::{weighted_choice, PoolView};
+use super::{weighted_choice, weights_of, PoolView};
 
 /// Stateless P2C.
 #[derive(Debug, Default)]
@@ -12,8 +12,11 @@ pub struct LeastRequest;
 impl LeastRequest {
     /// Picks the less loaded of two random eligible endpoints.
     pub fn pick(&self, view: &dyn PoolView, rng: &mut impl rand::Rng) -> Option<usize> {
-        let a = weighted_choice(view, rng, None)?;
-        let Some(b) = weighted_choice(view, rng, Some(a)) else {
+        // The weights are read once for both draws.
+        let mut weights = weights_of(view);
+        let a = weighted_choice(&weights, rng)?;
+        weights[a] = 0;
+        let Some(b) = weighted_choice(&weights, rng) else {
             return Some(a);
         };
         if view.in_flight(b) < view.in_flight(a) {

@@ -28,6 +28,23 @@ pub trait PoolView {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Every endpoint's effective weight, in order, into `out`. One
+    /// (dynamic) call per pick instead of one per endpoint: the default
+    /// body is compiled for each view, its `weight` calls inlined, and the
+    /// strategies' loops then run over a slice.
+    fn weights(&self, out: &mut Weights) {
+        out.extend((0..self.len()).map(|i| self.weight(i)));
+    }
+}
+
+/// A pick's copy of the weights: on the stack up to 128 endpoints.
+pub type Weights = smallvec::SmallVec<[u32; 128]>;
+
+/// The weights `view` reports now.
+pub(crate) fn weights_of(view: &dyn PoolView) -> Weights {
+    let mut w = Weights::new();
+    view.weights(&mut w);
+    w
 }
 
 /// A balancer: one of the strategies, with its own state.
@@ -72,22 +89,16 @@ impl Balancer {
     }
 }
 
-/// Weighted random choice among eligible endpoints, skipping `skip`.
-pub(crate) fn weighted_choice(
-    view: &dyn PoolView,
-    rng: &mut impl rand::Rng,
-    skip: Option<usize>,
-) -> Option<usize> {
-    let total: u64 = (0..view.len())
-        .filter(|&i| Some(i) != skip)
-        .map(|i| u64::from(view.weight(i)))
-        .sum();
+/// Weighted random choice among the endpoints of `weights` (0 = not
+/// eligible).
+pub(crate) fn weighted_choice(weights: &[u32], rng: &mut impl rand::Rng) -> Option<usize> {
+    let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
     if total == 0 {
         return None;
     }
     let mut r = rng.random_range(0..total);
-    for i in (0..view.len()).filter(|&i| Some(i) != skip) {
-        let w = u64::from(view.weight(i));
+    for (i, &w) in weights.iter().enumerate() {
+        let w = u64::from(w);
         if r < w {
             return Some(i);
         }

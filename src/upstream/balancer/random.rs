@@ -1,6 +1,6 @@
 //! Weighted random choice.
 
-use super::{weighted_choice, PoolView};
+use super::{weighted_choice, weights_of, PoolView};
 
 /// Stateless weighted random.
 #[derive(Debug, Default)]
@@ -9,6 +9,6 @@ pub struct WeightedRandom;
 impl WeightedRandom {
     /// Picks an eligible endpoint with probability proportional to weight.
     pub fn pick(&self, view: &dyn PoolView, rng: &mut impl rand::Rng) -> Option<usize> {
-        weighted_choice(view, rng, None)
+        weighted_choice(&weights_of(view), rng)
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Mutex;
 
-use super::PoolView;
+use super::{weights_of, PoolView};
 
 /// Smooth weighted round robin state: one current weight per endpoint.
 #[derive(Debug)]
@@ -52,29 +52,31 @@ impl SmoothWeighted {
 
     /// Picks the next endpoint.
     pub fn pick(&self, view: &dyn PoolView) -> Option<usize> {
+        let weights = weights_of(view);
         // A poisoned lock only means another pick panicked mid-loop; the
         // numbers are still usable.
         let mut current = self
             .current
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if current.len() != view.len() {
-            current.resize(view.len(), 0);
+        if current.len() != weights.len() {
+            current.resize(weights.len(), 0);
         }
         let mut total: i64 = 0;
-        let mut best: Option<(usize, i64)> = None;
-        for (i, cw) in current.iter_mut().enumerate() {
-            let w = i64::from(view.weight(i));
+        // The largest current weight; the first one wins ties.
+        let (mut best, mut best_cw) = (None, i64::MIN);
+        for (i, (cw, &w)) in current.iter_mut().zip(weights.iter()).enumerate() {
             if w == 0 {
                 continue;
             }
+            let w = i64::from(w);
             *cw += w;
             total += w;
-            if best.is_none_or(|(_, bw)| *cw > bw) {
-                best = Some((i, *cw));
+            if *cw > best_cw {
+                (best, best_cw) = (Some(i), *cw);
             }
         }
-        let (best, _) = best?;
+        let best = best?;
         current[best] -= total;
         Some(best)
     }
