@@ -33,6 +33,7 @@ pub trait PoolView {
     /// body is compiled for each view, its `weight` calls inlined, and the
     /// strategies' loops then run over a slice.
     fn weights(&self, out: &mut Weights) {
+        out.clear();
         out.extend((0..self.len()).map(|i| self.weight(i)));
     }
 }
@@ -40,11 +41,26 @@ pub trait PoolView {
 /// A pick's copy of the weights: on the stack up to 128 endpoints.
 pub type Weights = smallvec::SmallVec<[u32; 128]>;
 
-/// The weights `view` reports now.
-pub(crate) fn weights_of(view: &dyn PoolView) -> Weights {
-    let mut w = Weights::new();
-    view.weights(&mut w);
-    w
+/// Running sums of a pick's weights: entry `i` is the sum of the
+/// weights up to and including endpoint `i`.
+pub(crate) type Sums = smallvec::SmallVec<[u64; 128]>;
+
+/// The running sums of what `view` reports now.
+pub(crate) fn running_sums(view: &dyn PoolView, out: &mut Sums) {
+    let mut weights = Weights::new();
+    view.weights(&mut weights);
+    let mut acc = 0;
+    out.clear();
+    out.extend(weights.iter().map(|&w| {
+        acc += u64::from(w);
+        acc
+    }));
+}
+
+/// The endpoint whose share of `[0, total)` holds `r` (`r` below the
+/// total): a binary search, so a draw costs O(log n) after the sums.
+pub(crate) fn draw(sums: &[u64], r: u64) -> usize {
+    sums.partition_point(|&c| c <= r)
 }
 
 /// A balancer: one of the strategies, with its own state.
@@ -87,24 +103,6 @@ impl Balancer {
             Self::LeastRequest(b) => b.pick(view, &mut rand::rng()),
         }
     }
-}
-
-/// Weighted random choice among the endpoints of `weights` (0 = not
-/// eligible).
-pub(crate) fn weighted_choice(weights: &[u32], rng: &mut impl rand::Rng) -> Option<usize> {
-    let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
-    if total == 0 {
-        return None;
-    }
-    let mut r = rng.random_range(0..total);
-    for (i, &w) in weights.iter().enumerate() {
-        let w = u64::from(w);
-        if r < w {
-            return Some(i);
-        }
-        r -= w;
-    }
-    None
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Weighted random choice.
 
-use super::{weighted_choice, weights_of, PoolView};
+use super::{draw, running_sums, PoolView, Sums};
 
 /// Stateless weighted random.
 #[derive(Debug, Default)]
@@ -9,6 +9,12 @@ pub struct WeightedRandom;
 impl WeightedRandom {
     /// Picks an eligible endpoint with probability proportional to weight.
     pub fn pick(&self, view: &dyn PoolView, rng: &mut impl rand::Rng) -> Option<usize> {
-        weighted_choice(&weights_of(view), rng)
+        let mut sums = Sums::new();
+        running_sums(view, &mut sums);
+        let total = sums.last().copied().unwrap_or(0);
+        if total == 0 {
+            return None;
+        }
+        Some(draw(&sums, rng.random_range(0..total)))
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Mutex;
 
-use super::{weights_of, PoolView};
+use super::{PoolView, Weights};
 
 /// Smooth weighted round robin state: one current weight per endpoint.
 #[derive(Debug)]
@@ -52,7 +52,8 @@ impl SmoothWeighted {
 
     /// Picks the next endpoint.
     pub fn pick(&self, view: &dyn PoolView) -> Option<usize> {
-        let weights = weights_of(view);
+        let mut weights = Weights::new();
+        view.weights(&mut weights);
         // A poisoned lock only means another pick panicked mid-loop; the
         // numbers are still usable.
         let mut current = self
