@@ -29,6 +29,33 @@ fn missing_name_or_file() {
     error(&y, "plugins[0]", "missing field `file`", "name: g");
 }
 
+/// Found by fuzzing: JSON has no infinity or NaN, and serde_json's `Value`
+/// made them `null` without a word, so the plugin got another value than
+/// the one written.
+#[test]
+fn config_numbers_json_cannot_hold() {
+    let cases = [
+        ("    config: .inf\n", "plugins[0].config", ".inf"),
+        (
+            "    config: { limit: -.inf }\n",
+            "plugins[0].config.limit",
+            "-.inf",
+        ),
+        ("    config: [1, .nan]\n", "plugins[0].config[1]", ".nan"),
+    ];
+    for (extra, path, written) in cases {
+        error(
+            &plugin_yaml(extra),
+            path,
+            &format!("{written} cannot be handed to a plugin"),
+            written,
+        );
+    }
+    // Finite numbers, big or small, are fine.
+    let y = plugin_yaml("    config: { a: 1e300, b: -0.5, c: 18446744073709551615 }\n");
+    assert!(switchyard::config::load_str(&y).is_ok(), "{y}");
+}
+
 #[test]
 fn duplicate_plugin_name() {
     let y = yaml(

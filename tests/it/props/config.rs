@@ -105,6 +105,18 @@ fn shipped_configs_load_and_reserialise() {
     }
 }
 
+/// Found by the `config_mutate` fuzz target: a plugin config `.inf` loaded
+/// (as `null`), and its re-serialisation (`config: null`) loaded to another
+/// source. Now it is a config error.
+#[test]
+fn regression_infinite_plugin_config() {
+    let written =
+        r#"config: { vendor: acme, map: { "500": 502 }, message_field: error_description }"#;
+    let text = SHIPPED[3].1.replacen(written, "config: .inf", 1);
+    assert_ne!(text, SHIPPED[3].1, "the edit must apply");
+    assert!(!check_load(&text), "{text}");
+}
+
 /// One text edit of a shipped config, at a line chosen by `Index`.
 #[derive(Debug, Clone)]
 enum Edit {
