@@ -111,15 +111,15 @@ pub(super) async fn send(
     };
     let request = Request::from_parts(parts, body);
     record.sending(i);
-    match once(pool, ep, request, route.timeout, record).await {
-        Ok(sent) => Ok(Answer::Upstream(sent, active)),
-        Err((e, _)) => Err(e),
-    }
+    answer(
+        once(pool, ep, request, route.timeout, upgrade, record).await,
+        active,
+    )
 }
 
 /// The end of the route timeout that started at `start` (a timeout too
 /// large for the clock means no deadline to speak of).
-fn deadline(start: Instant, timeout: Duration) -> Instant {
+pub(super) fn deadline(start: Instant, timeout: Duration) -> Instant {
     start
         .checked_add(timeout)
         .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 86_400))
@@ -184,7 +184,9 @@ async fn send_retrying(
             Err(early) => return early,
         };
         record.sending(next);
-        let result = once(pool, ep, Request::from_parts(p, b), per_try, record).await;
+        // Never an upgrade: those are not retried (`send`).
+        let request = Request::from_parts(p, b);
+        let result = once(pool, ep, request, per_try, false, record).await;
         let Some(cause) = retry_cause(&result).filter(|c| policy.on.contains(*c)) else {
             return answer(result, active);
         };
@@ -283,17 +285,18 @@ fn endpoint_index(pool: &PoolRuntime, tried: &[usize]) -> Result<usize, ProxyErr
 }
 
 /// One attempt: send within `timeout`, count the outcome, feed health.
+/// `upgrade`: the request asks for one (it goes on a dedicated connection).
 async fn once(
     pool: &PoolRuntime,
     ep: &LinkedEndpoint,
     request: Request<RequestBody>,
     timeout: Duration,
+    upgrade: bool,
     record: &mut Tried,
 ) -> Attempt {
     let in_flight = ep.state.begin();
     let sent = Instant::now();
     let em = &ep.state.metrics;
-    let upgrade = forward::wants_upgrade(request.version(), request.headers());
     let client = &ep.client;
     // The deadline from `sent`: `timeout()` would read the clock again.
     let until = tokio::time::Instant::from_std(deadline(sent, timeout));

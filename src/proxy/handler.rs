@@ -322,9 +322,7 @@ async fn with_plugins(
         endpoint: None,
         upstream: None,
     });
-    let deadline = start
-        .checked_add(route.timeout)
-        .unwrap_or_else(|| start + std::time::Duration::from_secs(100 * 365 * 86_400));
+    let deadline = attempt::deadline(start, route.timeout);
     let mut active = Active::new();
     let body = match chain {
         Some(chain) => {
