@@ -44,6 +44,14 @@ impl<'a> Drained<'a> {
     }
 }
 
+impl Drained<'_> {
+    /// Whether the drain state has changed (or its sender is gone), without
+    /// waiting: a lock-free version check.
+    pub(super) fn signalled(&self) -> bool {
+        !matches!(self.probe.has_changed(), Ok(false))
+    }
+}
+
 impl Future for Drained<'_> {
     type Output = ();
 

@@ -97,9 +97,11 @@ impl Drop for Line<'_> {
 
 /// Serves one request. Never fails: errors become responses.
 /// `conn` counts the request as in flight on its connection (for the
-/// connection's timeouts) until the response body is dropped.
+/// connection's timeouts) until the response body is dropped. The body is
+/// `None` for a request the HTTP/1.1 fast path (`proxy/h1`) read, which
+/// has none.
 pub(super) async fn handle(
-    req: Request<Incoming>,
+    req: Request<Option<Incoming>>,
     ctx: Arc<ConnCtx>,
     conn: ConnInFlight,
 ) -> Result<Response<ResponseBody>, Infallible> {
@@ -112,7 +114,7 @@ pub(super) async fn handle(
 }
 
 /// The response to `req`, the proxy's own when anything failed.
-async fn answer(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Response<ResponseBody> {
+async fn answer(req: Request<Option<Incoming>>, ctx: Arc<ConnCtx>) -> Response<ResponseBody> {
     let start = Instant::now();
     let dp = ctx.shared.dataplane.load_full();
     let li = dp.listener_index(&ctx.listener);

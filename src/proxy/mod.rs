@@ -14,6 +14,7 @@ mod drain_watch;
 pub mod error;
 pub mod forward;
 mod gates;
+mod h1;
 pub mod handler;
 mod head_scan;
 mod log_limit;

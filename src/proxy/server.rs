@@ -32,6 +32,7 @@ use tokio_rustls::TlsAcceptor;
 use super::activity::{Activity, Deadline, Expired};
 use super::dataplane::Shared;
 use super::drain_watch::Drained;
+use super::h1;
 use super::handler::{self, ConnCtx};
 use super::watched::Watched;
 use crate::config::ListenerLimits;
@@ -258,8 +259,7 @@ async fn accept_loop(
                     }
                 });
                 tokio::spawn(async move {
-                    let timeouts = (limits.header_read_timeout, limits.idle_timeout);
-                    serve(stream, ctx, builder, rx, tls, timeouts).await;
+                    serve(stream, ctx, builder, rx, tls, ConnLimits::from(&limits)).await;
                     drop(permit);
                 });
             }
@@ -310,7 +310,7 @@ async fn serve(
     builder: Arc<auto::Builder<TokioExecutor>>,
     mut drain: watch::Receiver<DrainState>,
     tls: Option<Handshake>,
-    timeouts: (Duration, Duration),
+    limits: ConnLimits,
 ) {
     stream.set_nodelay(true).ok();
     let Some(Handshake {
@@ -319,7 +319,7 @@ async fn serve(
         metrics: handshakes,
     }) = tls
     else {
-        return serve_http(stream, ctx, builder, drain, timeouts).await;
+        return serve_http(stream, ctx, builder, drain, limits).await;
     };
     if *drain.borrow_and_update() != DrainState::Serving {
         return;
@@ -348,27 +348,61 @@ async fn serve(
         },
         _ = drain.changed() => return,
     };
-    serve_http(stream, ctx, builder, drain, timeouts).await;
+    serve_http(stream, ctx, builder, drain, limits).await;
 }
 
-/// HTTP/1.1 or HTTP/2 on an established (plain or TLS) connection. The auto
-/// builder tells HTTP/2 by its preface, so ALPN `h2` needs nothing more.
-/// `timeouts` are the head and idle timeouts (`activity`): a head that
-/// runs out closes the connection at once, an idle one closes gracefully.
+/// HTTP/1.1 or HTTP/2 on an established (plain or TLS) connection: the
+/// HTTP/1.1 fast path (`proxy/h1`) first, then, from the first request it
+/// does not serve, hyper's auto builder, which tells HTTP/2 by its preface
+/// (so ALPN `h2` needs nothing more). `limits` are the head and idle
+/// timeouts (`activity`; a head that runs out closes the connection at
+/// once, an idle one closes gracefully) and the head size limit.
 async fn serve_http<S>(
     stream: S,
     ctx: Arc<ConnCtx>,
     builder: Arc<auto::Builder<TokioExecutor>>,
     mut drain: watch::Receiver<DrainState>,
-    (head, idle): (Duration, Duration),
+    limits: ConnLimits,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Accepted as the drain began: nothing was asked on it yet.
+    if *drain.borrow_and_update() != DrainState::Serving {
+        return;
+    }
     let peer = ctx.peer;
     let activity = Activity::new();
-    let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
-    let mut deadline = Deadline::new(Arc::clone(&activity), head, idle);
-    let svc = service_fn(move |req| handler::handle(req, Arc::clone(&ctx), activity.begin()));
+    let io = Watched::new(stream, Arc::clone(&activity));
+    let mut deadline = Deadline::new(Arc::clone(&activity), limits.head, limits.idle);
+    let fast = h1::serve(
+        io,
+        &ctx,
+        &activity,
+        &mut drain,
+        (limits.max_head, limits.max_headers),
+    );
+    // `biased`: the deadline is polled after the connection, so it sees
+    // what the connection's last poll did. It only runs out while no
+    // request is in flight, when dropping the fast path closes the
+    // connection as hyper's graceful shutdown would.
+    let (io, prefix) = tokio::select! {
+        biased;
+        outcome = fast => match outcome {
+            h1::Outcome::Closed => return,
+            h1::Outcome::Handoff(io, prefix) => (io, prefix),
+        },
+        expired = &mut deadline => {
+            match expired {
+                Expired::Head => tracing::debug!(%peer, "Request head not received in time; connection closed."),
+                Expired::Idle => tracing::debug!(%peer, "Connection idle; closing it."),
+            }
+            return;
+        }
+    };
+    let io = TokioIo::new(h1::Prefixed::new(io, prefix));
+    let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        handler::handle(req.map(Some), Arc::clone(&ctx), activity.begin())
+    });
     // An upgraded connection leaves this future (it resolves once the IO is
     // handed over); its tunnel subscribes to the drain on its own.
     let conn = builder.serve_connection_with_upgrades(io, svc);
@@ -376,8 +410,6 @@ async fn serve_http<S>(
     if *drain.borrow_and_update() != DrainState::Serving {
         conn.as_mut().graceful_shutdown();
     }
-    // `biased`: the deadline is polled after the connection, so it sees
-    // what the connection's last poll did.
     let result = tokio::select! {
         biased;
         res = conn.as_mut() => res,
@@ -406,4 +438,28 @@ async fn serve_http<S>(
         tracing::debug!(%peer, error = %e, "Connection ended with an error.");
     }
     drop(drain);
+}
+
+/// A connection's timeouts and head size limit, from its listener's limits.
+#[derive(Debug, Clone, Copy)]
+struct ConnLimits {
+    /// `header_read_timeout`.
+    head: Duration,
+    /// `idle_timeout`.
+    idle: Duration,
+    /// hyper's read buffer limit (`builder`): the longest head.
+    max_head: usize,
+    /// `max_headers`.
+    max_headers: usize,
+}
+
+impl From<&ListenerLimits> for ConnLimits {
+    fn from(l: &ListenerLimits) -> Self {
+        Self {
+            head: l.header_read_timeout,
+            idle: l.idle_timeout,
+            max_head: l.max_header_bytes.max(8192),
+            max_headers: l.max_headers,
+        }
+    }
 }

@@ -22,7 +22,8 @@ use hyper::body::Incoming;
 /// one, the count costs one branch per frame).
 #[derive(Debug)]
 pub struct ClientBody {
-    inner: Incoming,
+    /// `None`: a request without a body (the HTTP/1.1 fast path's).
+    inner: Option<Incoming>,
     read: Option<Arc<AtomicU64>>,
     /// `max_body`: the most bytes the body may have.
     limit: Option<u64>,
@@ -31,8 +32,9 @@ pub struct ClientBody {
 }
 
 impl ClientBody {
-    /// Wraps `inner`, counting into `read` if given.
-    pub fn new(inner: Incoming, read: Option<Arc<AtomicU64>>) -> Self {
+    /// Wraps `inner` (`None` for a request without a body), counting into
+    /// `read` if given.
+    pub fn new(inner: Option<Incoming>, read: Option<Arc<AtomicU64>>) -> Self {
         Self {
             inner,
             read,
@@ -87,7 +89,10 @@ impl Body for ClientBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
-        let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
+        let Some(inner) = &mut this.inner else {
+            return Poll::Ready(None);
+        };
+        let frame = match Pin::new(inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => frame,
             Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(BodyError::Read(e)))),
             Poll::Ready(None) => return Poll::Ready(None),
@@ -109,11 +114,13 @@ impl Body for ClientBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }
 

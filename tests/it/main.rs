@@ -20,6 +20,7 @@ mod balancing;
 mod check;
 mod data_path;
 mod demo;
+mod fast_path;
 mod faults;
 mod fleet;
 mod grpc;

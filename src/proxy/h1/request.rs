@@ -1,0 +1,211 @@
+//! Reading a request head on the fast path, and deciding whether the fast
+//! path may serve it.
+//!
+//! The fast path serves HTTP/1.1 requests without a body that change
+//! nothing about the connection: no `Transfer-Encoding`, a
+//! `Content-Length` of 0 at most, no `Expect`, no `Upgrade`, no `TE`, a
+//! `Connection` of `keep-alive` or `close` only, an origin-form target,
+//! not CONNECT. Anything else, and any head httparse refuses, is
+//! `Head::Other`: hyper takes the connection over from that head on and
+//! answers it as it always has (its 400s and 431s included).
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
+use smallvec::SmallVec;
+
+/// Headers httparse is given room for; a head with more goes to hyper,
+/// which applies `limits.max_headers`.
+const MAX_HEADERS: usize = 64;
+
+/// What the bytes read so far hold. (`Fast` is large; it is moved once
+/// per request, which costs less than boxing it.)
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Head {
+    /// Not a whole head yet.
+    Partial,
+    /// A request the fast path serves, and whether its client asked to
+    /// close the connection after it.
+    Fast(Request<()>, bool),
+    /// A head for hyper: the buffer is left as it was.
+    Other,
+}
+
+/// A byte range of the head.
+type Span = (usize, usize);
+
+/// The parts of a parsed head, as ranges of the buffer, before it is cut.
+struct Layout {
+    len: usize,
+    method: Method,
+    path: Span,
+    headers: SmallVec<[(HeaderName, Span); 16]>,
+    close: bool,
+}
+
+/// Parses the head at the front of `buf`; one with more than
+/// `max_headers` fields goes to hyper (for its 431). On `Fast` the head's bytes are
+/// taken off the buffer (header values and the target point into them,
+/// without a copy); the bytes after it (a pipelined request) stay.
+pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
+    let layout = match layout(buf, max_headers) {
+        Ok(Some(l)) => l,
+        Ok(None) => return Head::Partial,
+        Err(()) => return Head::Other,
+    };
+    let head = buf.split_to(layout.len).freeze();
+    let built = Uri::from_maybe_shared(head.slice(layout.path.0..layout.path.1))
+        .ok()
+        .zip(headers(&head, layout.headers));
+    let Some((uri, headers)) = built else {
+        // Values httparse takes but `http` does not: put the head back.
+        let mut whole = BytesMut::with_capacity(head.len() + buf.len());
+        whole.extend_from_slice(&head);
+        whole.extend_from_slice(buf);
+        *buf = whole;
+        return Head::Other;
+    };
+    let mut req = Request::new(());
+    *req.method_mut() = layout.method;
+    *req.uri_mut() = uri;
+    *req.version_mut() = Version::HTTP_11;
+    *req.headers_mut() = headers;
+    Head::Fast(req, layout.close)
+}
+
+/// The header map, values sliced out of `head`.
+fn headers(head: &Bytes, spans: SmallVec<[(HeaderName, Span); 16]>) -> Option<HeaderMap> {
+    let mut map = HeaderMap::with_capacity(spans.len());
+    for (name, (a, b)) in spans {
+        map.append(name, HeaderValue::from_maybe_shared(head.slice(a..b)).ok()?);
+    }
+    Some(map)
+}
+
+/// The head's layout: `Ok(None)` when it is not whole yet, `Err` when the
+/// fast path does not serve it.
+fn layout(buf: &[u8], max_headers: usize) -> Result<Option<Layout>, ()> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut slots);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    if req.version != Some(1) || req.headers.len() > max_headers {
+        return Err(());
+    }
+    let (Some(method), Some(path)) = (req.method, req.path) else {
+        return Err(());
+    };
+    if !path.starts_with('/') || method == "CONNECT" {
+        return Err(());
+    }
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| ())?;
+    let base = buf.as_ptr() as usize;
+    let span = |s: &[u8]| {
+        let a = s.as_ptr() as usize - base;
+        (a, a + s.len())
+    };
+    let mut close = false;
+    let mut length = false;
+    let mut headers = SmallVec::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| ())?;
+        match name.as_str() {
+            "content-length" if !length && h.value == b"0" => length = true,
+            "connection" if h.value.eq_ignore_ascii_case(b"close") => close = true,
+            "connection" if h.value.eq_ignore_ascii_case(b"keep-alive") => {}
+            "content-length" | "transfer-encoding" | "connection" | "expect" | "upgrade" | "te"
+            | "http2-settings" => return Err(()),
+            _ => {}
+        }
+        headers.push((name, span(h.value)));
+    }
+    Ok(Some(Layout {
+        len,
+        method,
+        path: span(path.as_bytes()),
+        headers,
+        close,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> (Head, BytesMut) {
+        let mut buf = BytesMut::from(s);
+        (parse(&mut buf, 100), buf)
+    }
+
+    #[test]
+    fn a_plain_get_is_served_and_the_next_request_stays() {
+        let (head, rest) = parse_str(
+            "GET /a/b?c=1 HTTP/1.1\r\nHost: x\r\nX-Two: 1\r\nx-two: 2\r\n\r\nGET / HTTP/1.1\r\n",
+        );
+        let Head::Fast(req, close) = head else {
+            panic!("{head:?}")
+        };
+        assert!(!close);
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(req.uri(), "/a/b?c=1");
+        assert_eq!(req.headers()["host"], "x");
+        let two: Vec<_> = req.headers().get_all("x-two").iter().collect();
+        assert_eq!(two, ["1", "2"]);
+        assert_eq!(&rest[..], b"GET / HTTP/1.1\r\n");
+    }
+
+    #[test]
+    fn connection_close_and_an_empty_length_are_served() {
+        let (head, _) =
+            parse_str("POST /x HTTP/1.1\r\nConnection: Close\r\nContent-Length: 0\r\n\r\n");
+        assert!(matches!(head, Head::Fast(_, true)));
+        let (head, _) = parse_str("DELETE /x HTTP/1.1\r\nConnection: keep-alive\r\n\r\n");
+        assert!(matches!(head, Head::Fast(_, false)));
+    }
+
+    #[test]
+    fn a_partial_head_waits() {
+        let (head, rest) = parse_str("GET / HTTP/1.1\r\nHost: x\r\n");
+        assert!(matches!(head, Head::Partial));
+        assert_eq!(rest.len(), 25);
+    }
+
+    #[test]
+    fn everything_else_goes_to_hyper_with_the_buffer_untouched() {
+        for s in [
+            "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+            "POST / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "GET / HTTP/1.0\r\n\r\n",
+            "GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+            "GET / HTTP/1.1\r\nConnection: keep-alive, te\r\nTE: trailers\r\n\r\n",
+            "PUT / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+            "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
+            "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+            "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+            "GET /a<b> HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n",
+        ] {
+            let (head, rest) = parse_str(s);
+            assert!(matches!(head, Head::Other), "{s:?}: {head:?}");
+            assert_eq!(&rest[..], s.as_bytes(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn too_many_headers_go_to_hyper() {
+        let mut s = String::from("GET / HTTP/1.1\r\n");
+        for i in 0..=MAX_HEADERS {
+            s.push_str(&format!("x-{i}: v\r\n"));
+        }
+        s.push_str("\r\n");
+        assert!(matches!(parse_str(&s).0, Head::Other));
+        let mut buf = BytesMut::from("GET / HTTP/1.1\r\na: 1\r\nb: 2\r\n\r\n");
+        assert!(matches!(parse(&mut buf, 1), Head::Other));
+        assert!(matches!(parse(&mut buf, 2), Head::Fast(..)));
+    }
+}

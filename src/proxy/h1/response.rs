@@ -1,0 +1,314 @@
+//! Writing a response on the fast path: the head, then the body framed by
+//! `Content-Length` or chunked, as hyper's server frames it.
+//!
+//! - 1xx, 204 and 304 responses, and responses to HEAD, have no body;
+//!   `Content-Length` and `Transfer-Encoding` are dropped from 1xx and 204.
+//! - A `Content-Length` header (a valid one) frames the body; without one,
+//!   a body of known size gets one; any other body is chunked. Trailers
+//!   are dropped: the fast path serves no request with `TE: trailers`.
+//! - `date` is added when the response has none; `connection: close` when
+//!   the connection closes after this response.
+//!
+//! The head and small data frames are copied into one buffer; a large
+//! frame goes out beside it in the same vectored write. A body that fails
+//! (or runs past its length) has what was staged written, then the
+//! connection closes without the body's end, so the client sees the cut.
+
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::{header, response::Parts, HeaderValue, Method, StatusCode};
+use http_body::Body;
+use tokio::io::AsyncWrite;
+
+use crate::proxy::body::ResponseBody;
+
+/// Data frames up to this size are copied next to the head.
+const COPY_MAX: usize = 8 * 1024;
+/// Staged bytes are written once this many are waiting.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// How a response body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Framing {
+    /// No body.
+    Empty,
+    /// `Content-Length`: this many bytes left.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// Why a response could not be written whole. Either way the connection
+/// closes.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum WriteError {
+    /// The client's socket failed.
+    #[error("writing to the client failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The body failed or did not match its length.
+    #[error("the response body ended early or ran past its length")]
+    Body,
+}
+
+/// Writes the head of `parts` into `out` and says how the body is framed.
+/// `close`: the connection closes after this response.
+pub(super) fn encode_head(
+    out: &mut BytesMut,
+    parts: &mut Parts,
+    body: &ResponseBody,
+    method: &Method,
+    close: bool,
+) -> Framing {
+    let status = parts.status;
+    let headers = &mut parts.headers;
+    headers.remove(header::TRANSFER_ENCODING);
+    let framing = if status.is_informational() || status == StatusCode::NO_CONTENT {
+        headers.remove(header::CONTENT_LENGTH);
+        Framing::Empty
+    } else if method == Method::HEAD || status == StatusCode::NOT_MODIFIED {
+        Framing::Empty
+    } else if let Some(n) = content_length(headers) {
+        Framing::Length(n)
+    } else {
+        headers.remove(header::CONTENT_LENGTH);
+        match body.size_hint().exact() {
+            Some(n) => {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+                Framing::Length(n)
+            }
+            None => Framing::Chunked,
+        }
+    };
+    out.put_slice(b"HTTP/1.1 ");
+    out.put_slice(status.as_str().as_bytes());
+    out.put_u8(b' ');
+    out.put_slice(
+        status
+            .canonical_reason()
+            .unwrap_or("<unknown status code>")
+            .as_bytes(),
+    );
+    out.put_slice(b"\r\n");
+    for (name, value) in headers.iter() {
+        out.put_slice(name.as_str().as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    if framing == Framing::Chunked {
+        out.put_slice(b"transfer-encoding: chunked\r\n");
+    }
+    if close && !headers.contains_key(header::CONNECTION) {
+        out.put_slice(b"connection: close\r\n");
+    }
+    if !headers.contains_key(header::DATE) {
+        out.put_slice(b"date: ");
+        super::date::put(out);
+        out.put_slice(b"\r\n");
+    }
+    out.put_slice(b"\r\n");
+    framing
+}
+
+/// The value of a single, valid `Content-Length`.
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    let mut values = headers.get_all(header::CONTENT_LENGTH).iter();
+    let v = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let s = v.to_str().ok()?;
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The rest of a response on its way out: staged bytes, and the body
+/// still to be read.
+pub(super) struct Writer<'a> {
+    out: &'a mut BytesMut,
+    /// A large data frame, written after `out`, then `tail`.
+    big: Option<Bytes>,
+    /// `\r\n` after a chunk in `big`, or nothing.
+    tail: &'static [u8],
+    framing: Framing,
+    /// The body has been read to its end (or is not read).
+    done: bool,
+    /// The body failed: write what is staged, then fail.
+    failed: bool,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer for a response whose head is in `out`.
+    pub(super) fn new(out: &'a mut BytesMut, framing: Framing) -> Self {
+        Self {
+            out,
+            big: None,
+            tail: b"",
+            framing,
+            done: framing == Framing::Empty || framing == Framing::Length(0),
+            failed: false,
+        }
+    }
+
+    fn staged(&self) -> bool {
+        !self.out.is_empty() || self.big.is_some() || !self.tail.is_empty()
+    }
+
+    /// Frames one data frame. Called only while nothing is staged after
+    /// `out` (so what goes into `out` keeps its order).
+    fn data(&mut self, data: Bytes, body: &ResponseBody) {
+        match &mut self.framing {
+            Framing::Empty => {}
+            Framing::Length(left) => {
+                let n = data.len() as u64;
+                if n > *left {
+                    self.failed = true;
+                    self.done = true;
+                    return;
+                }
+                *left -= n;
+                if *left == 0 {
+                    self.done = true;
+                }
+                if data.len() <= COPY_MAX {
+                    self.out.put_slice(&data);
+                } else {
+                    self.big = Some(data);
+                }
+            }
+            Framing::Chunked => {
+                let end = body.is_end_stream();
+                if !data.is_empty() {
+                    put_hex(self.out, data.len());
+                    self.out.put_slice(b"\r\n");
+                    if data.len() <= COPY_MAX {
+                        self.out.put_slice(&data);
+                        self.out.put_slice(b"\r\n");
+                    } else {
+                        self.big = Some(data);
+                        self.tail = if end { b"\r\n0\r\n\r\n" } else { b"\r\n" };
+                        self.done = end;
+                        return;
+                    }
+                }
+                if end {
+                    self.end();
+                }
+            }
+        }
+    }
+
+    /// The body ended.
+    fn end(&mut self) {
+        match self.framing {
+            Framing::Chunked => self.out.put_slice(b"0\r\n\r\n"),
+            Framing::Length(left) if left > 0 => self.failed = true,
+            _ => {}
+        }
+        self.done = true;
+    }
+
+    /// Writes the response: staged bytes and the body, to its end.
+    pub(super) fn poll_write<S: AsyncWrite + Unpin>(
+        &mut self,
+        cx: &mut Context<'_>,
+        io: &mut S,
+        body: &mut ResponseBody,
+    ) -> Poll<Result<(), WriteError>> {
+        loop {
+            while !self.done
+                && self.big.is_none()
+                && self.tail.is_empty()
+                && self.out.len() < FLUSH_AT
+            {
+                match Pin::new(&mut *body).poll_frame(cx) {
+                    Poll::Pending => break,
+                    Poll::Ready(None) => self.end(),
+                    Poll::Ready(Some(Err(_))) => {
+                        self.failed = true;
+                        self.done = true;
+                    }
+                    Poll::Ready(Some(Ok(frame))) => {
+                        if let Ok(data) = frame.into_data() {
+                            self.data(data, body);
+                        }
+                    }
+                }
+            }
+            if self.staged() {
+                let n = ready!(self.poll_write_staged(cx, io))?;
+                if n == 0 {
+                    return Poll::Ready(Err(
+                        std::io::Error::from(std::io::ErrorKind::WriteZero).into()
+                    ));
+                }
+                self.advance(n);
+                continue;
+            }
+            ready!(Pin::new(&mut *io).poll_flush(cx))?;
+            if self.failed {
+                return Poll::Ready(Err(WriteError::Body));
+            }
+            if self.done {
+                return Poll::Ready(Ok(()));
+            }
+            // The body is pending; it has the task's waker.
+            return Poll::Pending;
+        }
+    }
+
+    fn poll_write_staged<S: AsyncWrite + Unpin>(
+        &self,
+        cx: &mut Context<'_>,
+        io: &mut S,
+    ) -> Poll<std::io::Result<usize>> {
+        let big = self.big.as_deref().unwrap_or_default();
+        let slices = [
+            IoSlice::new(self.out),
+            IoSlice::new(big),
+            IoSlice::new(self.tail),
+        ];
+        Pin::new(io).poll_write_vectored(cx, &slices)
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        let k = n.min(self.out.len());
+        self.out.advance(k);
+        n -= k;
+        if let Some(big) = &mut self.big {
+            let k = n.min(big.len());
+            big.advance(k);
+            n -= k;
+            if big.is_empty() {
+                self.big = None;
+            }
+        }
+        self.tail = &self.tail[n.min(self.tail.len())..];
+    }
+}
+
+/// Appends `n` in lower-case hex (a chunk size).
+fn put_hex(out: &mut BytesMut, n: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 16];
+    let mut at = text.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        text[at] = DIGITS[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&text[at..]);
+}
+
+#[cfg(test)]
+#[path = "response_tests.rs"]
+mod tests;

@@ -1,0 +1,136 @@
+use super::*;
+use http::Response;
+
+fn head(resp: Response<ResponseBody>, method: &Method, close: bool) -> (String, Framing) {
+    let (mut parts, body) = resp.into_parts();
+    let mut out = BytesMut::new();
+    let framing = encode_head(&mut out, &mut parts, &body, method, close);
+    (String::from_utf8(out.to_vec()).unwrap(), framing)
+}
+
+fn full(status: u16, body: &'static str) -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::full(
+        Bytes::from_static(body.as_bytes()),
+        None,
+    ));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    r
+}
+
+#[test]
+fn a_known_size_gets_a_length_and_a_date() {
+    let (text, framing) = head(full(200, "hello"), &Method::GET, false);
+    assert_eq!(framing, Framing::Length(5));
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ndate: "),
+        "{text}"
+    );
+    assert!(text.ends_with(" GMT\r\n\r\n"), "{text}");
+    assert!(!text.contains("connection"), "{text}");
+}
+
+#[test]
+fn the_response_headers_are_kept_and_a_date_is_not_doubled() {
+    let mut r = full(404, "x");
+    r.headers_mut().insert("x-a", HeaderValue::from_static("1"));
+    r.headers_mut().insert(
+        header::DATE,
+        HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+    );
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("1"));
+    r.headers_mut().insert(
+        header::TRANSFER_ENCODING,
+        HeaderValue::from_static("chunked"),
+    );
+    let (text, framing) = head(r, &Method::GET, true);
+    assert_eq!(framing, Framing::Length(1));
+    assert_eq!(
+        text,
+        "HTTP/1.1 404 Not Found\r\nx-a: 1\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+         content-length: 1\r\nconnection: close\r\n\r\n"
+    );
+}
+
+#[test]
+fn bodiless_responses_have_no_body() {
+    let mut r = full(204, "");
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    let (text, framing) = head(r, &Method::GET, false);
+    assert_eq!(framing, Framing::Empty);
+    assert!(!text.contains("content-length"), "{text}");
+    let mut r = full(200, "");
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("42"));
+    let (text, framing) = head(r, &Method::HEAD, false);
+    assert_eq!(framing, Framing::Empty);
+    assert!(text.contains("content-length: 42\r\n"), "{text}");
+    assert_eq!(head(full(304, ""), &Method::GET, false).1, Framing::Empty);
+}
+
+#[test]
+fn an_invalid_length_is_replaced() {
+    let mut r = full(200, "abc");
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("+3"));
+    let (text, framing) = head(r, &Method::GET, false);
+    assert_eq!(framing, Framing::Length(3));
+    assert!(
+        text.contains("content-length: 3\r\n") && !text.contains("+3"),
+        "{text}"
+    );
+}
+
+async fn write(framing: Framing, out: &mut BytesMut, body: &mut ResponseBody) -> (Vec<u8>, bool) {
+    let mut sink = Vec::new();
+    let mut w = Writer::new(out, framing);
+    let r = std::future::poll_fn(|cx| w.poll_write(cx, &mut sink, body)).await;
+    (sink, r.is_ok())
+}
+
+#[tokio::test]
+async fn the_writer_sends_the_head_and_the_body() {
+    let mut out = BytesMut::from(&b"HEAD\r\n"[..]);
+    let mut body = ResponseBody::full(Bytes::from_static(b"hello"), None);
+    let (sent, ok) = write(Framing::Length(5), &mut out, &mut body).await;
+    assert!(ok);
+    assert_eq!(sent, b"HEAD\r\nhello");
+    // A large frame goes beside the buffer, in order.
+    let big = Bytes::from(vec![b'x'; COPY_MAX + 1]);
+    let mut out = BytesMut::from(&b"H\r\n"[..]);
+    let mut body = ResponseBody::full(big.clone(), None);
+    let (sent, ok) = write(Framing::Chunked, &mut out, &mut body).await;
+    assert!(ok);
+    let want = [
+        &b"H\r\n"[..],
+        format!("{:x}\r\n", big.len()).as_bytes(),
+        &big,
+        b"\r\n0\r\n\r\n",
+    ]
+    .concat();
+    assert_eq!(sent, want);
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_match_its_length_fails_after_what_fits() {
+    let mut out = BytesMut::from(&b"H\r\n"[..]);
+    let mut body = ResponseBody::full(Bytes::from_static(b"hello"), None);
+    let (sent, ok) = write(Framing::Length(3), &mut out, &mut body).await;
+    assert!(!ok);
+    assert_eq!(sent, b"H\r\n");
+    let mut out = BytesMut::from(&b"H\r\n"[..]);
+    let mut body = ResponseBody::full(Bytes::from_static(b"hi"), None);
+    let (sent, ok) = write(Framing::Length(3), &mut out, &mut body).await;
+    assert!(!ok);
+    assert_eq!(sent, b"H\r\nhi");
+}
+
+#[test]
+fn chunk_sizes_are_hex() {
+    for n in [0usize, 1, 15, 16, 255, 20_000, usize::MAX] {
+        let mut out = BytesMut::new();
+        put_hex(&mut out, n);
+        assert_eq!(&out[..], format!("{n:x}").as_bytes());
+    }
+}

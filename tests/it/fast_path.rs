@@ -1,0 +1,206 @@
+//! The HTTP/1.1 fast path of the client side (`proxy/h1`) through the real
+//! listener, on raw sockets: pipelined requests are answered in order; a
+//! connection moves to hyper at its first request with a body and keeps
+//! working; `Connection: close` is honoured; HEAD gets no body on a
+//! keep-alive connection; the proxy's own answers carry `date` and a
+//! length; bodies of unknown length (small and large chunks) are chunked
+//! whole.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Method, Request};
+use http_body_util::Full;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::common::raw::{exchange, read_replies};
+use crate::common::{client, collect, config, eps, start_proxy, TestUpstream};
+
+fn yaml(url: &str) -> String {
+    config(&format!(
+        "routes: [{{ name: r, match: {{ path_prefix: / }}, pool: p }}]\n\
+         pools: [{{ name: p, endpoints: [{}] }}]\n",
+        eps(&[("up", url.to_string())])
+    ))
+}
+
+async fn connect(addr: SocketAddr) -> TcpStream {
+    TcpStream::connect(addr).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order() {
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up.url())).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let mut s = connect(web).await;
+    s.write_all(
+        b"GET /headers?n=1 HTTP/1.1\r\nHost: a\r\n\r\n\
+          GET /bytes/20000 HTTP/1.1\r\nHost: a\r\n\r\n\
+          GET /headers?n=3 HTTP/1.1\r\nHost: a\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let replies = read_replies(&mut s, 3).await;
+    assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
+    assert!(
+        replies[0].body_text().contains("/headers?n=1"),
+        "{replies:?}"
+    );
+    assert_eq!(replies[1].body.len(), 20000);
+    assert!(
+        replies[2].body_text().contains("/headers?n=3"),
+        "{replies:?}"
+    );
+    assert!(replies.iter().all(|r| r.header("date").is_some()));
+    proxy.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_moves_to_hyper_at_its_first_request_with_a_body() {
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up.url())).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let mut s = connect(web).await;
+    s.write_all(b"GET /headers?step=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let first = read_replies(&mut s, 1).await;
+    // A body (hyper from here on), pipelined with a request after it.
+    s.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello\
+          GET /headers?step=3 HTTP/1.1\r\nHost: a\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let rest = read_replies(&mut s, 2).await;
+    assert!(first[0].body_text().contains("step=1"), "{first:?}");
+    assert_eq!(rest[0].body_text(), "hello");
+    assert!(rest[1].body_text().contains("step=3"), "{rest:?}");
+    // HTTP/1.0 goes to hyper too, and is answered.
+    let ex = exchange(web, b"GET /headers?v=10 HTTP/1.0\r\nHost: a\r\n\r\n").await;
+    assert_eq!(ex.status(), 200, "{}", ex.raw);
+    assert!(ex.closed);
+    assert_eq!(up.hits(), 4);
+    proxy.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_close_is_honoured_and_own_answers_carry_date_and_length() {
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up.url())).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let ex = exchange(
+        web,
+        b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n",
+    )
+    .await;
+    assert!(ex.closed, "{}", ex.raw);
+    assert_eq!(ex.status(), 200, "{}", ex.raw);
+    assert_eq!(ex.replies[0].header("connection"), Some("close"));
+    assert_eq!(up.hits(), 1);
+    proxy.shutdown().await;
+
+    // No route: the proxy's own 404.
+    let yaml = config(
+        "routes: [{ name: r, match: { path_prefix: /only }, pool: p }]\n\
+         pools: [{ name: p, endpoints: [{ name: e, url: 'http://127.0.0.1:9' }] }]\n",
+    );
+    let proxy = start_proxy(&yaml).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let ex = exchange(
+        web,
+        b"GET /nowhere HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(ex.status(), 404, "{}", ex.raw);
+    let r = &ex.replies[0];
+    assert_eq!(r.header("content-length"), Some(&*r.body.len().to_string()));
+    let date = r.header("date").expect("a date");
+    assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
+    proxy.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_gets_no_body_on_a_kept_connection() {
+    let up = TestUpstream::spawn("up").await;
+    let proxy = start_proxy(&yaml(&up.url())).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let c = client();
+    let url = |p: &str| format!("http://{web}{p}");
+    for _ in 0..2 {
+        let head = Request::builder()
+            .method(Method::HEAD)
+            .uri(url("/bytes/300"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let r = collect(c.request(head).await.unwrap()).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.is_empty());
+        let get = Request::get(url("/bytes/300"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let r = collect(c.request(get).await.unwrap()).await;
+        assert_eq!(r.body.len(), 300);
+    }
+    proxy.shutdown().await;
+}
+
+/// An upstream that answers every request with a chunked body of `sizes`.
+async fn chunked_upstream(sizes: &'static [usize]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut seen = Vec::new();
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        seen.drain(..end + 4);
+                        let mut out =
+                            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+                        for (i, n) in sizes.iter().enumerate() {
+                            out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+                            out.extend(std::iter::repeat_n(b'a' + i as u8, *n));
+                            out.extend_from_slice(b"\r\n");
+                        }
+                        out.extend_from_slice(b"0\r\n\r\n");
+                        if s.write_all(&out).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_of_unknown_length_are_chunked_whole() {
+    static SIZES: [usize; 4] = [10, 20_000, 3, 70_000];
+    let up = chunked_upstream(&SIZES).await;
+    let proxy = start_proxy(&yaml(&format!("http://{up}"))).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let mut s = connect(web).await;
+    let want: Vec<u8> = SIZES
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| std::iter::repeat_n(b'a' + i as u8, *n))
+        .collect();
+    for _ in 0..3 {
+        s.write_all(b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        let r = read_replies(&mut s, 1).await;
+        assert_eq!(r[0].header("transfer-encoding"), Some("chunked"));
+        assert!(r[0].body == want, "body of {} bytes", r[0].body.len());
+    }
+    proxy.shutdown().await;
+}
