@@ -22,14 +22,17 @@ use super::dataplane::{Dataplane, Shared};
 use super::error::{ProxyError, CLIENT_CLOSED};
 use super::forward::{self, ClientInfo};
 use super::gates::Gates;
-use super::plugins::{self, Early, Tail};
+use super::plugins;
 use super::server::Drain;
 use super::upgrade;
 use crate::access_log::{Pending, Served};
-use crate::plugin::{Active, Props};
+use crate::plugin::Active;
 use crate::routing::{self, RequestInfo, RouteId};
 use crate::upstream::{ClientBody, RequestBody};
 use http_body::Body as _;
+
+mod plugin_path;
+use plugin_path::{with_plugins, WithPlugins};
 
 /// Per-connection facts every request on it shares.
 #[derive(Debug)]
@@ -100,21 +103,16 @@ impl Drop for Line<'_> {
 /// connection's timeouts) until the response body is dropped. The body is
 /// `None` for a request the HTTP/1.1 fast path (`proxy/h1`) read, which
 /// has none.
+///
+/// One `async fn` down to `attempt::send`: the steps before and after the
+/// upstream call are plain functions (`prepare`, `upstream_response`),
+/// because each `async fn` level is moved whole into its caller's future
+/// when awaited, a copy of kilobytes per request per level.
 pub(super) async fn handle(
     req: Request<Option<Incoming>>,
     ctx: Arc<ConnCtx>,
     conn: ConnInFlight,
 ) -> Result<Response<ResponseBody>, Infallible> {
-    let mut resp = answer(req, ctx).await;
-    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
-        conn.upgraded();
-    }
-    resp.body_mut().hold_conn(conn);
-    Ok(resp)
-}
-
-/// The response to `req`, the proxy's own when anything failed.
-async fn answer(req: Request<Option<Incoming>>, ctx: Arc<ConnCtx>) -> Response<ResponseBody> {
     let start = Instant::now();
     let dp = ctx.shared.dataplane.load_full();
     let li = dp.listener_index(&ctx.listener);
@@ -131,7 +129,41 @@ async fn answer(req: Request<Option<Incoming>>, ctx: Arc<ConnCtx>) -> Response<R
         dp: &dp,
         start,
     };
-    match try_handle(req, &dp, &ctx, li, start, &mut line.trail).await {
+    let result = match prepare(req, &dp, &ctx, li, &mut line.trail) {
+        Err(e) => Err(e),
+        Ok(r) => {
+            let made = Made {
+                dp: &dp,
+                ctx: &ctx,
+                li,
+                id: r.id,
+                start,
+            };
+            if r.chain.is_none() && !r.pool.has_plugins {
+                let request = Request::from_parts(r.parts, RequestBody::Stream(r.body));
+                let tried = &mut line.trail.tried;
+                let answer =
+                    attempt::send(r.pool, r.route, request, r.needs_host, start, None, tried).await;
+                upstream_response(answer, &made, r.route, r.client_upgrade)
+            } else {
+                // Boxed: the plugin path's state stays off the future of a
+                // request without plugins.
+                let with = WithPlugins {
+                    ctx: &ctx,
+                    route: r.route,
+                    pool: r.pool,
+                    start,
+                    needs_host: r.needs_host,
+                    client_upgrade: r.client_upgrade,
+                    chain: r.chain,
+                };
+                let completion = |s, f, p| made.completion(s, f, p);
+                let tried = &mut line.trail.tried;
+                Box::pin(with_plugins(with, r.parts, r.body, tried, completion)).await
+            }
+        }
+    };
+    let mut resp = match result {
         Ok(mut resp) => {
             line.attach(&mut resp, None);
             resp
@@ -153,7 +185,13 @@ async fn answer(req: Request<Option<Incoming>>, ctx: Arc<ConnCtx>) -> Response<R
             line.attach(&mut resp, Some(err.reason()));
             resp
         }
+    };
+    drop(line);
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        conn.upgraded();
     }
+    resp.body_mut().hold_conn(conn);
+    Ok(resp)
 }
 
 /// The names behind `trail`, for the access log.
@@ -173,14 +211,27 @@ fn served<'a>(dp: &'a Dataplane, trail: &Trail, reason: Option<&'static str>) ->
     }
 }
 
-async fn try_handle(
+/// A routed request, its headers prepared for the upstream.
+struct Routed<'a> {
+    id: RouteId,
+    route: &'a routing::Route,
+    pool: &'a crate::upstream::PoolRuntime,
+    parts: http::request::Parts,
+    body: ClientBody,
+    needs_host: bool,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    chain: Option<&'a Arc<[Arc<crate::plugin::Plugin>]>>,
+}
+
+/// Routes `req`, takes the route's and pool's concurrency slots (into
+/// `trail`), checks the body limit and prepares the headers.
+fn prepare<'a>(
     mut req: Request<ClientBody>,
-    dp: &Dataplane,
+    dp: &'a Dataplane,
     ctx: &ConnCtx,
     li: Option<usize>,
-    start: Instant,
     trail: &mut Trail,
-) -> Result<Response<ResponseBody>, ProxyError> {
+) -> Result<Routed<'a>, ProxyError> {
     // Taken before the request is consumed: once the 101 is written, hyper
     // hands the client's connection over through it.
     let client_upgrade =
@@ -230,166 +281,82 @@ async fn try_handle(
         host: host_str,
     };
     let needs_host = forward::prepare_request(&mut parts, route, client);
-    let completion = |status: u16, in_flight, plugins| {
-        let metrics = dp.route_metrics(&ctx.shared.metrics, &ctx.listener, li, Some(id));
-        Completion::new(metrics, status, start, in_flight, plugins)
-    };
     let chain = dp.route_plugins.get(id.0).filter(|c| !c.is_empty());
-    if chain.is_none() && !pool.has_plugins {
-        let request = Request::from_parts(parts, RequestBody::Stream(body));
-        let tried = &mut trail.tried;
-        let answer = attempt::send(pool, route, request, needs_host, start, None, tried).await?;
-        let sent = match answer {
-            Answer::Upstream(sent, _) => sent,
-            Answer::Local(r, a) => {
-                let c = completion(0, None, Some(a));
-                return Ok(with_status(plugins::local_response(r, c)));
-            }
-        };
-        let Sent {
-            response,
-            lease,
-            in_flight,
-        } = sent;
-        let status = response.status();
-        if status == StatusCode::SWITCHING_PROTOCOLS {
-            let client = client_upgrade.ok_or(ProxyError::UnexpectedUpgrade)?;
-            let c = completion(101, Some(in_flight), None);
-            return Ok(upgrade::switch(ctx, client, (response, lease), route, c));
-        }
-        let (mut parts, body) = response.into_parts();
-        forward::prepare_response(&mut parts, route);
-        let completion = completion(status.as_u16(), Some(in_flight), None);
-        return Ok(Response::from_parts(
-            parts,
-            ResponseBody::upstream(body, completion, lease),
-        ));
-    }
-    // Boxed: the plugin path's state stays off the future of a request
-    // without plugins (hyper keeps one per connection, moved per request).
-    let with = WithPlugins {
-        ctx,
+    Ok(Routed {
+        id,
         route,
         pool,
-        start,
-        needs_host,
-        client_upgrade,
-        chain,
-    };
-    Box::pin(with_plugins(
-        with,
         parts,
         body,
-        &mut trail.tried,
-        completion,
-    ))
-    .await
-}
-
-/// What the plugin path needs besides the request.
-struct WithPlugins<'a> {
-    ctx: &'a ConnCtx,
-    route: &'a routing::Route,
-    pool: &'a crate::upstream::PoolRuntime,
-    start: Instant,
-    needs_host: bool,
-    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
-    chain: Option<&'a Arc<[Arc<crate::plugin::Plugin>]>>,
-}
-
-/// The request path with plugins: the route's request callbacks, then the
-/// pool's and endpoint's per attempt, then every response callback in
-/// reverse.
-async fn with_plugins(
-    with: WithPlugins<'_>,
-    mut parts: http::request::Parts,
-    body: ClientBody,
-    tried: &mut Tried,
-    completion: impl Fn(u16, Option<crate::upstream::InFlight>, Option<Active>) -> Completion,
-) -> Result<Response<ResponseBody>, ProxyError> {
-    let WithPlugins {
-        ctx,
-        route,
-        pool,
-        start,
         needs_host,
         client_upgrade,
         chain,
-    } = with;
-    let props = Arc::new(Props {
-        source: Some(ctx.peer),
-        scheme: ctx.proto,
-        route: Arc::clone(&route.name),
-        pool: Arc::clone(&pool.name),
-        endpoint: None,
-        upstream: None,
-    });
-    let deadline = attempt::deadline(start, route.timeout);
-    let mut active = Active::new();
-    let body = match chain {
-        Some(chain) => {
-            let body = RequestBody::Stream(body);
-            match plugins::on_request(&mut active, chain, &mut parts, body, &props, deadline).await
-            {
-                Ok(b) => b,
-                Err(Early::Reply(r)) => {
-                    return Ok(with_status(plugins::local_response(
-                        r,
-                        completion(0, None, Some(active)),
-                    )));
-                }
-                Err(Early::Error(e)) => return Err(e),
-            }
-        }
-        None => RequestBody::Stream(body),
-    };
-    let request = Request::from_parts(parts, body);
-    let answer =
-        attempt::send(pool, route, request, needs_host, start, Some(&props), tried).await?;
-    let (sent, ep_active) = match answer {
-        Answer::Upstream(sent, a) => (sent, a),
+    })
+}
+
+/// What a request's `Completion` is made from.
+struct Made<'a> {
+    dp: &'a Dataplane,
+    ctx: &'a ConnCtx,
+    li: Option<usize>,
+    id: RouteId,
+    start: Instant,
+}
+
+impl Made<'_> {
+    fn completion(
+        &self,
+        status: u16,
+        in_flight: Option<crate::upstream::InFlight>,
+        plugins: Option<Active>,
+    ) -> Completion {
+        let m = &self.ctx.shared.metrics;
+        let metrics = self
+            .dp
+            .route_metrics(m, &self.ctx.listener, self.li, Some(self.id));
+        Completion::new(metrics, status, self.start, in_flight, plugins)
+    }
+}
+
+/// The client's response to what `attempt::send` brought back, on the path
+/// without plugins.
+fn upstream_response(
+    answer: Result<Answer, ProxyError>,
+    made: &Made<'_>,
+    route: &routing::Route,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> Result<Response<ResponseBody>, ProxyError> {
+    let sent = match answer? {
+        Answer::Upstream(sent, _) => sent,
         Answer::Local(r, a) => {
-            active.absorb(a);
-            return Ok(with_status(plugins::local_response(
-                r,
-                completion(0, None, Some(active)),
-            )));
+            let c = made.completion(0, None, Some(a));
+            return Ok(with_status(plugins::local_response(r, c)));
         }
     };
-    active.absorb(ep_active);
     let Sent {
         response,
         lease,
         in_flight,
     } = sent;
-    // Response callbacks do not run on a 101: there is no response to edit
-    // but its head, and the body that follows is another protocol.
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+    let status = response.status();
+    if status == StatusCode::SWITCHING_PROTOCOLS {
         let client = client_upgrade.ok_or(ProxyError::UnexpectedUpgrade)?;
-        let c = completion(101, Some(in_flight), Some(active));
-        return Ok(upgrade::switch(ctx, client, (response, lease), route, c));
+        let c = made.completion(101, Some(in_flight), None);
+        return Ok(upgrade::switch(
+            made.ctx,
+            client,
+            (response, lease),
+            route,
+            c,
+        ));
     }
     let (mut parts, body) = response.into_parts();
     forward::prepare_response(&mut parts, route);
-    let tail = match plugins::on_response(&mut active, &mut parts, body, lease).await {
-        Ok(t) => t,
-        Err(Early::Reply(r)) => {
-            return Ok(with_status(plugins::local_response(
-                r,
-                completion(0, Some(in_flight), Some(active)),
-            )));
-        }
-        Err(Early::Error(e)) => return Err(e),
-    };
-    let completion = completion(parts.status.as_u16(), Some(in_flight), Some(active));
-    let body = match tail {
-        Tail::Stream(body, lease) => ResponseBody::upstream(body, completion, lease),
-        Tail::Full(bytes) => ResponseBody::full(bytes, Some(completion)),
-        Tail::Prefixed(prefix, rest, lease) => {
-            ResponseBody::upstream_prefixed(prefix, rest, completion, lease)
-        }
-    };
-    Ok(Response::from_parts(parts, body))
+    let completion = made.completion(status.as_u16(), Some(in_flight), None);
+    Ok(Response::from_parts(
+        parts,
+        ResponseBody::upstream(body, completion, lease),
+    ))
 }
 
 /// A local reply's completion records the reply's status.
