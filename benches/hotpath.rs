@@ -120,6 +120,8 @@ fn header_rewrite(c: &mut Criterion) {
         .unwrap();
     let endpoint = &cfg.pools[0].endpoints[0].url;
     let peer: SocketAddr = "198.51.100.7:40000".parse().unwrap();
+    let peer_ip = forward::ip_value(peer.ip());
+    let host = http::HeaderValue::from_static("api.example.com");
     let mut group = c.benchmark_group("header_rewrite");
     group.bench_function("request", |b| {
         b.iter_batched(
@@ -127,8 +129,9 @@ fn header_rewrite(c: &mut Criterion) {
             |mut parts| {
                 let client = ClientInfo {
                     peer,
+                    peer_ip: Some(&peer_ip),
                     proto: "http",
-                    host: Some("api.example.com"),
+                    host: Some(&host),
                 };
                 let needs_host = forward::prepare_request(&mut parts, route, client);
                 let original = std::mem::take(&mut parts.uri);

@@ -100,11 +100,21 @@ fn accepts_trailers(headers: &HeaderMap) -> bool {
 pub struct ClientInfo<'a> {
     /// The client's address.
     pub peer: SocketAddr,
+    /// The client's IP address as a header value, when the caller keeps it
+    /// formatted (once per connection); else it is formatted here.
+    pub peer_ip: Option<&'a HeaderValue>,
     /// `http` or `https`.
     pub proto: &'static str,
     /// The host the client asked for and the request was routed by (the
     /// URI's authority, else the first Host line), as sent.
-    pub host: Option<&'a str>,
+    pub host: Option<&'a HeaderValue>,
+}
+
+/// `ip` as a header value (`X-Forwarded-For`'s last element).
+pub fn ip_value(ip: std::net::IpAddr) -> HeaderValue {
+    let text = ip.to_string();
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
+        .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 /// Rewrites the headers of `parts` for the upstream, whichever endpoint it
@@ -127,9 +137,9 @@ pub fn prepare_request(
         // this value of TE in HTTP/2); the response trailers are passed on.
         headers.insert(header::TE, HeaderValue::from_static("trailers"));
     }
-    append_forwarded_for(headers, client.peer);
+    append_forwarded_for(headers, client.peer, client.peer_ip);
     headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(client.proto));
-    match client.host.and_then(|h| HeaderValue::from_str(h).ok()) {
+    match client.host.cloned() {
         Some(v) => {
             // The host the request was routed by is the one the upstream
             // sees, once: for absolute-form and HTTP/2 requests the
@@ -178,8 +188,13 @@ pub fn prepare_response(parts: &mut http::response::Parts, route: &Route) {
     route.response_headers.apply(&mut parts.headers);
 }
 
-fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr) {
+fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr, ip: Option<&HeaderValue>) {
     use std::fmt::Write;
+    // The common case: no list yet, and the address already formatted.
+    if let (Some(ip), false) = (ip, headers.contains_key(&X_FORWARDED_FOR)) {
+        headers.insert(&X_FORWARDED_FOR, ip.clone());
+        return;
+    }
     let mut joined = String::with_capacity(48);
     for v in headers.get_all(&X_FORWARDED_FOR) {
         if let Ok(s) = v.to_str() {
@@ -359,7 +374,16 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
         h.append("x-forwarded-for", HeaderValue::from_static("2.2.2.2"));
-        append_forwarded_for(&mut h, "127.0.0.1:5".parse().unwrap());
+        let ip = ip_value("127.0.0.1".parse().unwrap());
+        append_forwarded_for(&mut h, "127.0.0.1:5".parse().unwrap(), Some(&ip));
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 127.0.0.1");
+        // Without a list, the formatted address is the list; without one
+        // formatted, the peer's is formatted here.
+        let mut h = HeaderMap::new();
+        append_forwarded_for(&mut h, "[::1]:5".parse().unwrap(), Some(&ip));
+        assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+        let mut h = HeaderMap::new();
+        append_forwarded_for(&mut h, "[::1]:5".parse().unwrap(), None);
+        assert_eq!(h["x-forwarded-for"], "::1");
     }
 }

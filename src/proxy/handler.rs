@@ -41,6 +41,8 @@ pub struct ConnCtx {
     pub listener: Arc<str>,
     /// Client address.
     pub peer: SocketAddr,
+    /// The client's IP address, formatted once for `X-Forwarded-For`.
+    pub peer_ip: HeaderValue,
     /// `http` or `https`.
     pub proto: &'static str,
     /// Shared state.
@@ -277,8 +279,9 @@ fn prepare<'a>(
     }
     let client = ClientInfo {
         peer: ctx.peer,
+        peer_ip: Some(&ctx.peer_ip),
         proto: ctx.proto,
-        host: host_str,
+        host: host.as_ref(),
     };
     let needs_host = forward::prepare_request(&mut parts, route, client);
     let chain = dp.route_plugins.get(id.0).filter(|c| !c.is_empty());

@@ -244,6 +244,7 @@ async fn accept_loop(
                 let ctx = Arc::new(ConnCtx {
                     listener: Arc::clone(&name),
                     peer,
+                    peer_ip: super::forward::ip_value(peer.ip()),
                     proto: if tls.is_some() { "https" } else { "http" },
                     shared: Arc::clone(&shared),
                     drain: Arc::clone(&drain),

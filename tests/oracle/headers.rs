@@ -127,10 +127,12 @@ pub fn check_prepare_request(head: &RequestHead, ops: &HeaderOps, peer: SocketAd
         .map(http::Request::into_parts)
         .unwrap_or_else(|e| panic!("{e}: {head:?}"));
     parts.headers = before.clone();
+    let host_value = host.as_deref().and_then(|h| HeaderValue::from_str(h).ok());
     let client = ClientInfo {
         peer,
+        peer_ip: None,
         proto,
-        host: host.as_deref(),
+        host: host_value.as_ref(),
     };
     let needs_host = forward::prepare_request(&mut parts, &route, client);
     let after = &parts.headers;

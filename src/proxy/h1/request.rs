@@ -31,6 +31,9 @@ pub(super) enum Head {
     Other,
 }
 
+/// Fields a request gains on its way upstream (`forward::prepare_request`).
+const FORWARDED_ROOM: usize = 4;
+
 /// A byte range of the head.
 type Span = (usize, usize);
 
@@ -75,7 +78,9 @@ pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
 
 /// The header map, values sliced out of `head`.
 fn headers(head: &Bytes, spans: SmallVec<[(HeaderName, Span); 16]>) -> Option<HeaderMap> {
-    let mut map = HeaderMap::with_capacity(spans.len());
+    // Room for the `X-Forwarded-*` fields the request gains on its way up,
+    // so that adding them does not grow (rehash) the map.
+    let mut map = HeaderMap::with_capacity(spans.len() + FORWARDED_ROOM);
     for (name, (a, b)) in spans {
         map.append(name, HeaderValue::from_maybe_shared(head.slice(a..b)).ok()?);
     }

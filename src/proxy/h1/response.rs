@@ -64,16 +64,36 @@ pub(super) fn encode_head(
 ) -> Framing {
     let status = parts.status;
     let headers = &mut parts.headers;
-    headers.remove(header::TRANSFER_ENCODING);
+    // One pass over the (few) names instead of a hashed lookup for each
+    // field the framing depends on.
+    let (mut length, mut chunked, mut connection, mut date) = (0, false, false, false);
+    for name in headers.keys() {
+        if name == header::CONTENT_LENGTH {
+            length += 1;
+        } else if name == header::TRANSFER_ENCODING {
+            chunked = true;
+        } else if name == header::CONNECTION {
+            connection = true;
+        } else if name == header::DATE {
+            date = true;
+        }
+    }
+    if chunked {
+        headers.remove(header::TRANSFER_ENCODING);
+    }
     let framing = if status.is_informational() || status == StatusCode::NO_CONTENT {
-        headers.remove(header::CONTENT_LENGTH);
+        if length > 0 {
+            headers.remove(header::CONTENT_LENGTH);
+        }
         Framing::Empty
     } else if method == Method::HEAD || status == StatusCode::NOT_MODIFIED {
         Framing::Empty
-    } else if let Some(n) = content_length(headers) {
+    } else if let Some(n) = (length == 1).then(|| content_length(headers)).flatten() {
         Framing::Length(n)
     } else {
-        headers.remove(header::CONTENT_LENGTH);
+        if length > 0 {
+            headers.remove(header::CONTENT_LENGTH);
+        }
         match body.size_hint().exact() {
             Some(n) => {
                 headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
@@ -101,10 +121,10 @@ pub(super) fn encode_head(
     if framing == Framing::Chunked {
         out.put_slice(b"transfer-encoding: chunked\r\n");
     }
-    if close && !headers.contains_key(header::CONNECTION) {
+    if close && !connection {
         out.put_slice(b"connection: close\r\n");
     }
-    if !headers.contains_key(header::DATE) {
+    if !date {
         out.put_slice(b"date: ");
         super::date::put(out);
         out.put_slice(b"\r\n");
