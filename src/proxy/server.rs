@@ -325,7 +325,13 @@ async fn serve(
     if *drain.borrow_and_update() != DrainState::Serving {
         return;
     }
-    let handshake = tokio::time::timeout(timeout, TlsAcceptor::from(config).accept(stream));
+    // Boxed, like the TLS connection's serving below: the task of every
+    // connection is as large as its largest state, and a plain one should
+    // not carry a TLS session's room.
+    let handshake = Box::pin(tokio::time::timeout(
+        timeout,
+        TlsAcceptor::from(config).accept(stream),
+    ));
     // A draining listener drops handshakes in progress: no request has
     // started on them yet.
     let stream = tokio::select! {
@@ -349,7 +355,7 @@ async fn serve(
         },
         _ = drain.changed() => return,
     };
-    serve_http(stream, ctx, builder, drain, limits).await;
+    Box::pin(serve_http(stream, ctx, builder, drain, limits)).await;
 }
 
 /// HTTP/1.1 or HTTP/2 on an established (plain or TLS) connection: the
@@ -400,6 +406,31 @@ async fn serve_http<S>(
             return;
         }
     };
+    // Boxed: hyper's connection state is allocated only for connections
+    // that need it, not carried in every connection's task.
+    let stage = serve_hyper(io, prefix, ctx, builder, drain, activity, deadline);
+    Box::pin(stage).await;
+}
+
+/// hyper's auto builder from the first request the fast path did not
+/// serve: `prefix` holds the bytes read but not served.
+async fn serve_hyper<S>(
+    mut io: Watched<S>,
+    prefix: bytes::Bytes,
+    ctx: Arc<ConnCtx>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    mut drain: watch::Receiver<DrainState>,
+    activity: Arc<Activity>,
+    mut deadline: Deadline,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let peer = ctx.peer;
+    if let Err(e) = io.leave_fast(&prefix) {
+        tracing::debug!(%peer, error = %e, "Request head refused; connection closed.");
+        io.refuse().await;
+        return;
+    }
     let io = TokioIo::new(h1::Prefixed::new(io, prefix));
     let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
         handler::handle(req.map(Some), Arc::clone(&ctx), activity.begin())

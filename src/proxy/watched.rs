@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::activity::Activity;
-use super::head_scan::HeadScan;
+use super::head_scan::{HeadError, HeadScan};
 
 /// The 400 written before a connection with a refused head closes.
 const BAD_REQUEST: &[u8] =
@@ -34,6 +34,10 @@ pub(super) struct Watched<S> {
     /// HTTP/2 preface (`PRI `, a method HTTP/1 reserves for it) from a
     /// request line; `None` once told.
     first: Option<([u8; 4], usize)>,
+    /// The HTTP/1.1 fast path reads the heads (`proxy/h1`), and checks
+    /// them itself: no scan until it hands the connection to hyper
+    /// (`leave_fast`).
+    fast: bool,
 }
 
 impl<S> Watched<S> {
@@ -42,13 +46,28 @@ impl<S> Watched<S> {
         Self {
             inner,
             activity,
-            scan: Some(HeadScan::default()),
+            scan: None,
             first: Some(([0; 4], 0)),
+            fast: true,
         }
     }
 
+    /// The fast path hands the connection to hyper, with `prefix` read
+    /// but not served (a head, whole or in part, and what followed it):
+    /// the head is scanned now, and a head still arriving goes on being
+    /// scanned as it arrives. `Err`: the head is refused.
+    pub(super) fn leave_fast(&mut self, prefix: &[u8]) -> Result<(), HeadError> {
+        self.fast = false;
+        let mut scan = HeadScan::default();
+        self.scan = match scan.feed(prefix)? {
+            true => None,
+            false => Some(scan),
+        };
+        Ok(())
+    }
+
     /// Looks at newly read bytes.
-    pub(super) fn inspect(&mut self, bytes: &[u8]) -> Result<(), super::head_scan::HeadError> {
+    pub(super) fn inspect(&mut self, bytes: &[u8]) -> Result<(), HeadError> {
         if let Some((buf, len)) = &mut self.first {
             let take = bytes.len().min(buf.len() - *len);
             buf[*len..*len + take].copy_from_slice(&bytes[..take]);
@@ -67,7 +86,7 @@ impl<S> Watched<S> {
             self.scan = None;
             return Ok(());
         }
-        if self.activity.bytes_arrived() {
+        if self.activity.bytes_arrived() && !self.fast {
             self.scan = Some(HeadScan::default());
         }
         let Some(scan) = &mut self.scan else {
@@ -88,6 +107,14 @@ impl<S> Watched<S> {
 }
 
 impl<S: AsyncWrite + Unpin> Watched<S> {
+    /// Answers a head refused at the hand-over (`leave_fast`) with the
+    /// 400, best effort: the connection closes next.
+    pub(super) async fn refuse(&mut self) {
+        use tokio::io::AsyncWriteExt;
+        let write = self.inner.write_all(BAD_REQUEST);
+        drop(tokio::time::timeout(std::time::Duration::from_secs(1), write).await);
+    }
+
     /// Writes the 400 for a refused head if nothing else is being answered
     /// on the connection (best effort: the socket is about to close).
     fn reject(&mut self, cx: &mut Context<'_>) {
@@ -158,9 +185,32 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 mod tests {
     use super::*;
 
+    /// A watched stream in hyper's hands from the start (as after a
+    /// hand-over of nothing).
     fn watched() -> (Watched<tokio::io::Empty>, Arc<Activity>) {
         let a = Activity::new();
-        (Watched::new(tokio::io::empty(), Arc::clone(&a)), a)
+        let mut w = Watched::new(tokio::io::empty(), Arc::clone(&a));
+        w.leave_fast(b"").unwrap();
+        (w, a)
+    }
+
+    #[test]
+    fn the_fast_path_is_not_scanned_and_the_hand_over_scans_its_head() {
+        let a = Activity::new();
+        let mut w = Watched::new(tokio::io::empty(), Arc::clone(&a));
+        // The fast path checks its heads itself.
+        w.inspect(b"GET / HTTP/1.1\nHost: a\n\n").unwrap();
+        // A refused head at the hand-over.
+        assert_eq!(
+            w.leave_fast(
+                b"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ),
+            Err(HeadError::Ambiguous)
+        );
+        // A head handed over in part is scanned on as it arrives.
+        let mut w = Watched::new(tokio::io::empty(), Arc::clone(&a));
+        w.leave_fast(b"POST / HTTP/1.1\r\nX: 1\r\n").unwrap();
+        assert!(w.inspect(b"Y: 2\n\r\n").is_err());
     }
 
     #[test]

@@ -37,21 +37,26 @@ const FORWARDED_ROOM: usize = 4;
 /// A byte range of the head.
 type Span = (usize, usize);
 
-/// The parts of a parsed head, as ranges of the buffer, before it is cut.
+/// The parts of a parsed head, as ranges of the buffer, before it is cut
+/// (the fields are filled into a list the caller keeps, so that the list
+/// is not moved).
 struct Layout {
     len: usize,
     method: Method,
     path: Span,
-    headers: SmallVec<[(HeaderName, Span); 16]>,
     close: bool,
 }
+
+/// The fields of a head: names, and their values' ranges.
+type Fields = SmallVec<[(HeaderName, Span); 16]>;
 
 /// Parses the head at the front of `buf`; one with more than
 /// `max_headers` fields goes to hyper (for its 431). On `Fast` the head's bytes are
 /// taken off the buffer (header values and the target point into them,
 /// without a copy); the bytes after it (a pipelined request) stay.
 pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
-    let layout = match layout(buf, max_headers) {
+    let mut fields = Fields::new();
+    let layout = match layout(buf, max_headers, &mut fields) {
         Ok(Some(l)) => l,
         Ok(None) => return Head::Partial,
         Err(()) => return Head::Other,
@@ -59,7 +64,7 @@ pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
     let head = buf.split_to(layout.len).freeze();
     let built = Uri::from_maybe_shared(head.slice(layout.path.0..layout.path.1))
         .ok()
-        .zip(headers(&head, layout.headers));
+        .zip(headers(&head, &mut fields));
     let Some((uri, headers)) = built else {
         // Values httparse takes but `http` does not: put the head back.
         let mut whole = BytesMut::with_capacity(head.len() + buf.len());
@@ -77,11 +82,11 @@ pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
 }
 
 /// The header map, values sliced out of `head`.
-fn headers(head: &Bytes, spans: SmallVec<[(HeaderName, Span); 16]>) -> Option<HeaderMap> {
+fn headers(head: &Bytes, spans: &mut Fields) -> Option<HeaderMap> {
     // Room for the `X-Forwarded-*` fields the request gains on its way up,
     // so that adding them does not grow (rehash) the map.
     let mut map = HeaderMap::with_capacity(spans.len() + FORWARDED_ROOM);
-    for (name, (a, b)) in spans {
+    for (name, (a, b)) in spans.drain(..) {
         map.append(name, HeaderValue::from_maybe_shared(head.slice(a..b)).ok()?);
     }
     Some(map)
@@ -89,7 +94,7 @@ fn headers(head: &Bytes, spans: SmallVec<[(HeaderName, Span); 16]>) -> Option<He
 
 /// The head's layout: `Ok(None)` when it is not whole yet, `Err` when the
 /// fast path does not serve it.
-fn layout(buf: &[u8], max_headers: usize) -> Result<Option<Layout>, ()> {
+fn layout(buf: &[u8], max_headers: usize, headers: &mut Fields) -> Result<Option<Layout>, ()> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut slots);
     let len = match req.parse(buf) {
@@ -97,7 +102,8 @@ fn layout(buf: &[u8], max_headers: usize) -> Result<Option<Layout>, ()> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(_) => return Err(()),
     };
-    if req.version != Some(1) || req.headers.len() > max_headers {
+    // A bare LF line end is refused (`head_scan`, at the hand-over).
+    if req.version != Some(1) || req.headers.len() > max_headers || bare_lf(&buf[..len]) {
         return Err(());
     }
     let (Some(method), Some(path)) = (req.method, req.path) else {
@@ -114,7 +120,6 @@ fn layout(buf: &[u8], max_headers: usize) -> Result<Option<Layout>, ()> {
     };
     let mut close = false;
     let mut length = false;
-    let mut headers = SmallVec::with_capacity(req.headers.len());
     for h in req.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| ())?;
         match name.as_str() {
@@ -131,9 +136,13 @@ fn layout(buf: &[u8], max_headers: usize) -> Result<Option<Layout>, ()> {
         len,
         method,
         path: span(path.as_bytes()),
-        headers,
         close,
     }))
+}
+
+/// Whether a line of `head` ends with LF alone.
+fn bare_lf(head: &[u8]) -> bool {
+    memchr::memchr_iter(b'\n', head).any(|i| i == 0 || head[i - 1] != b'\r')
 }
 
 #[cfg(test)]
@@ -193,6 +202,8 @@ mod tests {
             "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
             "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
             "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+            "GET / HTTP/1.1\nHost: a\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\n\n",
             "GET /a<b> HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n",
         ] {
             let (head, rest) = parse_str(s);
