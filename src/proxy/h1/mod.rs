@@ -8,7 +8,7 @@
 //! put that at a tenth of the proxy's user time per request. Here a
 //! request head is parsed in place (values sliced out of the read buffer),
 //! the response head and small bodies go out in one write, and an idle
-//! connection holds a 4 KiB read buffer.
+//! connection holds a 2 KiB read buffer.
 //!
 //! Which requests: those `request::parse` calls `Fast` (HTTP/1.1, no
 //! body, nothing that changes the connection). The first head that is not
@@ -45,8 +45,9 @@ use super::server::DrainState;
 use request::Head;
 use response::Writer;
 
-/// The read buffer's size, and the least room a read is given.
-const READ_SIZE: usize = 4096;
+/// The read buffer's size (nginx's `client_header_buffer_size` is 1 KiB;
+/// a longer head grows it). A read is given at least a quarter of it.
+const READ_SIZE: usize = 2048;
 /// A write buffer that grew past this is not kept for the next response.
 const KEEP_OUT: usize = 64 * 1024;
 

@@ -30,6 +30,8 @@ const FAILURE_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
 const READ_CHUNK: usize = 4096;
 /// The most a read asks room for (a body streaming in fills reads fast).
 const MAX_READ_CHUNK: usize = 64 * 1024;
+/// Idle connections of a pool that keep their read buffer.
+const WARM_BUFFERS: usize = 64;
 
 /// An open connection and the bytes read from it but not yet used.
 #[derive(Debug)]
@@ -130,12 +132,15 @@ impl IdleStack {
         if limit.is_zero() || !conn.buf.is_empty() {
             return;
         }
-        // An idle connection keeps at most a small buffer: one grown for a
-        // large body is let go (its next read allocates anew).
-        if conn.buf.capacity() > READ_CHUNK {
+        let mut idle = self.lock();
+        // The warmest connections keep a small buffer (the next request
+        // reuses it, without an allocation); the rest of a large idle pool
+        // keeps none (as nginx frees an idle keep-alive connection's), so
+        // hundreds of idle sockets do not hold 4 KiB each. A buffer grown
+        // for a large body is always let go.
+        if idle.len() >= WARM_BUFFERS || conn.buf.capacity() > READ_CHUNK {
             conn.buf = BytesMut::new();
         }
-        let mut idle = self.lock();
         if idle.len() < MAX_IDLE {
             idle.push(Idle {
                 conn,
