@@ -9,11 +9,12 @@
 //! - `date` is added when the response has none; `connection: close` when
 //!   the connection closes after this response.
 //!
-//! The head and small data frames are copied into one buffer; a large
-//! frame goes out beside it in the same vectored write. A body that fails
+//! The head and small data frames are copied into one buffer; large
+//! frames go out beside it, uncopied, in the same vectored write. A body that fails
 //! (or runs past its length) has what was staged written, then the
 //! connection closes without the body's end, so the client sees the cut.
 
+use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -25,8 +26,11 @@ use tokio::io::AsyncWrite;
 
 use crate::proxy::body::ResponseBody;
 
-/// Data frames up to this size are copied next to the head.
-const COPY_MAX: usize = 8 * 1024;
+/// Data frames up to this size are copied next to the head; larger ones
+/// go out beside it, in the same vectored write, without a copy.
+const COPY_MAX: usize = 2 * 1024;
+/// The most segments one vectored write takes (and queued before a write).
+const MAX_SEGMENTS: usize = 16;
 /// Staged bytes are written once this many are waiting.
 const FLUSH_AT: usize = 64 * 1024;
 
@@ -150,11 +154,14 @@ fn content_length(headers: &http::HeaderMap) -> Option<u64> {
 /// The rest of a response on its way out: staged bytes, and the body
 /// still to be read.
 pub(super) struct Writer<'a> {
+    /// Closed segments (the head and small frames copied together, large
+    /// frames as they came), written first, in order.
+    queue: VecDeque<Bytes>,
+    /// Bytes in `queue`.
+    queued: usize,
+    /// The open segment, written after `queue`: small frames and framing
+    /// are copied into it.
     out: &'a mut BytesMut,
-    /// A large data frame, written after `out`, then `tail`.
-    big: Option<Bytes>,
-    /// `\r\n` after a chunk in `big`, or nothing.
-    tail: &'static [u8],
     framing: Framing,
     /// The body has been read to its end (or is not read).
     done: bool,
@@ -166,21 +173,36 @@ impl<'a> Writer<'a> {
     /// A writer for a response whose head is in `out`.
     pub(super) fn new(out: &'a mut BytesMut, framing: Framing) -> Self {
         Self {
+            queue: VecDeque::new(),
+            queued: 0,
             out,
-            big: None,
-            tail: b"",
             framing,
             done: framing == Framing::Empty || framing == Framing::Length(0),
             failed: false,
         }
     }
 
-    fn staged(&self) -> bool {
-        !self.out.is_empty() || self.big.is_some() || !self.tail.is_empty()
+    fn staged(&self) -> usize {
+        self.queued + self.out.len()
     }
 
-    /// Frames one data frame. Called only while nothing is staged after
-    /// `out` (so what goes into `out` keeps its order).
+    /// Stages `data`: copied into the open segment when small, else queued
+    /// as it is (no copy) after the open segment, which closes.
+    fn put(&mut self, data: Bytes) {
+        if data.len() <= COPY_MAX {
+            self.out.put_slice(&data);
+            return;
+        }
+        if !self.out.is_empty() {
+            let closed = self.out.split().freeze();
+            self.queued += closed.len();
+            self.queue.push_back(closed);
+        }
+        self.queued += data.len();
+        self.queue.push_back(data);
+    }
+
+    /// Frames one data frame.
     fn data(&mut self, data: Bytes, body: &ResponseBody) {
         match &mut self.framing {
             Framing::Empty => {}
@@ -195,28 +217,16 @@ impl<'a> Writer<'a> {
                 if *left == 0 {
                     self.done = true;
                 }
-                if data.len() <= COPY_MAX {
-                    self.out.put_slice(&data);
-                } else {
-                    self.big = Some(data);
-                }
+                self.put(data);
             }
             Framing::Chunked => {
-                let end = body.is_end_stream();
                 if !data.is_empty() {
                     put_hex(self.out, data.len());
                     self.out.put_slice(b"\r\n");
-                    if data.len() <= COPY_MAX {
-                        self.out.put_slice(&data);
-                        self.out.put_slice(b"\r\n");
-                    } else {
-                        self.big = Some(data);
-                        self.tail = if end { b"\r\n0\r\n\r\n" } else { b"\r\n" };
-                        self.done = end;
-                        return;
-                    }
+                    self.put(data);
+                    self.out.put_slice(b"\r\n");
                 }
-                if end {
+                if body.is_end_stream() {
                     self.end();
                 }
             }
@@ -241,11 +251,7 @@ impl<'a> Writer<'a> {
         body: &mut ResponseBody,
     ) -> Poll<Result<(), WriteError>> {
         loop {
-            while !self.done
-                && self.big.is_none()
-                && self.tail.is_empty()
-                && self.out.len() < FLUSH_AT
-            {
+            while !self.done && self.staged() < FLUSH_AT && self.queue.len() < MAX_SEGMENTS {
                 match Pin::new(&mut *body).poll_frame(cx) {
                     Poll::Pending => break,
                     Poll::Ready(None) => self.end(),
@@ -260,7 +266,7 @@ impl<'a> Writer<'a> {
                     }
                 }
             }
-            if self.staged() {
+            if self.staged() > 0 {
                 let n = ready!(self.poll_write_staged(cx, io))?;
                 if n == 0 {
                     return Poll::Ready(Err(
@@ -287,28 +293,32 @@ impl<'a> Writer<'a> {
         cx: &mut Context<'_>,
         io: &mut S,
     ) -> Poll<std::io::Result<usize>> {
-        let big = self.big.as_deref().unwrap_or_default();
-        let slices = [
-            IoSlice::new(self.out),
-            IoSlice::new(big),
-            IoSlice::new(self.tail),
-        ];
-        Pin::new(io).poll_write_vectored(cx, &slices)
+        let mut slices = [IoSlice::new(&[]); MAX_SEGMENTS + 1];
+        let mut n = 0;
+        for seg in self.queue.iter().take(MAX_SEGMENTS) {
+            slices[n] = IoSlice::new(seg);
+            n += 1;
+        }
+        // The open segment follows every queued one.
+        if self.queue.len() <= MAX_SEGMENTS {
+            slices[n] = IoSlice::new(self.out);
+            n += 1;
+        }
+        Pin::new(io).poll_write_vectored(cx, &slices[..n])
     }
 
     fn advance(&mut self, mut n: usize) {
-        let k = n.min(self.out.len());
-        self.out.advance(k);
-        n -= k;
-        if let Some(big) = &mut self.big {
-            let k = n.min(big.len());
-            big.advance(k);
-            n -= k;
-            if big.is_empty() {
-                self.big = None;
+        while let Some(front) = self.queue.front_mut() {
+            if n < front.len() {
+                front.advance(n);
+                self.queued -= n;
+                return;
             }
+            n -= front.len();
+            self.queued -= front.len();
+            self.queue.pop_front();
         }
-        self.tail = &self.tail[n.min(self.tail.len())..];
+        self.out.advance(n.min(self.out.len()));
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use http::Response;
+use std::task::{Context, Poll};
 
 fn head(resp: Response<ResponseBody>, method: &Method, close: bool) -> (String, Framing) {
     let (mut parts, body) = resp.into_parts();
@@ -132,5 +133,58 @@ fn chunk_sizes_are_hex() {
         let mut out = BytesMut::new();
         put_hex(&mut out, n);
         assert_eq!(&out[..], format!("{n:x}").as_bytes());
+    }
+}
+
+/// Writes at most `max` bytes per call, as a socket with little room does.
+struct Trickle {
+    sent: Vec<u8>,
+    max: usize,
+}
+
+impl AsyncWrite for Trickle {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let n = buf.len().min(self.max);
+        self.sent.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn segments_keep_their_order_through_short_writes() {
+    // Small and large frames alternate (chunked, then with a length).
+    let frames: Vec<Bytes> = [10, COPY_MAX + 5, 3, 3 * COPY_MAX, 1]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Bytes::from(vec![b'a' + i as u8; *n]))
+        .collect();
+    let whole: Vec<u8> = frames.concat();
+    for max in [1, 7, 1000, usize::MAX] {
+        let mut out = BytesMut::from(&b"H\r\n"[..]);
+        let mut sink = Trickle {
+            sent: Vec::new(),
+            max,
+        };
+        let mut w = Writer::new(&mut out, Framing::Length(whole.len() as u64));
+        let body = ResponseBody::full(Bytes::new(), None);
+        for f in &frames {
+            w.data(f.clone(), &body);
+        }
+        let mut body = body;
+        let r = std::future::poll_fn(|cx| w.poll_write(cx, &mut sink, &mut body)).await;
+        assert!(r.is_ok());
+        assert_eq!(sink.sent, [&b"H\r\n"[..], &whole].concat(), "max {max}");
     }
 }
