@@ -3,8 +3,9 @@
 //! `handle` is the outer layer: it loads the dataplane once, turns every
 //! `ProxyError` into its synthetic response and counts it, and, when the
 //! access log is on, starts the request's line and hands it to the
-//! response body (which queues it when the body ends). `try_handle` is the
-//! happy path returning `Result`.
+//! response body (which queues it when the body ends). The happy path,
+//! returning `Result`, is `prepare` (routing and headers), the awaited
+//! `attempt::send` and `upstream_response`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
