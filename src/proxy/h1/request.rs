@@ -113,10 +113,17 @@ fn layout(buf: &[u8], max_headers: usize, headers: &mut Fields) -> Result<Option
         return Err(());
     }
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| ())?;
+    // Where a slice httparse returned lies in `buf` (checked: a slice
+    // that is not inside it sends the head to hyper instead).
     let base = buf.as_ptr() as usize;
-    let span = |s: &[u8]| {
-        let a = s.as_ptr() as usize - base;
-        (a, a + s.len())
+    let span = |s: &[u8]| -> Result<Span, ()> {
+        let a = (s.as_ptr() as usize).checked_sub(base).ok_or(())?;
+        let b = a.checked_add(s.len()).ok_or(())?;
+        if b <= len {
+            Ok((a, b))
+        } else {
+            Err(())
+        }
     };
     let mut close = false;
     let mut length = false;
@@ -130,12 +137,12 @@ fn layout(buf: &[u8], max_headers: usize, headers: &mut Fields) -> Result<Option
             | "http2-settings" => return Err(()),
             _ => {}
         }
-        headers.push((name, span(h.value)));
+        headers.push((name, span(h.value)?));
     }
     Ok(Some(Layout {
         len,
         method,
-        path: span(path.as_bytes()),
+        path: span(path.as_bytes())?,
         close,
     }))
 }
@@ -169,6 +176,22 @@ mod tests {
         let two: Vec<_> = req.headers().get_all("x-two").iter().collect();
         assert_eq!(two, ["1", "2"]);
         assert_eq!(&rest[..], b"GET / HTTP/1.1\r\n");
+    }
+
+    #[test]
+    fn empty_values_are_kept() {
+        for s in [
+            "GET / HTTP/1.1\r\nX-Empty:\r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.1\r\nX-Empty: \r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n\r\n",
+        ] {
+            let (head, _) = parse_str(s);
+            let Head::Fast(req, _) = head else {
+                panic!("{s:?}: {head:?}")
+            };
+            assert_eq!(req.headers()["x-empty"], "", "{s:?}");
+            assert_eq!(req.headers()["host"], "a", "{s:?}");
+        }
     }
 
     #[test]
