@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod routing;
 pub mod tls;
 pub mod upstream;
+pub(crate) mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -426,12 +426,12 @@ async fn serve_hyper<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let peer = ctx.peer;
-    if let Err(e) = io.leave_fast(&prefix) {
+    if let Err(e) = io.leave_fast(prefix) {
         tracing::debug!(%peer, error = %e, "Request head refused; connection closed.");
         io.refuse().await;
         return;
     }
-    let io = TokioIo::new(h1::Prefixed::new(io, prefix));
+    let io = TokioIo::new(io);
     let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
         handler::handle(req.map(Some), Arc::clone(&ctx), activity.begin())
     });

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::activity::Activity;
@@ -38,6 +39,9 @@ pub(super) struct Watched<S> {
     /// them itself: no scan until it hands the connection to hyper
     /// (`leave_fast`).
     fast: bool,
+    /// Bytes the fast path read but did not serve, read again first by
+    /// hyper (already scanned by `leave_fast`).
+    prefix: Bytes,
 }
 
 impl<S> Watched<S> {
@@ -49,20 +53,23 @@ impl<S> Watched<S> {
             scan: None,
             first: Some(([0; 4], 0)),
             fast: true,
+            prefix: Bytes::new(),
         }
     }
 
     /// The fast path hands the connection to hyper, with `prefix` read
-    /// but not served (a head, whole or in part, and what followed it):
-    /// the head is scanned now, and a head still arriving goes on being
-    /// scanned as it arrives. `Err`: the head is refused.
-    pub(super) fn leave_fast(&mut self, prefix: &[u8]) -> Result<(), HeadError> {
+    /// but not served (a head, whole or in part, and what followed it),
+    /// which the stream gives out again before its own bytes: the head is
+    /// scanned now, and a head still arriving goes on being scanned as it
+    /// arrives. `Err`: the head is refused.
+    pub(super) fn leave_fast(&mut self, prefix: Bytes) -> Result<(), HeadError> {
         self.fast = false;
         let mut scan = HeadScan::default();
-        self.scan = match scan.feed(prefix)? {
+        self.scan = match scan.feed(&prefix)? {
             true => None,
             false => Some(scan),
         };
+        self.prefix = prefix;
         Ok(())
     }
 
@@ -108,11 +115,13 @@ impl<S> Watched<S> {
 
 impl<S: AsyncWrite + Unpin> Watched<S> {
     /// Answers a head refused at the hand-over (`leave_fast`) with the
-    /// 400, best effort: the connection closes next.
+    /// 400, as a refused read does (`reject`).
     pub(super) async fn refuse(&mut self) {
-        use tokio::io::AsyncWriteExt;
-        let write = self.inner.write_all(BAD_REQUEST);
-        drop(tokio::time::timeout(std::time::Duration::from_secs(1), write).await);
+        std::future::poll_fn(|cx| {
+            self.reject(cx);
+            Poll::Ready(())
+        })
+        .await;
     }
 
     /// Writes the 400 for a refused head if nothing else is being answered
@@ -135,8 +144,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Watched<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
         let this = &mut *self;
+        if !this.prefix.is_empty() {
+            let n = this.prefix.len().min(buf.remaining());
+            buf.put_slice(&this.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        let before = buf.filled().len();
         let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = poll {
             let filled = &buf.filled()[before..];
@@ -190,8 +204,22 @@ mod tests {
     fn watched() -> (Watched<tokio::io::Empty>, Arc<Activity>) {
         let a = Activity::new();
         let mut w = Watched::new(tokio::io::empty(), Arc::clone(&a));
-        w.leave_fast(b"").unwrap();
+        w.leave_fast(Bytes::new()).unwrap();
         (w, a)
+    }
+
+    #[tokio::test]
+    async fn the_handed_over_bytes_are_read_first() {
+        use tokio::io::AsyncReadExt;
+        let mut w = Watched::new(tokio::io::empty(), Activity::new());
+        w.leave_fast(Bytes::from_static(b"GET / HTTP/1.1\r\n\r\nGET /2"))
+            .unwrap();
+        let mut small = [0u8; 4];
+        w.read_exact(&mut small).await.unwrap();
+        assert_eq!(&small, b"GET ");
+        let mut rest = Vec::new();
+        w.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"/ HTTP/1.1\r\n\r\nGET /2");
     }
 
     #[test]
@@ -202,14 +230,15 @@ mod tests {
         w.inspect(b"GET / HTTP/1.1\nHost: a\n\n").unwrap();
         // A refused head at the hand-over.
         assert_eq!(
-            w.leave_fast(
+            w.leave_fast(Bytes::from_static(
                 b"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
-            ),
+            )),
             Err(HeadError::Ambiguous)
         );
         // A head handed over in part is scanned on as it arrives.
         let mut w = Watched::new(tokio::io::empty(), Arc::clone(&a));
-        w.leave_fast(b"POST / HTTP/1.1\r\nX: 1\r\n").unwrap();
+        w.leave_fast(Bytes::from_static(b"POST / HTTP/1.1\r\nX: 1\r\n"))
+            .unwrap();
         assert!(w.inspect(b"Y: 2\n\r\n").is_err());
     }
 

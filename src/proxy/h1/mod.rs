@@ -12,7 +12,7 @@
 //!
 //! Which requests: those `request::parse` calls `Fast` (HTTP/1.1, no
 //! body, nothing that changes the connection). The first head that is not
-//! goes to hyper with everything read after it (`Prefixed`), and hyper
+//! goes to hyper with everything read after it (`Watched::leave_fast`), and hyper
 //! serves the connection from then on: HTTP/2 (told by its preface),
 //! request bodies, upgrades, `Expect`, HTTP/1.0, and every malformed or
 //! oversized head, which hyper answers as it always has.
@@ -23,7 +23,6 @@
 //! their response (`connection: close`).
 
 mod date;
-mod prefixed;
 mod request;
 mod response;
 
@@ -35,8 +34,6 @@ use std::task::Poll;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
-
-pub(super) use prefixed::Prefixed;
 
 use super::activity::Activity;
 use super::drain_watch::Drained;
@@ -100,15 +97,13 @@ where
                 return Outcome::Closed;
             }
         };
-        let method = req.method().clone();
+        let head_request = req.method() == http::Method::HEAD;
         let answer = handler::handle(req.map(|()| None), Arc::clone(ctx), activity.begin());
         tokio::pin!(answer);
         // The client closing its side drops the request.
         let answered = poll_fn(|cx| {
-            if let Poll::Ready(r) = answer.as_mut().poll(cx) {
-                return Poll::Ready(Some(r));
-            }
-            watch_client(cx, &mut io, &mut buf, max_head).map(|()| None)
+            let r = answer.as_mut().poll(cx);
+            unless_client_left(r, cx, &mut io, &mut buf, max_head)
         })
         .await;
         let Some(Ok(resp)) = answered else {
@@ -117,14 +112,12 @@ where
         let (mut parts, mut body) = resp.into_parts();
         let close = client_close || drained.signalled();
         out.clear();
-        let framing = response::encode_head(&mut out, &mut parts, &body, &method, close);
+        let framing = response::encode_head(&mut out, &mut parts, &body, head_request, close);
         drop(parts);
         let mut writer = Writer::new(&mut out, framing);
         let written = poll_fn(|cx| {
-            if let Poll::Ready(r) = writer.poll_write(cx, &mut io, &mut body) {
-                return Poll::Ready(Some(r));
-            }
-            watch_client(cx, &mut io, &mut buf, max_head).map(|()| None)
+            let r = writer.poll_write(cx, &mut io, &mut body);
+            unless_client_left(r, cx, &mut io, &mut buf, max_head)
         })
         .await;
         // The end of the response: the request's metrics, log line and
@@ -148,19 +141,24 @@ where
     }
 }
 
-/// Reads what the client sends while its request is served (a pipelined
-/// request is kept for later, up to `max_head` bytes); ready when the
-/// client has closed its side or the read failed.
-fn watch_client<S: AsyncRead + Unpin>(
+/// `step` (serving the request, or writing its response) while reading
+/// what the client sends meanwhile (a pipelined request is kept for
+/// later, up to `max_head` bytes): `Some` when the step is done, `None`
+/// once the client has closed its side or the read failed.
+fn unless_client_left<T, S: AsyncRead + Unpin>(
+    step: Poll<T>,
     cx: &mut std::task::Context<'_>,
     io: &mut S,
     buf: &mut BytesMut,
     max_head: usize,
-) -> Poll<()> {
+) -> Poll<Option<T>> {
+    if let Poll::Ready(r) = step {
+        return Poll::Ready(Some(r));
+    }
     while buf.len() < max_head {
         reserve(buf);
         match tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, buf) {
-            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
+            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(None),
             Poll::Ready(Ok(_)) => {}
             Poll::Pending => break,
         }

@@ -9,9 +9,10 @@
 //! `Head::Other`: hyper takes the connection over from that head on and
 //! answers it as it always has (its 400s and 431s included).
 
-use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
-use smallvec::SmallVec;
+use bytes::BytesMut;
+use http::{Method, Request, Uri, Version};
+
+use crate::wire;
 
 /// Headers httparse is given room for; a head with more goes to hyper,
 /// which applies `limits.max_headers`.
@@ -34,28 +35,22 @@ pub(super) enum Head {
 /// Fields a request gains on its way upstream (`forward::prepare_request`).
 const FORWARDED_ROOM: usize = 4;
 
-/// A byte range of the head.
-type Span = (usize, usize);
-
 /// The parts of a parsed head, as ranges of the buffer, before it is cut
 /// (the fields are filled into a list the caller keeps, so that the list
 /// is not moved).
 struct Layout {
     len: usize,
     method: Method,
-    path: Span,
+    path: wire::Span,
     close: bool,
 }
-
-/// The fields of a head: names, and their values' ranges.
-type Fields = SmallVec<[(HeaderName, Span); 16]>;
 
 /// Parses the head at the front of `buf`; one with more than
 /// `max_headers` fields goes to hyper (for its 431). On `Fast` the head's bytes are
 /// taken off the buffer (header values and the target point into them,
 /// without a copy); the bytes after it (a pipelined request) stay.
 pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
-    let mut fields = Fields::new();
+    let mut fields = wire::Fields::new();
     let layout = match layout(buf, max_headers, &mut fields) {
         Ok(Some(l)) => l,
         Ok(None) => return Head::Partial,
@@ -64,7 +59,7 @@ pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
     let head = buf.split_to(layout.len).freeze();
     let built = Uri::from_maybe_shared(head.slice(layout.path.0..layout.path.1))
         .ok()
-        .zip(headers(&head, &mut fields));
+        .zip(wire::header_map(&head, &mut fields, FORWARDED_ROOM).ok());
     let Some((uri, headers)) = built else {
         // Values httparse takes but `http` does not: put the head back.
         let mut whole = BytesMut::with_capacity(head.len() + buf.len());
@@ -81,20 +76,9 @@ pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
     Head::Fast(req, layout.close)
 }
 
-/// The header map, values sliced out of `head`.
-fn headers(head: &Bytes, spans: &mut Fields) -> Option<HeaderMap> {
-    // Room for the `X-Forwarded-*` fields the request gains on its way up,
-    // so that adding them does not grow (rehash) the map.
-    let mut map = HeaderMap::with_capacity(spans.len() + FORWARDED_ROOM);
-    for (name, (a, b)) in spans.drain(..) {
-        map.append(name, HeaderValue::from_maybe_shared(head.slice(a..b)).ok()?);
-    }
-    Some(map)
-}
-
 /// The head's layout: `Ok(None)` when it is not whole yet, `Err` when the
 /// fast path does not serve it.
-fn layout(buf: &[u8], max_headers: usize, headers: &mut Fields) -> Result<Option<Layout>, ()> {
+fn layout(buf: &[u8], max_headers: usize, fields: &mut wire::Fields) -> Result<Option<Layout>, ()> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut slots);
     let len = match req.parse(buf) {
@@ -113,36 +97,24 @@ fn layout(buf: &[u8], max_headers: usize, headers: &mut Fields) -> Result<Option
         return Err(());
     }
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| ())?;
-    // Where a slice httparse returned lies in `buf` (checked: a slice
-    // that is not inside it sends the head to hyper instead).
-    let base = buf.as_ptr() as usize;
-    let span = |s: &[u8]| -> Result<Span, ()> {
-        let a = (s.as_ptr() as usize).checked_sub(base).ok_or(())?;
-        let b = a.checked_add(s.len()).ok_or(())?;
-        if b <= len {
-            Ok((a, b))
-        } else {
-            Err(())
-        }
-    };
+    wire::fields(buf, len, req.headers, fields).map_err(|_| ())?;
     let mut close = false;
     let mut length = false;
-    for h in req.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| ())?;
+    for (name, (a, b)) in fields.iter() {
+        let value = &buf[*a..*b];
         match name.as_str() {
-            "content-length" if !length && h.value == b"0" => length = true,
-            "connection" if h.value.eq_ignore_ascii_case(b"close") => close = true,
-            "connection" if h.value.eq_ignore_ascii_case(b"keep-alive") => {}
+            "content-length" if !length && value == b"0" => length = true,
+            "connection" if value.eq_ignore_ascii_case(b"close") => close = true,
+            "connection" if value.eq_ignore_ascii_case(b"keep-alive") => {}
             "content-length" | "transfer-encoding" | "connection" | "expect" | "upgrade" | "te"
             | "http2-settings" => return Err(()),
             _ => {}
         }
-        headers.push((name, span(h.value)?));
     }
     Ok(Some(Layout {
         len,
         method,
-        path: span(path.as_bytes())?,
+        path: wire::span(buf, len, path.as_bytes()).ok_or(())?,
         close,
     }))
 }

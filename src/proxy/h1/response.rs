@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::{header, response::Parts, HeaderValue, Method, StatusCode};
+use http::{header, response::Parts, HeaderValue, StatusCode};
 use http_body::Body;
 use tokio::io::AsyncWrite;
 
@@ -58,12 +58,13 @@ pub(super) enum WriteError {
 }
 
 /// Writes the head of `parts` into `out` and says how the body is framed.
-/// `close`: the connection closes after this response.
+/// `head`: the request was HEAD; `close`: the connection closes after this
+/// response.
 pub(super) fn encode_head(
     out: &mut BytesMut,
     parts: &mut Parts,
     body: &ResponseBody,
-    method: &Method,
+    head: bool,
     close: bool,
 ) -> Framing {
     let status = parts.status;
@@ -90,7 +91,7 @@ pub(super) fn encode_head(
             headers.remove(header::CONTENT_LENGTH);
         }
         Framing::Empty
-    } else if method == Method::HEAD || status == StatusCode::NOT_MODIFIED {
+    } else if head || status == StatusCode::NOT_MODIFIED {
         Framing::Empty
     } else if let Some(n) = (length == 1).then(|| content_length(headers)).flatten() {
         Framing::Length(n)
@@ -137,18 +138,9 @@ pub(super) fn encode_head(
     framing
 }
 
-/// The value of a single, valid `Content-Length`.
+/// The value of the (one) `Content-Length`, if valid.
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
-    let mut values = headers.get_all(header::CONTENT_LENGTH).iter();
-    let v = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    let s = v.to_str().ok()?;
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    crate::wire::decimal(headers.get(header::CONTENT_LENGTH)?.as_bytes())
 }
 
 /// The rest of a response on its way out: staged bytes, and the body

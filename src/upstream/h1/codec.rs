@@ -10,8 +10,10 @@
 //! they are tested without sockets (`codec_tests.rs`).
 
 use bytes::{Buf, BytesMut};
+
+use crate::wire;
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
+use http::{HeaderMap, HeaderName, Method, Response, StatusCode, Version};
 
 /// Most header fields in a response head or trailer section.
 pub(in crate::upstream) const MAX_HEADERS: usize = 100;
@@ -148,29 +150,10 @@ pub(in crate::upstream) fn parse_head(
     }
     // Where each value lies in the head, to slice it out of the frozen
     // head without copying.
-    let base = buf.as_ptr() as usize;
-    let mut fields = Vec::with_capacity(res.headers.len());
-    for h in res.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| InlineError::Head("invalid field name"))?;
-        let start = if h.value.is_empty() {
-            0
-        } else {
-            (h.value.as_ptr() as usize).wrapping_sub(base)
-        };
-        let end = start.saturating_add(h.value.len());
-        if end > n {
-            return Err(InlineError::Head("field value outside the head"));
-        }
-        fields.push((name, start, end));
-    }
+    let mut fields = wire::Fields::new();
+    wire::fields(buf, n, res.headers, &mut fields).map_err(InlineError::Head)?;
     let frozen = buf.split_to(n).freeze();
-    let mut headers = HeaderMap::with_capacity(fields.len());
-    for (name, start, end) in fields {
-        let value = HeaderValue::from_maybe_shared(frozen.slice(start..end))
-            .map_err(|_| InlineError::Head("invalid field value"))?;
-        headers.append(name, value);
-    }
+    let headers = wire::header_map(&frozen, &mut fields, 0).map_err(InlineError::Head)?;
     let (framing, reusable) = framing(status, version, &headers, head_request)?;
     let mut response = Response::new(());
     *response.status_mut() = status;
@@ -241,8 +224,8 @@ fn content_length(headers: &HeaderMap) -> Result<u64, InlineError> {
     let mut found: Option<u64> = None;
     for v in headers.get_all(CONTENT_LENGTH) {
         for item in v.as_bytes().split(|b| *b == b',') {
-            let n =
-                decimal(item.trim_ascii()).ok_or(InlineError::Head("invalid Content-Length"))?;
+            let n = wire::decimal(item.trim_ascii())
+                .ok_or(InlineError::Head("invalid Content-Length"))?;
             if found.is_some_and(|f| f != n) {
                 return Err(InlineError::Head("conflicting Content-Length values"));
             }
@@ -250,17 +233,6 @@ fn content_length(headers: &HeaderMap) -> Result<u64, InlineError> {
         }
     }
     found.ok_or(InlineError::Head("invalid Content-Length"))
-}
-
-fn decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, d| {
-        d.is_ascii_digit()
-            .then(|| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
-            .flatten()
-    })
 }
 
 #[cfg(test)]
