@@ -79,6 +79,16 @@ impl Tried {
     }
 }
 
+/// What the caller found out about a prepared request, so that it is not
+/// looked up again.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shape {
+    /// The request names no host of its own (`forward::prepare_request`).
+    pub needs_host: bool,
+    /// It asks to switch protocols (`forward::wants_upgrade`).
+    pub upgrade: bool,
+}
+
 /// Sends `request` (headers already prepared, URI still the client's) to
 /// `pool` as `route` says. `props`: what the endpoints' plugins may read
 /// (present when the pool has plugins); `record` keeps the attempts.
@@ -86,12 +96,14 @@ pub(super) async fn send(
     pool: &PoolRuntime,
     route: &Route,
     request: Request<RequestBody>,
-    needs_host: bool,
+    Shape {
+        needs_host,
+        upgrade,
+    }: Shape,
     start: Instant,
     props: Option<&Arc<Props>>,
     record: &mut Tried,
 ) -> Result<Answer, ProxyError> {
-    let upgrade = forward::wants_upgrade(request.version(), request.headers());
     if route.retries.enabled() && !upgrade {
         // Boxed: the retry loop's state (the kept body, the backoff) stays
         // off the future of a route without retries.

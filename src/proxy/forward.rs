@@ -117,6 +117,35 @@ pub fn ip_value(ip: std::net::IpAddr) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
+/// What `prepare_request` needs to know of a head before it edits it,
+/// found in one pass over its fields (no hashed lookups).
+#[derive(Debug, Default)]
+struct Seen {
+    /// A hop-by-hop field is present (the fixed list; a field only
+    /// `Connection` names needs `Connection`, which is on it).
+    hop: bool,
+    /// `Host` lines.
+    hosts: usize,
+    /// `X-Forwarded-For` is present.
+    forwarded_for: bool,
+}
+
+impl Seen {
+    fn of(headers: &HeaderMap) -> Self {
+        let mut seen = Seen::default();
+        for name in headers.iter().map(|(k, _)| k) {
+            if *name == header::HOST {
+                seen.hosts += 1;
+            } else if *name == X_FORWARDED_FOR {
+                seen.forwarded_for = true;
+            } else if HOP_BY_HOP.contains(&name) {
+                seen.hop = true;
+            }
+        }
+        seen
+    }
+}
+
 /// Rewrites the headers of `parts` for the upstream, whichever endpoint it
 /// goes to. Returns whether the request names no host of its own (HTTP/1.0
 /// without Host), in which case `retarget` names the endpoint.
@@ -126,28 +155,41 @@ pub fn prepare_request(
     client: ClientInfo<'_>,
 ) -> bool {
     let headers = &mut parts.headers;
-    let trailers = accepts_trailers(headers);
-    if wants_upgrade(parts.version, headers) {
-        remove_hop_by_hop_keeping_upgrade(headers);
-    } else {
-        remove_hop_by_hop(headers);
+    let seen = Seen::of(headers);
+    if seen.hop {
+        let trailers = accepts_trailers(headers);
+        if wants_upgrade(parts.version, headers) {
+            remove_hop_by_hop_keeping_upgrade(headers);
+        } else {
+            remove_hop_by_hop(headers);
+        }
+        if trailers {
+            // gRPC servers may insist on it (RFC 9113 §8.2.2 allows exactly
+            // this value of TE in HTTP/2); the response trailers are passed
+            // on.
+            headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        }
     }
-    if trailers {
-        // gRPC servers may insist on it (RFC 9113 §8.2.2 allows exactly
-        // this value of TE in HTTP/2); the response trailers are passed on.
-        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    match (client.peer_ip, seen.forwarded_for) {
+        // The common case: no list yet, and the address already formatted.
+        (Some(ip), false) => {
+            headers.insert(&X_FORWARDED_FOR, ip.clone());
+        }
+        _ => append_forwarded_for(headers, client.peer),
     }
-    append_forwarded_for(headers, client.peer, client.peer_ip);
     headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(client.proto));
-    match client.host.cloned() {
+    match client.host {
         Some(v) => {
             // The host the request was routed by is the one the upstream
             // sees, once: for absolute-form and HTTP/2 requests the
             // authority replaces Host (RFC 9112 §3.2.2), and of several
             // Host lines only the first (the one routed by) goes on, so an
-            // upstream cannot read another one.
-            headers.insert(header::HOST, v.clone());
-            headers.insert(&X_FORWARDED_HOST, v);
+            // upstream cannot read another one. A head whose one Host line
+            // is that host already (the common case) is left as it is.
+            if seen.hosts != 1 || headers.get(header::HOST) != Some(v) {
+                headers.insert(header::HOST, v.clone());
+            }
+            headers.insert(&X_FORWARDED_HOST, v.clone());
         }
         None => {
             // Never pass on a client's own claim.
@@ -188,13 +230,10 @@ pub fn prepare_response(parts: &mut http::response::Parts, route: &Route) {
     route.response_headers.apply(&mut parts.headers);
 }
 
-fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr, ip: Option<&HeaderValue>) {
+/// Appends the client's address to the `X-Forwarded-For` list the
+/// request brought, as one field.
+fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr) {
     use std::fmt::Write;
-    // The common case: no list yet, and the address already formatted.
-    if let (Some(ip), false) = (ip, headers.contains_key(&X_FORWARDED_FOR)) {
-        headers.insert(&X_FORWARDED_FOR, ip.clone());
-        return;
-    }
     let mut joined = String::with_capacity(48);
     for v in headers.get_all(&X_FORWARDED_FOR) {
         if let Ok(s) = v.to_str() {
@@ -374,16 +413,11 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
         h.append("x-forwarded-for", HeaderValue::from_static("2.2.2.2"));
-        let ip = ip_value("127.0.0.1".parse().unwrap());
-        append_forwarded_for(&mut h, "127.0.0.1:5".parse().unwrap(), Some(&ip));
+        append_forwarded_for(&mut h, "127.0.0.1:5".parse().unwrap());
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 127.0.0.1");
-        // Without a list, the formatted address is the list; without one
-        // formatted, the peer's is formatted here.
+        // Without a list, the peer's address is the list.
         let mut h = HeaderMap::new();
-        append_forwarded_for(&mut h, "[::1]:5".parse().unwrap(), Some(&ip));
-        assert_eq!(h["x-forwarded-for"], "127.0.0.1");
-        let mut h = HeaderMap::new();
-        append_forwarded_for(&mut h, "[::1]:5".parse().unwrap(), None);
+        append_forwarded_for(&mut h, "[::1]:5".parse().unwrap());
         assert_eq!(h["x-forwarded-for"], "::1");
     }
 }

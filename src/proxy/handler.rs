@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{header, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use prometheus::IntGauge;
 
@@ -145,8 +145,12 @@ pub(super) async fn handle(
             if r.chain.is_none() && !r.pool.has_plugins {
                 let request = Request::from_parts(r.parts, RequestBody::Stream(r.body));
                 let tried = &mut line.trail.tried;
+                let shape = attempt::Shape {
+                    needs_host: r.needs_host,
+                    upgrade: r.client_upgrade.is_some(),
+                };
                 let answer =
-                    attempt::send(r.pool, r.route, request, r.needs_host, start, None, tried).await;
+                    attempt::send(r.pool, r.route, request, shape, start, None, tried).await;
                 upstream_response(answer, &made, r.route, r.client_upgrade)
             } else {
                 // Boxed: the plugin path's state stays off the future of a
@@ -240,16 +244,8 @@ fn prepare<'a>(
     let client_upgrade =
         forward::wants_upgrade(req.version(), req.headers()).then(|| hyper::upgrade::on(&mut req));
     let (mut parts, mut body) = req.into_parts();
-    super::sanitize::check(&mut parts)?;
-    // HTTP/2 and absolute-form requests carry the authority in the URI;
-    // it takes precedence over Host (RFC 9112 §3.2.2).
-    let host: Option<HeaderValue> = match parts.uri.authority() {
-        Some(a) => Some(
-            HeaderValue::from_str(a.as_str())
-                .map_err(|_| ProxyError::BadRequest("invalid authority"))?,
-        ),
-        None => parts.headers.get(header::HOST).cloned(),
-    };
+    // The URI's authority (HTTP/2, absolute form), else Host.
+    let host = super::sanitize::check(&mut parts)?;
     let host_str = match &host {
         Some(v) => Some(
             v.to_str()

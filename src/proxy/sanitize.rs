@@ -17,28 +17,31 @@
 
 use http::request::Parts;
 use http::uri::{PathAndQuery, Uri};
-use http::{header, Method, Version};
+use http::{header, HeaderValue, Method, Version};
 
 use super::error::ProxyError;
 use crate::routing::{normalize_path, PathError};
 
-/// Checks `parts` and normalises its path in place.
-pub(super) fn check(parts: &mut Parts) -> Result<(), ProxyError> {
+/// Checks `parts` and normalises its path in place. Returns the host the
+/// request is for, as sent: the URI's authority, else the one `Host`
+/// line (none for HTTP/1.0 without Host).
+pub(super) fn check(parts: &mut Parts) -> Result<Option<HeaderValue>, ProxyError> {
     if parts.method == Method::CONNECT {
         return Err(ProxyError::MethodNotAllowed("CONNECT"));
     }
     let h1 = matches!(parts.version, Version::HTTP_10 | Version::HTTP_11);
-    check_host(parts, h1)?;
-    normalize(parts)
+    let host = check_host(parts, h1)?;
+    normalize(parts)?;
+    Ok(host)
 }
 
-fn check_host(parts: &Parts, h1: bool) -> Result<(), ProxyError> {
+fn check_host(parts: &Parts, h1: bool) -> Result<Option<HeaderValue>, ProxyError> {
     let mut hosts = parts.headers.get_all(header::HOST).iter();
-    let host = hosts.next();
+    let line = hosts.next();
     if hosts.next().is_some() {
         return Err(ProxyError::BadRequest("more than one Host header"));
     }
-    let host = match host {
+    let host = match line {
         Some(v) => Some(
             v.to_str()
                 .ok()
@@ -60,13 +63,16 @@ fn check_host(parts: &Parts, h1: bool) -> Result<(), ProxyError> {
             if !h1 && host.is_some_and(|h| !h.eq_ignore_ascii_case(authority.as_str())) {
                 return Err(ProxyError::BadRequest(":authority and Host differ"));
             }
+            // It takes precedence over Host (RFC 9112 §3.2.2).
+            HeaderValue::from_str(authority.as_str())
+                .map(Some)
+                .map_err(|_| ProxyError::BadRequest("invalid authority"))
         }
         None if host.is_none() && parts.version != Version::HTTP_10 => {
-            return Err(ProxyError::BadRequest("missing Host header"));
+            Err(ProxyError::BadRequest("missing Host header"))
         }
-        None => {}
+        None => Ok(line.cloned()),
     }
-    Ok(())
 }
 
 /// Whether `s` is `host[:port]`: a registered name or IPv4 address made
@@ -98,36 +104,45 @@ pub(super) fn valid_host(s: &str) -> bool {
     // RFC 3986 lets the port be empty (`host:`).
     let port_ok = port.is_none_or(|p| {
         p.is_empty()
-            || (p.len() <= 5
-                && p.bytes().all(|b| b.is_ascii_digit())
-                && p.parse::<u32>().is_ok_and(|n| n <= 65_535))
+            || (p.len() <= 5 && crate::wire::decimal(p.as_bytes()).is_some_and(|n| n <= 65_535))
     });
     let host_ok = host == "[]"
         || (!host.is_empty()
             && host.len() <= 255
-            && host.bytes().all(|b| {
-                b.is_ascii_alphanumeric()
-                    || matches!(
-                        b,
-                        b'-' | b'.'
-                            | b'_'
-                            | b'~'
-                            | b'!'
-                            | b'$'
-                            | b'&'
-                            | b'\''
-                            | b'('
-                            | b')'
-                            | b'*'
-                            | b'+'
-                            | b','
-                            | b';'
-                            | b'='
-                            | b'%'
-                    )
-            }));
+            && host.bytes().all(|b| REG_NAME[usize::from(b)]));
     port_ok && host_ok
 }
+
+/// RFC 3986 `reg-name` bytes (unreserved, sub-delims and `%`), as a table:
+/// every request's host is checked against it.
+static REG_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'%'
+            );
+        i += 1;
+    }
+    table
+};
 
 /// Rewrites the path to its normal form, keeping the query (and, for
 /// absolute-form and HTTP/2 targets, the scheme and authority).
@@ -180,6 +195,9 @@ mod tests {
             "x_y.z",
             "a:",
             "xn--bcher-kva.example",
+            "a:65535",
+            "a:00080",
+            "a%41!$&'()*+,;=~",
         ] {
             assert!(valid_host(ok), "{ok}");
         }
@@ -199,6 +217,11 @@ mod tests {
             "host:80:80",
             "a?b",
             "a#b",
+            "a:65536",
+            "a:+80",
+            "a:000080",
+            "a\u{e9}",
+            "a[b",
         ] {
             assert!(!valid_host(bad), "{bad}");
         }

@@ -128,9 +128,12 @@ pub fn check_prepare_request(head: &RequestHead, ops: &HeaderOps, peer: SocketAd
         .unwrap_or_else(|e| panic!("{e}: {head:?}"));
     parts.headers = before.clone();
     let host_value = host.as_deref().and_then(|h| HeaderValue::from_str(h).ok());
+    // Half the cases pass the address formatted, as the handler does;
+    // the rest leave it to `prepare_request`.
+    let ip = forward::ip_value(peer.ip());
     let client = ClientInfo {
         peer,
-        peer_ip: None,
+        peer_ip: peer.port().is_multiple_of(2).then_some(&ip),
         proto,
         host: host_value.as_ref(),
     };

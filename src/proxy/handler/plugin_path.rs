@@ -76,9 +76,14 @@ pub(super) async fn with_plugins(
         }
         None => RequestBody::Stream(body),
     };
+    // Plugins may have edited the headers: the upgrade is judged on what
+    // goes upstream.
+    let shape = attempt::Shape {
+        needs_host,
+        upgrade: forward::wants_upgrade(parts.version, &parts.headers),
+    };
     let request = Request::from_parts(parts, body);
-    let answer =
-        attempt::send(pool, route, request, needs_host, start, Some(&props), tried).await?;
+    let answer = attempt::send(pool, route, request, shape, start, Some(&props), tried).await?;
     let (sent, ep_active) = match answer {
         Answer::Upstream(sent, a) => (sent, a),
         Answer::Local(r, a) => {

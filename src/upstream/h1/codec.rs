@@ -12,8 +12,8 @@
 use bytes::{Buf, BytesMut};
 
 use crate::wire;
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, Method, Response, StatusCode, Version};
+use http::header::CONTENT_LENGTH;
+use http::{Method, Response, StatusCode, Version};
 
 /// Most header fields in a response head or trailer section.
 pub(in crate::upstream) const MAX_HEADERS: usize = 100;
@@ -152,9 +152,14 @@ pub(in crate::upstream) fn parse_head(
     // head without copying.
     let mut fields = wire::Fields::new();
     wire::fields(buf, n, res.headers, &mut fields).map_err(InlineError::Head)?;
+    let (framing, reusable) = framing(
+        status,
+        version,
+        &FramingFields::of(res.headers),
+        head_request,
+    )?;
     let frozen = buf.split_to(n).freeze();
     let headers = wire::header_map(&frozen, &mut fields, 0).map_err(InlineError::Head)?;
-    let (framing, reusable) = framing(status, version, &headers, head_request)?;
     let mut response = Response::new(());
     *response.status_mut() = status;
     *response.version_mut() = version;
@@ -166,13 +171,48 @@ pub(in crate::upstream) fn parse_head(
     }))
 }
 
-/// Whether a comma-separated field has the token `want`.
-fn has_token(headers: &HeaderMap, name: HeaderName, want: &str) -> bool {
-    headers.get_all(name).iter().any(|v| {
-        v.as_bytes()
-            .split(|b| *b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(want.as_bytes()))
-    })
+/// What framing needs from a response head's fields, gathered in one
+/// pass over httparse's fields (byte comparisons, no header map lookups).
+#[derive(Default)]
+struct FramingFields<'h> {
+    /// `Connection` names `close`.
+    close: bool,
+    /// `Connection` names `keep-alive`.
+    keep_alive: bool,
+    /// The last `Transfer-Encoding` field's value, if any.
+    te_last: Option<&'h [u8]>,
+    /// The one `Content-Length` value (a list of identical values is that
+    /// value), or why there is none; `None` without the field.
+    length: Option<Result<u64, &'static str>>,
+}
+
+impl<'h> FramingFields<'h> {
+    fn of(headers: &[httparse::Header<'h>]) -> Self {
+        let mut f = FramingFields::default();
+        for h in headers {
+            let name = h.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"connection") {
+                for t in h.value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                    f.close |= t.eq_ignore_ascii_case(b"close");
+                    f.keep_alive |= t.eq_ignore_ascii_case(b"keep-alive");
+                }
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                f.te_last = Some(h.value);
+            } else if name.eq_ignore_ascii_case(b"content-length") {
+                for item in h.value.split(|b| *b == b',') {
+                    f.length = Some(match (f.length, wire::decimal(item.trim_ascii())) {
+                        (Some(Err(e)), _) => Err(e),
+                        (_, None) => Err("invalid Content-Length"),
+                        (Some(Ok(found)), Some(n)) if found != n => {
+                            Err("conflicting Content-Length values")
+                        }
+                        (_, Some(n)) => Ok(n),
+                    });
+                }
+            }
+        }
+        f
+    }
 }
 
 /// The body's framing and whether the connection may be reused (RFC 9112
@@ -180,59 +220,30 @@ fn has_token(headers: &HeaderMap, name: HeaderName, want: &str) -> bool {
 fn framing(
     status: StatusCode,
     version: Version,
-    headers: &HeaderMap,
+    fields: &FramingFields<'_>,
     head_request: bool,
 ) -> Result<(Framing, bool), InlineError> {
-    let close = has_token(headers, CONNECTION, "close");
-    let mut reusable =
-        !close && (version == Version::HTTP_11 || has_token(headers, CONNECTION, "keep-alive"));
+    let mut reusable = !fields.close && (version == Version::HTTP_11 || fields.keep_alive);
     if head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         return Ok((Framing::Empty, reusable));
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
-        let last = headers
-            .get_all(TRANSFER_ENCODING)
-            .iter()
-            .next_back()
-            .and_then(|v| v.as_bytes().rsplit(|b| *b == b',').next())
-            .map(<[u8]>::trim_ascii)
-            .unwrap_or_default();
-        if !last.eq_ignore_ascii_case(b"chunked") {
+    if let Some(te) = fields.te_last {
+        let last = te.rsplit(|b| *b == b',').next().unwrap_or_default();
+        if !last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
             return Ok((Framing::Close, false));
         }
         // A Content-Length beside it may be a smuggling attempt.
-        if headers.contains_key(CONTENT_LENGTH) {
+        if fields.length.is_some() {
             reusable = false;
         }
         return Ok((Framing::Chunked, reusable));
     }
-    if headers.contains_key(CONTENT_LENGTH) {
-        let n = content_length(headers)?;
-        let framing = if n == 0 {
-            Framing::Empty
-        } else {
-            Framing::Length(n)
-        };
-        return Ok((framing, reusable));
+    match fields.length {
+        Some(Ok(0)) => Ok((Framing::Empty, reusable)),
+        Some(Ok(n)) => Ok((Framing::Length(n), reusable)),
+        Some(Err(e)) => Err(InlineError::Head(e)),
+        None => Ok((Framing::Close, false)),
     }
-    Ok((Framing::Close, false))
-}
-
-/// The one value of the `Content-Length` fields (a list of identical
-/// values is that value).
-fn content_length(headers: &HeaderMap) -> Result<u64, InlineError> {
-    let mut found: Option<u64> = None;
-    for v in headers.get_all(CONTENT_LENGTH) {
-        for item in v.as_bytes().split(|b| *b == b',') {
-            let n = wire::decimal(item.trim_ascii())
-                .ok_or(InlineError::Head("invalid Content-Length"))?;
-            if found.is_some_and(|f| f != n) {
-                return Err(InlineError::Head("conflicting Content-Length values"));
-            }
-            found = Some(n);
-        }
-    }
-    found.ok_or(InlineError::Head("invalid Content-Length"))
 }
 
 #[cfg(test)]

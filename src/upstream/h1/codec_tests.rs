@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::upstream::h1::decode::{Decoded, Decoder, MAX_CHUNK_LINE};
+use http::HeaderMap;
 
 const LIMIT: usize = 8192;
 
@@ -164,6 +165,17 @@ fn chunked_framing_with_extensions_and_trailers() {
         false,
     );
     assert_eq!((h.framing, h.reusable), (Framing::Close, false));
+    // The last of several Transfer-Encoding lines decides, whatever case.
+    let (h, _) = final_head(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\ntransfer-encoding: gzip\r\n\r\n",
+        false,
+    );
+    assert_eq!((h.framing, h.reusable), (Framing::Close, false));
+    let (h, _) = final_head(
+        b"HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: gzip\r\nTransfer-Encoding:  CHUNKED \r\n\r\n",
+        false,
+    );
+    assert_eq!((h.framing, h.reusable), (Framing::Chunked, true));
 }
 
 #[test]
