@@ -2,10 +2,87 @@
 //! client (`upstream/h1`) and the client-side fast path (`proxy/h1`):
 //! where the fields httparse found lie in the read buffer, the header map
 //! sliced out of the frozen head without a copy, and a strict decimal.
+//!
+//! Field names are looked up in a small per-thread table of the names
+//! seen last (`name`) before they are parsed: a proxy sees the same few
+//! dozen names over and over, and parsing one (and copying a custom one)
+//! costs more than comparing its bytes.
+//!
+//! Header maps are recycled: a map a head was served from goes back to a
+//! small per-thread stock (`recycle`), emptied but with its tables, and
+//! the next head's map comes from there. Allocating and dropping the two
+//! maps of each proxied request (its own and its response's) was a tenth
+//! of the request path's instructions.
+
+use std::cell::RefCell;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use smallvec::SmallVec;
+
+/// Slots of the per-thread table of field names seen.
+const NAME_SLOTS: usize = 64;
+
+/// Spare maps kept per thread.
+const SPARE_MAPS: usize = 32;
+/// A map with room for more fields than this is dropped, not kept.
+const SPARE_CAPACITY: usize = 32;
+
+/// A field name as it arrived (any case), and as it is parsed.
+type Seen = Option<(Box<[u8]>, HeaderName)>;
+
+thread_local! {
+    static SPARE: RefCell<Vec<HeaderMap>> = const { RefCell::new(Vec::new()) };
+    static NAMES: RefCell<[Seen; NAME_SLOTS]> = const { RefCell::new([const { None }; NAME_SLOTS]) };
+}
+
+/// The field name `raw`, as `HeaderName::from_bytes` makes it. The name
+/// in `raw`'s slot of the table is taken when it arrived as exactly these
+/// bytes (one comparison; a sender writes its names the same way each
+/// time). Otherwise `raw` is parsed and takes the slot.
+pub(crate) fn name(raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    let (Some(&first), Some(&last)) = (raw.first(), raw.last()) else {
+        return HeaderName::from_bytes(raw);
+    };
+    let slot = (raw.len() ^ (usize::from(first) * 7) ^ (usize::from(last) * 31)) % NAME_SLOTS;
+    NAMES.with(|table| {
+        let mut table = table.borrow_mut();
+        if let Some((known, name)) = &table[slot] {
+            if **known == *raw {
+                return Ok(name.clone());
+            }
+        }
+        let parsed = HeaderName::from_bytes(raw)?;
+        table[slot] = Some((raw.into(), parsed.clone()));
+        Ok(parsed)
+    })
+}
+
+/// An empty map with room for `n` fields: a spare one when there is one.
+pub(crate) fn new_header_map(n: usize) -> HeaderMap {
+    match SPARE.with(|s| s.borrow_mut().pop()) {
+        Some(mut map) => {
+            map.reserve(n);
+            map
+        }
+        None => HeaderMap::with_capacity(n),
+    }
+}
+
+/// Gives `map` back for `new_header_map` to hand out again: emptied (its
+/// values dropped now), kept unless it is large or the stock is full.
+pub(crate) fn recycle(mut map: HeaderMap) {
+    if map.capacity() > SPARE_CAPACITY {
+        return;
+    }
+    map.clear();
+    SPARE.with(|s| {
+        let mut spare = s.borrow_mut();
+        if spare.len() < SPARE_MAPS {
+            spare.push(map);
+        }
+    });
+}
 
 /// A byte range of a head.
 pub(crate) type Span = (usize, usize);
@@ -34,7 +111,7 @@ pub(crate) fn fields(
     out: &mut Fields,
 ) -> Result<(), &'static str> {
     for h in headers {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| "invalid field name")?;
+        let name = name(h.name.as_bytes()).map_err(|_| "invalid field name")?;
         let at = span(buf, len, h.value).ok_or("field value outside the head")?;
         out.push((name, at));
     }
@@ -48,7 +125,7 @@ pub(crate) fn header_map(
     fields: &mut Fields,
     room: usize,
 ) -> Result<HeaderMap, &'static str> {
-    let mut map = HeaderMap::with_capacity(fields.len() + room);
+    let mut map = new_header_map(fields.len() + room);
     for (name, (a, b)) in fields.drain(..) {
         let value =
             HeaderValue::from_maybe_shared(head.slice(a..b)).map_err(|_| "invalid field value")?;
@@ -82,6 +159,52 @@ mod tests {
         assert_eq!(span(buf, len, &buf[len..]), None);
         assert_eq!(span(buf, len, b"elsewhere"), None);
         assert_eq!(span(buf, len, b""), Some((0, 0)));
+    }
+
+    #[test]
+    fn names_from_the_table_are_the_parsed_names() {
+        let raws: [&[u8]; 9] = [
+            b"Content-Type",
+            b"content-type",
+            b"CONTENT-TYPE",
+            b"x-backend",
+            b"X-Backend",
+            b"x-backenD",
+            b"a",
+            b"A",
+            b"content-typf",
+        ];
+        for _ in 0..3 {
+            for raw in raws {
+                let want = HeaderName::from_bytes(raw).unwrap();
+                assert_eq!(name(raw).unwrap(), want, "{raw:?}");
+                assert_eq!(name(raw).unwrap().as_str(), want.as_str());
+            }
+        }
+        // Invalid names stay invalid, whatever the table holds.
+        for bad in [
+            &b""[..],
+            b"x backend",
+            b"x-backend:",
+            b"Content-Type\0",
+            b"\xe9",
+        ] {
+            assert!(name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn recycled_maps_come_back_empty() {
+        let mut map = new_header_map(4);
+        map.insert("a", HeaderValue::from_static("1"));
+        map.append("a", HeaderValue::from_static("2"));
+        recycle(map);
+        let again = new_header_map(40);
+        assert!(again.is_empty());
+        assert!(again.capacity() >= 40);
+        // A large map is not kept.
+        recycle(again);
+        assert!(new_header_map(1).capacity() < 40);
     }
 
     #[test]

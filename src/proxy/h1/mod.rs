@@ -113,6 +113,7 @@ where
         let close = client_close || drained.signalled();
         out.clear();
         let framing = response::encode_head(&mut out, &mut parts, &body, head_request, close);
+        crate::wire::recycle(std::mem::take(&mut parts.headers));
         drop(parts);
         let mut writer = Writer::new(&mut out, framing);
         let written = poll_fn(|cx| {

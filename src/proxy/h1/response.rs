@@ -72,9 +72,12 @@ pub(super) fn encode_head(
     // One pass over the (few) names instead of a hashed lookup for each
     // field the framing depends on.
     let (mut length, mut chunked, mut connection, mut date) = (0, false, false, false);
-    for name in headers.keys() {
+    // The value of the one `Content-Length` line, if valid.
+    let mut declared = None;
+    for (name, value) in headers.iter() {
         if name == header::CONTENT_LENGTH {
             length += 1;
+            declared = crate::wire::decimal(value.as_bytes());
         } else if name == header::TRANSFER_ENCODING {
             chunked = true;
         } else if name == header::CONNECTION {
@@ -93,7 +96,7 @@ pub(super) fn encode_head(
         Framing::Empty
     } else if head || status == StatusCode::NOT_MODIFIED {
         Framing::Empty
-    } else if let Some(n) = (length == 1).then(|| content_length(headers)).flatten() {
+    } else if let Some(n) = declared.filter(|_| length == 1) {
         Framing::Length(n)
     } else {
         if length > 0 {
@@ -136,11 +139,6 @@ pub(super) fn encode_head(
     }
     out.put_slice(b"\r\n");
     framing
-}
-
-/// The value of the (one) `Content-Length`, if valid.
-fn content_length(headers: &http::HeaderMap) -> Option<u64> {
-    crate::wire::decimal(headers.get(header::CONTENT_LENGTH)?.as_bytes())
 }
 
 /// The rest of a response on its way out: staged bytes, and the body

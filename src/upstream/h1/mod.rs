@@ -113,6 +113,9 @@ pub(super) async fn send(
                 framing,
                 reusable,
             }) => {
+                // The request's fields are written: its map can serve
+                // another head.
+                crate::wire::recycle(parts.headers);
                 let reuse = reusable.then(|| Arc::clone(pool));
                 let body = InlineBody::new(conn, Decoder::new(framing), reuse, limit);
                 let response = response.map(|()| ResponseStream::Inline(Box::new(body)));
