@@ -9,6 +9,8 @@
 //! `Head::Other`: hyper takes the connection over from that head on and
 //! answers it as it always has (its 400s and 431s included).
 
+use std::mem::MaybeUninit;
+
 use bytes::BytesMut;
 use http::{Method, Request, Uri, Version};
 
@@ -79,9 +81,10 @@ pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
 /// The head's layout: `Ok(None)` when it is not whole yet, `Err` when the
 /// fast path does not serve it.
 fn layout(buf: &[u8], max_headers: usize, fields: &mut wire::Fields) -> Result<Option<Layout>, ()> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut slots);
-    let len = match req.parse(buf) {
+    // Uninitialised: httparse fills what it uses.
+    let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut slots) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(_) => return Err(()),

@@ -9,6 +9,8 @@
 //! is an error; nothing here panics. Pure functions on a `BytesMut`, so
 //! they are tested without sockets (`codec_tests.rs`).
 
+use std::mem::MaybeUninit;
+
 use bytes::{Buf, BytesMut};
 
 use crate::wire;
@@ -118,9 +120,12 @@ pub(in crate::upstream) fn parse_head(
     limit: usize,
     head_request: bool,
 ) -> Result<Parsed, InlineError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut slots);
-    let n = match res.parse(buf) {
+    // Uninitialised: httparse fills what it uses (initialising 100 slots
+    // cost more than parsing a small head).
+    let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let config = httparse::ParserConfig::default();
+    let n = match config.parse_response_with_uninit_headers(&mut res, buf, &mut slots) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() >= limit => {
             return Err(InlineError::TooLarge(limit))
