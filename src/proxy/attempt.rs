@@ -36,6 +36,10 @@ use crate::upstream::{
 };
 
 mod retry;
+mod timer;
+
+pub(super) use timer::RouteTimer;
+use timer::TimedOut;
 
 /// A response from an endpoint, with what must live while its body streams.
 #[derive(Debug)]
@@ -80,13 +84,16 @@ impl Tried {
 }
 
 /// What the caller found out about a prepared request, so that it is not
-/// looked up again.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Shape {
+/// looked up again, and the connection's route timer if it has one.
+#[derive(Debug)]
+pub(super) struct Shape<'t> {
     /// The request names no host of its own (`forward::prepare_request`).
     pub needs_host: bool,
     /// It asks to switch protocols (`forward::wants_upgrade`).
     pub upgrade: bool,
+    /// Bounds the upstream call instead of a timer of its own
+    /// (`timer.rs`); not used by retries and upgrades.
+    pub timer: Option<&'t mut RouteTimer>,
 }
 
 /// Sends `request` (headers already prepared, URI still the client's) to
@@ -99,7 +106,8 @@ pub(super) async fn send(
     Shape {
         needs_host,
         upgrade,
-    }: Shape,
+        timer,
+    }: Shape<'_>,
     start: Instant,
     props: Option<&Arc<Props>>,
     record: &mut Tried,
@@ -126,10 +134,20 @@ pub(super) async fn send(
     // no `async fn` level of its own is moved into this future.
     let (in_flight, sent) = begin(ep);
     let until = tokio::time::Instant::from_std(self::deadline(sent, route.timeout));
-    let got = if upgrade {
-        tokio::time::timeout_at(until, Box::pin(ep.client.send_upgrade(request))).await
-    } else {
-        tokio::time::timeout_at(until, ep.client.send(request)).await
+    let got = match timer {
+        _ if upgrade => {
+            let upgrading = Box::pin(ep.client.send_upgrade(request));
+            tokio::time::timeout_at(until, upgrading)
+                .await
+                .map_err(|_| TimedOut)
+        }
+        Some(timer) => {
+            let mut sending = std::pin::pin!(ep.client.send(request));
+            std::future::poll_fn(|cx| timer.poll_bounded(sending.as_mut(), until, cx)).await
+        }
+        None => tokio::time::timeout_at(until, ep.client.send(request))
+            .await
+            .map_err(|_| TimedOut),
     };
     let result = conclude(pool, ep, got, (in_flight, sent), route.timeout, record);
     answer(result, active)
@@ -219,6 +237,7 @@ async fn once(
     } else {
         tokio::time::timeout_at(until, ep.client.send(request)).await
     };
+    let got = got.map_err(|_| TimedOut);
     conclude(pool, ep, got, (in_flight, sent), timeout, record)
 }
 
@@ -228,8 +247,7 @@ fn begin(ep: &LinkedEndpoint) -> (InFlight, Instant) {
 }
 
 /// What the upstream call of an attempt gave (`Err`: the timeout ran out).
-type Got =
-    Result<Result<(Response<ResponseStream>, Lease), SendFailure>, tokio::time::error::Elapsed>;
+type Got = Result<Result<(Response<ResponseStream>, Lease), SendFailure>, TimedOut>;
 
 /// An attempt ends: its outcome counted, health fed.
 #[allow(clippy::result_large_err)] // `Attempt`, as `once` has always returned it.

@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use prometheus::IntGauge;
 
 use super::activity::InFlight as ConnInFlight;
-use super::attempt::{self, Answer, Sent, Tried};
+use super::attempt::{self, Answer, RouteTimer, Sent, Tried};
 use super::body::{Completion, ResponseBody};
 use super::dataplane::{Dataplane, Shared};
 use super::error::{ProxyError, CLIENT_CLOSED};
@@ -105,7 +105,7 @@ impl Drop for Line<'_> {
 /// `conn` counts the request as in flight on its connection (for the
 /// connection's timeouts) until the response body is dropped. The body is
 /// `None` for a request the HTTP/1.1 fast path (`proxy/h1`) read, which
-/// has none.
+/// has none; `timer` is that connection's route timer.
 ///
 /// One `async fn` down to `attempt::send`: the steps before and after the
 /// upstream call are plain functions (`prepare`, `upstream_response`),
@@ -115,6 +115,7 @@ pub(super) async fn handle(
     req: Request<Option<Incoming>>,
     ctx: Arc<ConnCtx>,
     conn: ConnInFlight,
+    timer: Option<&mut RouteTimer>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let start = Instant::now();
     let dp = ctx.shared.dataplane.load_full();
@@ -148,6 +149,7 @@ pub(super) async fn handle(
                 let shape = attempt::Shape {
                     needs_host: r.needs_host,
                     upgrade: r.client_upgrade.is_some(),
+                    timer,
                 };
                 let answer =
                     attempt::send(r.pool, r.route, request, shape, start, None, tried).await;

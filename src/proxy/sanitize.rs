@@ -96,8 +96,8 @@ pub(super) fn valid_host(s: &str) -> bool {
             None => return false,
         }
     } else {
-        match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        match memchr::memrchr(b':', s.as_bytes()) {
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
             None => (s, None),
         }
     };

@@ -433,7 +433,7 @@ async fn serve_hyper<S>(
     }
     let io = TokioIo::new(io);
     let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-        handler::handle(req.map(Some), Arc::clone(&ctx), activity.begin())
+        handler::handle(req.map(Some), Arc::clone(&ctx), activity.begin(), None)
     });
     // An upgraded connection leaves this future (it resolves once the IO is
     // handed over); its tunnel subscribes to the drain on its own.

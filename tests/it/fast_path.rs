@@ -4,7 +4,7 @@
 //! working; `Connection: close` is honoured; HEAD gets no body on a
 //! keep-alive connection; the proxy's own answers carry `date` and a
 //! length; bodies of unknown length (small and large chunks) are chunked
-//! whole.
+//! whole; each request on a kept connection gets its own route timeout.
 
 use std::net::SocketAddr;
 
@@ -202,5 +202,41 @@ async fn bodies_of_unknown_length_are_chunked_whole() {
         assert_eq!(r[0].header("transfer-encoding"), Some("chunked"));
         assert!(r[0].body == want, "body of {} bytes", r[0].body.len());
     }
+    proxy.shutdown().await;
+}
+
+/// The fast path bounds each request's upstream call with one timer per
+/// connection, re-armed lazily (`attempt/timer.rs`): on a kept connection
+/// a request is not cut at an earlier request's deadline, and one that
+/// runs too long gets its 504 at its own deadline, never before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_timeouts_on_a_kept_connection_run_from_each_request() {
+    let up = TestUpstream::spawn("up").await;
+    let yaml = config(&format!(
+        "routes: [{{ name: r, match: {{ path_prefix: / }}, pool: p, timeout: 600ms }}]\n\
+         pools: [{{ name: p, endpoints: [{}] }}]\n",
+        eps(&[("up", up.url())])
+    ));
+    let proxy = start_proxy(&yaml).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let mut s = connect(web).await;
+    let mut ask = async |path: &str| {
+        let started = std::time::Instant::now();
+        let head = format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n");
+        s.write_all(head.as_bytes()).await.unwrap();
+        let reply = read_replies(&mut s, 1).await.remove(0);
+        (reply.status, started.elapsed())
+    };
+    // The timer is armed for this request's deadline, 600 ms on.
+    assert_eq!(ask("/slow/400").await.0, 200);
+    // This one starts about 400 ms later and ends after the first
+    // request's deadline, but well within its own.
+    assert_eq!(ask("/slow/350").await.0, 200);
+    let (status, took) = ask("/slow/3000").await;
+    assert_eq!(status, 504);
+    assert!(took >= std::time::Duration::from_millis(600), "{took:?}");
+    assert!(took < std::time::Duration::from_millis(2900), "{took:?}");
+    // The connection still serves.
+    assert_eq!(ask("/slow/1").await.0, 200);
     proxy.shutdown().await;
 }

@@ -36,6 +36,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use super::activity::Activity;
+use super::attempt::RouteTimer;
 use super::drain_watch::Drained;
 use super::handler::{self, ConnCtx};
 use super::server::DrainState;
@@ -74,6 +75,8 @@ where
     let mut buf = BytesMut::with_capacity(READ_SIZE);
     let mut out = BytesMut::new();
     let mut drained = Drained::new(drain);
+    // One request at a time: the route timeout of each uses this timer.
+    let mut timer = RouteTimer::default();
     loop {
         // A head: a draining listener closes a connection between requests.
         let (req, client_close) = loop {
@@ -98,7 +101,8 @@ where
             }
         };
         let head_request = req.method() == http::Method::HEAD;
-        let answer = handler::handle(req.map(|()| None), Arc::clone(ctx), activity.begin());
+        let conn = activity.begin();
+        let answer = handler::handle(req.map(|()| None), Arc::clone(ctx), conn, Some(&mut timer));
         tokio::pin!(answer);
         // The client closing its side drops the request.
         let answered = poll_fn(|cx| {

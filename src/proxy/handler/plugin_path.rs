@@ -81,6 +81,7 @@ pub(super) async fn with_plugins(
     let shape = attempt::Shape {
         needs_host,
         upgrade: forward::wants_upgrade(parts.version, &parts.headers),
+        timer: None,
     };
     let request = Request::from_parts(parts, body);
     let answer = attempt::send(pool, route, request, shape, start, Some(&props), tried).await?;
