@@ -124,9 +124,15 @@ pub(super) async fn send(
     let i = endpoint_index(pool, &[])?;
     let ep = &pool.endpoints[i];
     forward::retarget(&mut parts, &original, &ep.config.url, route, needs_host)?;
-    let (active, body) = match endpoint_plugins(ep, &mut parts, body, props, deadline).await {
-        Ok(x) => x,
-        Err(early) => return early,
+    // Without plugins to run, no `endpoint_plugins` future is made (and
+    // moved into this one) at all.
+    let (active, body) = if ep.plugins.is_empty() || props.is_none() {
+        (Active::new(), body)
+    } else {
+        match endpoint_plugins(ep, &mut parts, body, props, deadline).await {
+            Ok(x) => x,
+            Err(early) => return early,
+        }
     };
     let request = Request::from_parts(parts, body);
     record.sending(i);
