@@ -183,6 +183,11 @@ pub(super) struct Deadline {
     /// When the timer fires.
     armed: Instant,
     sleep: Pin<Box<tokio::time::Sleep>>,
+    /// The timer holds this task's waker: it was polled since it was last
+    /// armed, and has not fired. Until it fires it need not be polled
+    /// again (the connection's task wakes a few times per request; a
+    /// timer poll each time was 1.5 % of the request path).
+    registered: bool,
 }
 
 impl Deadline {
@@ -195,12 +200,14 @@ impl Deadline {
             idle,
             armed,
             sleep: Box::pin(tokio::time::sleep_until(armed)),
+            registered: false,
         }
     }
 
     fn arm(&mut self, at: Instant) {
         self.armed = at;
         self.sleep.as_mut().reset(at);
+        self.registered = false;
     }
 }
 
@@ -214,6 +221,11 @@ impl std::future::Future for Deadline {
                 this.arm(at);
             }
         }
+        // Fired (no longer in the timer wheel), or not polled since armed:
+        // poll it. Otherwise its wake-up is already set.
+        if this.registered && !this.sleep.is_elapsed() {
+            return Poll::Pending;
+        }
         while this.sleep.as_mut().poll(cx).is_ready() {
             let now = Instant::now();
             match this.activity.deadline(this.head, this.idle) {
@@ -223,6 +235,7 @@ impl std::future::Future for Deadline {
                 None => this.arm(later(now, this.head.min(this.idle))),
             }
         }
+        this.registered = true;
         Poll::Pending
     }
 }

@@ -107,3 +107,44 @@ async fn huge_timeouts_do_not_overflow_the_clock() {
     drop(a.begin());
     assert!(poll(&mut d).is_pending());
 }
+
+/// Counts its wake-ups.
+struct Count(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn polls_between_wakeups_keep_the_timer_and_its_wakeup() {
+    let (_, a) = watched();
+    let mut d = Deadline::new(Arc::clone(&a), HEAD_T, IDLE_T);
+    let count = Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
+    let waker = std::task::Waker::from(Arc::clone(&count));
+    let mut cx = Context::from_waker(&waker);
+    // The first poll registers the timer; the next ones (the task woken
+    // by its connection) leave it as it is.
+    for _ in 0..5 {
+        assert!(Pin::new(&mut d).poll(&mut cx).is_pending());
+    }
+    tokio::time::advance(HEAD_T + Duration::from_millis(1)).await;
+    // The timer woke the task, and the next poll sees it fired.
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    assert_eq!(Pin::new(&mut d).poll(&mut cx), Poll::Ready(Expired::Head));
+    // Busy, then idle: re-armed, it wakes the task again when it fires.
+    let mut d = Deadline::new(Arc::clone(&a), HEAD_T, IDLE_T);
+    let req = a.begin();
+    assert!(Pin::new(&mut d).poll(&mut cx).is_pending());
+    tokio::time::advance(HEAD_T + Duration::from_millis(1)).await;
+    assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    assert!(Pin::new(&mut d).poll(&mut cx).is_pending());
+    drop(req);
+    tokio::time::advance(HEAD_T).await;
+    assert_eq!(count.0.load(Ordering::SeqCst), 3);
+    assert!(Pin::new(&mut d).poll(&mut cx).is_pending());
+    tokio::time::advance(IDLE_T).await;
+    assert_eq!(count.0.load(Ordering::SeqCst), 4);
+    assert_eq!(Pin::new(&mut d).poll(&mut cx), Poll::Ready(Expired::Idle));
+}
