@@ -30,6 +30,9 @@ pub(in crate::proxy) struct TimedOut;
 #[derive(Debug, Default)]
 pub(in crate::proxy) struct RouteTimer {
     sleep: Option<Pin<Box<Sleep>>>,
+    /// The timer holds this task's waker (polled since last armed, not
+    /// fired): it need not be polled again until it fires.
+    registered: bool,
 }
 
 impl RouteTimer {
@@ -43,24 +46,31 @@ impl RouteTimer {
         if let Poll::Ready(out) = fut.poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        let sleep = match &mut self.sleep {
+        let RouteTimer { sleep, registered } = self;
+        let sleep = match sleep {
             Some(sleep) => {
-                // Armed later than this deadline (a shorter timeout than
-                // the last request's): move it earlier.
                 if sleep.deadline() > until {
+                    // Armed later than this deadline (a shorter timeout
+                    // than the last request's): move it earlier.
                     sleep.as_mut().reset(until);
+                    *registered = false;
+                } else if *registered && !sleep.is_elapsed() {
+                    // It will wake this task when it fires.
+                    return Poll::Pending;
                 }
                 sleep
             }
-            None => self.sleep.insert(Box::pin(tokio::time::sleep_until(until))),
+            None => sleep.insert(Box::pin(tokio::time::sleep_until(until))),
         };
         while sleep.as_mut().poll(cx).is_ready() {
             if Instant::now() >= until {
+                *registered = false;
                 return Poll::Ready(Err(TimedOut));
             }
             // It was armed for an earlier request's deadline.
             sleep.as_mut().reset(until);
         }
+        *registered = true;
         Poll::Pending
     }
 }
