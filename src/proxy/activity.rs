@@ -226,7 +226,9 @@ impl std::future::Future for Deadline {
         if this.registered && !this.sleep.is_elapsed() {
             return Poll::Pending;
         }
-        while this.sleep.as_mut().poll(cx).is_ready() {
+        // Outside the task's budget: a refused poll would leave the timer
+        // without the waker while `registered` says it has it.
+        while super::attempt::poll_timer(this.sleep.as_mut(), cx).is_ready() {
             let now = Instant::now();
             match this.activity.deadline(this.head, this.idle) {
                 Some((at, kind)) if at <= now => return Poll::Ready(kind),

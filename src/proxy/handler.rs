@@ -148,7 +148,7 @@ pub(super) async fn handle(
                 let tried = &mut line.trail.tried;
                 let shape = attempt::Shape {
                     needs_host: r.needs_host,
-                    upgrade: r.client_upgrade.is_some(),
+                    upgrade: r.upgrade,
                     timer,
                 };
                 let answer =
@@ -228,6 +228,8 @@ struct Routed<'a> {
     parts: http::request::Parts,
     body: ClientBody,
     needs_host: bool,
+    /// The prepared request asks to switch protocols.
+    upgrade: bool,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     chain: Option<&'a Arc<[Arc<crate::plugin::Plugin>]>>,
 }
@@ -283,6 +285,10 @@ fn prepare<'a>(
         host: host.as_ref(),
     };
     let needs_host = forward::prepare_request(&mut parts, route, client);
+    // Judged on what goes upstream, after the route's header edits; with
+    // none, only a client's upgrade keeps its `Upgrade` header.
+    let upgrade = (client_upgrade.is_some() || !route.request_headers.is_empty())
+        && forward::wants_upgrade(parts.version, &parts.headers);
     let chain = dp.route_plugins.get(id.0).filter(|c| !c.is_empty());
     Ok(Routed {
         id,
@@ -291,6 +297,7 @@ fn prepare<'a>(
         parts,
         body,
         needs_host,
+        upgrade,
         client_upgrade,
         chain,
     })

@@ -148,3 +148,33 @@ async fn polls_between_wakeups_keep_the_timer_and_its_wakeup() {
     assert_eq!(count.0.load(Ordering::SeqCst), 4);
     assert_eq!(Pin::new(&mut d).poll(&mut cx), Poll::Ready(Expired::Idle));
 }
+
+/// Spends what is left of the running task's budget.
+fn exhaust_budget(cx: &mut Context<'_>) {
+    loop {
+        let spend = std::pin::pin!(tokio::task::consume_budget());
+        if spend.poll(cx).is_pending() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_poll_with_the_budget_spent_still_sets_the_wakeup() {
+    let (_, a) = watched();
+    let mut d = Deadline::new(Arc::clone(&a), HEAD_T, IDLE_T);
+    let count = Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
+    let waker = std::task::Waker::from(Arc::clone(&count));
+    let mut cx = Context::from_waker(&waker);
+    // The connection spent the budget before the deadline's first poll
+    // (tokio then refuses a timer's poll: no timer, no waker).
+    exhaust_budget(&mut cx);
+    assert!(Pin::new(&mut d).poll(&mut cx).is_pending());
+    assert!(Pin::new(&mut d).poll(&mut cx).is_pending());
+    // The wake-up tokio defers for the spent budget happens here.
+    tokio::task::yield_now().await;
+    let woken = count.0.load(Ordering::SeqCst);
+    tokio::time::advance(HEAD_T + Duration::from_millis(1)).await;
+    assert_eq!(count.0.load(Ordering::SeqCst), woken + 1);
+    assert_eq!(Pin::new(&mut d).poll(&mut cx), Poll::Ready(Expired::Head));
+}

@@ -21,6 +21,16 @@ use std::task::{Context, Poll};
 
 use tokio::time::{Instant, Sleep};
 
+/// Polls `sleep` outside tokio's per-task budget (as `timeout_at` does
+/// when the future it bounds spent the budget). A poll the budget refuses
+/// returns `Pending` without taking the waker (and, for a sleep not polled
+/// before, without creating its timer): the timers here, which skip polls
+/// while they hold the task's waker, must never take such a poll for a
+/// registration.
+pub(in crate::proxy) fn poll_timer(sleep: Pin<&mut Sleep>, cx: &mut Context<'_>) -> Poll<()> {
+    std::pin::pin!(tokio::task::unconstrained(sleep)).poll(cx)
+}
+
 /// The route timeout ran out before the upstream answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::proxy) struct TimedOut;
@@ -62,7 +72,7 @@ impl RouteTimer {
             }
             None => sleep.insert(Box::pin(tokio::time::sleep_until(until))),
         };
-        while sleep.as_mut().poll(cx).is_ready() {
+        while poll_timer(sleep.as_mut(), cx).is_ready() {
             if Instant::now() >= until {
                 *registered = false;
                 return Poll::Ready(Err(TimedOut));
@@ -88,6 +98,28 @@ mod tests {
     ) -> Result<F::Output, TimedOut> {
         let mut fut = std::pin::pin!(fut);
         poll_fn(|cx| timer.poll_bounded(fut.as_mut(), until, cx)).await
+    }
+
+    /// Real time: a paused clock only moves while the runtime is idle, and
+    /// this future never lets it be. It spins for the 100 ms it is given.
+    #[tokio::test]
+    async fn a_request_that_spends_the_budget_still_times_out() {
+        let mut timer = RouteTimer::default();
+        // Each poll spends the task's whole budget and stays pending, as
+        // an upstream sending endless interim responses would.
+        let greedy = poll_fn(|cx| loop {
+            let spend = std::pin::pin!(tokio::task::consume_budget());
+            if spend.poll(cx).is_pending() {
+                return Poll::<()>::Pending;
+            }
+        });
+        let until = Instant::now() + Duration::from_millis(100);
+        // The guard is tokio's own timeout, which polls its timer outside
+        // the budget: without the same here, the route timer never fires.
+        let bounded =
+            tokio::time::timeout(Duration::from_secs(5), bounded(&mut timer, until, greedy));
+        assert_eq!(bounded.await, Ok(Err(TimedOut)));
+        assert!(Instant::now() >= until);
     }
 
     #[tokio::test(start_paused = true)]
