@@ -31,6 +31,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::lazy_timer::LazyTimer;
+
 /// Waiting for the bytes of a request head.
 const HEAD: u8 = 0;
 /// Nothing in flight, nothing arriving.
@@ -180,34 +182,19 @@ pub(super) struct Deadline {
     activity: Arc<Activity>,
     head: Duration,
     idle: Duration,
-    /// When the timer fires.
-    armed: Instant,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    /// The timer holds this task's waker: it was polled since it was last
-    /// armed, and has not fired. Until it fires it need not be polled
-    /// again (the connection's task wakes a few times per request; a
-    /// timer poll each time was 1.5 % of the request path).
-    registered: bool,
+    timer: LazyTimer,
 }
 
 impl Deadline {
     /// The timeouts of a connection.
     pub(super) fn new(activity: Arc<Activity>, head: Duration, idle: Duration) -> Self {
-        let armed = later(activity.base, head.min(idle));
+        let at = later(activity.base, head.min(idle));
         Self {
             activity,
             head,
             idle,
-            armed,
-            sleep: Box::pin(tokio::time::sleep_until(armed)),
-            registered: false,
+            timer: LazyTimer::new(at),
         }
-    }
-
-    fn arm(&mut self, at: Instant) {
-        self.armed = at;
-        self.sleep.as_mut().reset(at);
-        self.registered = false;
     }
 }
 
@@ -217,27 +204,19 @@ impl std::future::Future for Deadline {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Expired> {
         let this = &mut *self;
         if let Some((at, _)) = this.activity.deadline(this.head, this.idle) {
-            if at < this.armed {
-                this.arm(at);
+            if at < this.timer.deadline() {
+                this.timer.arm(at);
             }
         }
-        // Fired (no longer in the timer wheel), or not polled since armed:
-        // poll it. Otherwise its wake-up is already set.
-        if this.registered && !this.sleep.is_elapsed() {
-            return Poll::Pending;
-        }
-        // Outside the task's budget: a refused poll would leave the timer
-        // without the waker while `registered` says it has it.
-        while super::attempt::poll_timer(this.sleep.as_mut(), cx).is_ready() {
+        while this.timer.fired(cx) {
             let now = Instant::now();
             match this.activity.deadline(this.head, this.idle) {
                 Some((at, kind)) if at <= now => return Poll::Ready(kind),
-                Some((at, _)) => this.arm(at),
+                Some((at, _)) => this.timer.arm(at),
                 // Busy: look again when the shorter timeout could run out.
-                None => this.arm(later(now, this.head.min(this.idle))),
+                None => this.timer.arm(later(now, this.head.min(this.idle))),
             }
         }
-        this.registered = true;
         Poll::Pending
     }
 }

@@ -38,8 +38,8 @@ use crate::upstream::{
 mod retry;
 mod timer;
 
+pub(super) use timer::RouteTimer;
 use timer::TimedOut;
-pub(super) use timer::{poll_timer, RouteTimer};
 
 /// A response from an endpoint, with what must live while its body streams.
 #[derive(Debug)]

@@ -17,6 +17,7 @@ mod gates;
 mod h1;
 pub mod handler;
 mod head_scan;
+mod lazy_timer;
 mod log_limit;
 mod plugins;
 pub mod reload;

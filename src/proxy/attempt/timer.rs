@@ -19,17 +19,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
-/// Polls `sleep` outside tokio's per-task budget (as `timeout_at` does
-/// when the future it bounds spent the budget). A poll the budget refuses
-/// returns `Pending` without taking the waker (and, for a sleep not polled
-/// before, without creating its timer): the timers here, which skip polls
-/// while they hold the task's waker, must never take such a poll for a
-/// registration.
-pub(in crate::proxy) fn poll_timer(sleep: Pin<&mut Sleep>, cx: &mut Context<'_>) -> Poll<()> {
-    std::pin::pin!(tokio::task::unconstrained(sleep)).poll(cx)
-}
+use crate::proxy::lazy_timer::LazyTimer;
 
 /// The route timeout ran out before the upstream answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,10 +31,7 @@ pub(in crate::proxy) struct TimedOut;
 /// header). It is created on the first request that uses it.
 #[derive(Debug, Default)]
 pub(in crate::proxy) struct RouteTimer {
-    sleep: Option<Pin<Box<Sleep>>>,
-    /// The timer holds this task's waker (polled since last armed, not
-    /// fired): it need not be polled again until it fires.
-    registered: bool,
+    lazy: Option<LazyTimer>,
 }
 
 impl RouteTimer {
@@ -56,31 +45,24 @@ impl RouteTimer {
         if let Poll::Ready(out) = fut.poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        let RouteTimer { sleep, registered } = self;
-        let sleep = match sleep {
-            Some(sleep) => {
-                if sleep.deadline() > until {
-                    // Armed later than this deadline (a shorter timeout
-                    // than the last request's): move it earlier.
-                    sleep.as_mut().reset(until);
-                    *registered = false;
-                } else if *registered && !sleep.is_elapsed() {
-                    // It will wake this task when it fires.
-                    return Poll::Pending;
+        let timer = match &mut self.lazy {
+            Some(timer) => {
+                // Armed later than this deadline (a shorter timeout than
+                // the last request's): move it earlier.
+                if timer.deadline() > until {
+                    timer.arm(until);
                 }
-                sleep
+                timer
             }
-            None => sleep.insert(Box::pin(tokio::time::sleep_until(until))),
+            None => self.lazy.insert(LazyTimer::new(until)),
         };
-        while poll_timer(sleep.as_mut(), cx).is_ready() {
+        while timer.fired(cx) {
             if Instant::now() >= until {
-                *registered = false;
                 return Poll::Ready(Err(TimedOut));
             }
             // It was armed for an earlier request's deadline.
-            sleep.as_mut().reset(until);
+            timer.arm(until);
         }
-        *registered = true;
         Poll::Pending
     }
 }
@@ -131,7 +113,7 @@ mod tests {
             bounded(&mut timer, t0 + Duration::from_secs(1), async { 1 }).await,
             Ok(1)
         );
-        assert!(timer.sleep.is_none());
+        assert!(timer.lazy.is_none());
         // Armed for the first request's deadline (t0 + 1s) ...
         let slow = tokio::time::sleep(Duration::from_millis(100));
         assert_eq!(
