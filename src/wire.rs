@@ -20,6 +20,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use smallvec::SmallVec;
 
+mod raw;
+pub(crate) use raw::RawHead;
+
 /// Slots of the per-thread table of field names seen.
 const NAME_SLOTS: usize = 64;
 
@@ -72,7 +75,8 @@ pub(crate) fn new_header_map(n: usize) -> HeaderMap {
 /// Gives `map` back for `new_header_map` to hand out again: emptied (its
 /// values dropped now), kept unless it is large or the stock is full.
 pub(crate) fn recycle(mut map: HeaderMap) {
-    if map.capacity() > SPARE_CAPACITY {
+    // A map never given room (a raw head's) is not worth keeping.
+    if map.capacity() == 0 || map.capacity() > SPARE_CAPACITY {
         return;
     }
     map.clear();

@@ -31,8 +31,8 @@ use crate::plugin::{Active, LocalReply, Props};
 use crate::routing::Route;
 use crate::upstream::health::{millis_at, now_ms};
 use crate::upstream::{
-    InFlight, Lease, LinkedEndpoint, Pick, PoolRuntime, RequestBody, ResponseStream, SendFailure,
-    UpstreamError,
+    HeadFields, InFlight, Lease, LinkedEndpoint, Pick, PoolRuntime, RequestBody, ResponseStream,
+    SendFailure, UpstreamError,
 };
 
 mod retry;
@@ -94,6 +94,10 @@ pub(super) struct Shape<'t> {
     /// Bounds the upstream call instead of a timer of its own
     /// (`timer.rs`); not used by retries and upgrades.
     pub timer: Option<&'t mut RouteTimer>,
+    /// Where the response's fields go (`HeadFields::Raw` only for the
+    /// client-side fast path, on a route that edits no response field);
+    /// retries and upgrades always fill the map.
+    pub fields: HeadFields,
 }
 
 /// Sends `request` (headers already prepared, URI still the client's) to
@@ -107,6 +111,7 @@ pub(super) async fn send(
         needs_host,
         upgrade,
         timer,
+        fields,
     }: Shape<'_>,
     start: Instant,
     props: Option<&Arc<Props>>,
@@ -148,10 +153,10 @@ pub(super) async fn send(
                 .map_err(|_| TimedOut)
         }
         Some(timer) => {
-            let mut sending = std::pin::pin!(ep.client.send(request));
+            let mut sending = std::pin::pin!(ep.client.send(request, fields));
             std::future::poll_fn(|cx| timer.poll_bounded(sending.as_mut(), until, cx)).await
         }
-        None => tokio::time::timeout_at(until, ep.client.send(request))
+        None => tokio::time::timeout_at(until, ep.client.send(request, fields))
             .await
             .map_err(|_| TimedOut),
     };
@@ -241,7 +246,7 @@ async fn once(
     let got = if upgrade {
         tokio::time::timeout_at(until, Box::pin(ep.client.send_upgrade(request))).await
     } else {
-        tokio::time::timeout_at(until, ep.client.send(request)).await
+        tokio::time::timeout_at(until, ep.client.send(request, HeadFields::Map)).await
     };
     let got = got.map_err(|_| TimedOut);
     conclude(pool, ep, got, (in_flight, sent), timeout, record)

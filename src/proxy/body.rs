@@ -115,6 +115,14 @@ impl ResponseBody {
         }
     }
 
+    /// The upstream head's fields, when they were kept raw (taken).
+    pub(crate) fn take_raw_head(&mut self) -> Option<Box<crate::wire::RawHead>> {
+        match &mut self.inner {
+            Inner::Upstream(s) | Inner::Prefixed(_, s) => s.take_raw_head(),
+            Inner::Full(_) => None,
+        }
+    }
+
     /// Streams `prefix` (already read) and then the rest of an upstream body.
     pub fn upstream_prefixed(
         prefix: std::collections::VecDeque<Bytes>,

@@ -29,7 +29,7 @@ use super::upgrade;
 use crate::access_log::{Pending, Served};
 use crate::plugin::Active;
 use crate::routing::{self, RequestInfo, RouteId};
-use crate::upstream::{ClientBody, RequestBody};
+use crate::upstream::{ClientBody, HeadFields, RequestBody};
 use http_body::Body as _;
 
 mod plugin_path;
@@ -146,10 +146,19 @@ pub(super) async fn handle(
             if r.chain.is_none() && !r.pool.has_plugins {
                 let request = Request::from_parts(r.parts, RequestBody::Stream(r.body));
                 let tried = &mut line.trail.tried;
+                // The fast path's writer copies a raw head's fields out,
+                // where the route edits none of them (`upstream_response`
+                // reads and edits nothing else).
+                let fields = if timer.is_some() && r.route.response_headers.is_empty() {
+                    HeadFields::Raw
+                } else {
+                    HeadFields::Map
+                };
                 let shape = attempt::Shape {
                     needs_host: r.needs_host,
                     upgrade: r.upgrade,
                     timer,
+                    fields,
                 };
                 let answer =
                     attempt::send(r.pool, r.route, request, shape, start, None, tried).await;

@@ -47,6 +47,19 @@ type BoxedSend<'a> = std::pin::Pin<
     Box<dyn Future<Output = Result<(Response<ResponseStream>, Lease), SendFailure>> + Send + 'a>,
 >;
 
+/// Where a response's fields go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadFields {
+    /// Into the response's header map, for whatever reads `headers()`.
+    Map,
+    /// Kept as they arrived (`ResponseStream::take_raw_head`), leaving the
+    /// map empty, where the inline exchange can and the head allows
+    /// (`wire::RawHead`); otherwise the map, as `Map`. Only for a caller
+    /// that reads no field and writes the head out with the raw fields
+    /// (the client-side HTTP/1.1 fast path).
+    Raw,
+}
+
 /// Settings that shape an endpoint's pool; a change rebuilds the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientSettings {
@@ -193,7 +206,8 @@ pub fn build_client(dial: Dial, settings: ClientSettings) -> UpstreamClient {
 
 impl UpstreamClient {
     /// Sends `req` (origin-form URI, Host set) and returns the response
-    /// head with the lease of its connection.
+    /// head with the lease of its connection; `fields` says where the
+    /// head's fields go.
     ///
     /// Not an `async fn`: one would keep the request in its own state
     /// beside the chosen path's future; this returns the inline path's
@@ -201,12 +215,15 @@ impl UpstreamClient {
     pub fn send(
         &self,
         req: Request<UpstreamBody>,
+        fields: HeadFields,
     ) -> impl Future<Output = Result<(Response<ResponseStream>, Lease), SendFailure>> + Send + '_
     {
         use tokio_util::either::Either;
         let inner = &self.inner;
         match inner.settings.protocol {
-            Protocol::Http1 if h1::eligible(inner, &req) => Either::Left(h1::send(inner, req)),
+            Protocol::Http1 if h1::eligible(inner, &req) => {
+                Either::Left(h1::send(inner, req, fields == HeadFields::Raw))
+            }
             // Boxed: their state (hyper's futures, the handshake) stays off
             // the inline path's future, which is moved into place on every
             // request.

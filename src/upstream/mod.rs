@@ -25,8 +25,8 @@ mod slots;
 pub use body::{buffer, collect, prefixed_size_hint, BodyError, ClientBody, Replay, RequestBody};
 pub use budget::RetryBudget;
 pub use client::{
-    build_client, tick_clock, ClientSettings, Lease, SendFailure, UpstreamBody, UpstreamClient,
-    UpstreamError,
+    build_client, tick_clock, ClientSettings, HeadFields, Lease, SendFailure, UpstreamBody,
+    UpstreamClient, UpstreamError,
 };
 pub use connect::{Dial, Io, Security, TlsDial};
 pub use gate::{Gate, GateGuard};

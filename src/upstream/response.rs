@@ -43,6 +43,18 @@ impl StreamError {
     }
 }
 
+impl ResponseStream {
+    /// The head's fields as they arrived, when the exchange kept them raw
+    /// (`HeadFields::Raw`; the response's header map is then empty).
+    /// Taken: a second call says `None`.
+    pub(crate) fn take_raw_head(&mut self) -> Option<Box<crate::wire::RawHead>> {
+        match self {
+            Self::Hyper(_) => None,
+            Self::Inline(b) => b.take_raw_head(),
+        }
+    }
+}
+
 impl From<Incoming> for ResponseStream {
     fn from(b: Incoming) -> Self {
         Self::Hyper(b)

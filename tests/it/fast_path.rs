@@ -240,3 +240,148 @@ async fn route_timeouts_on_a_kept_connection_run_from_each_request() {
     assert_eq!(ask("/slow/1").await.0, 200);
     proxy.shutdown().await;
 }
+
+/// An upstream that answers each request with the canned response for its
+/// path (the head exactly as written here).
+async fn canned_upstream() -> SocketAddr {
+    fn answer(path: &str) -> &'static [u8] {
+        match path {
+            "/plain" => {
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\n\
+                  X-Mixed-Case: Kept As Is\r\nSet-Cookie: b=2\r\nConnection: keep-alive\r\n\
+                  Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nX-Empty:\r\n\
+                  Content-Length: 5\r\n\r\nhello"
+            }
+            "/chunked" => {
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-t\r\nX-A: 1\r\n\r\n\
+                  5\r\nhello\r\n0\r\nx-t: 1\r\n\r\n"
+            }
+            "/private" => {
+                b"HTTP/1.1 200 OK\r\nConnection: x-private\r\nX-Private: secret\r\nX-A: 1\r\n\
+                  Content-Length: 2\r\n\r\nhi"
+            }
+            "/busy" => {
+                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nX-A: 1\r\n\
+                  Content-Length: 4\r\n\r\nbusy"
+            }
+            _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut seen = Vec::new();
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&seen[..end]).into_owned();
+                        seen.drain(..end + 4);
+                        let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                        if s.write_all(answer(&path)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The fast path writes an upstream head's fields as they arrived
+/// (`wire::RawHead`), without a header map in between: names lower-cased,
+/// values and repeats as sent, hop-by-hop fields left out, the body
+/// re-framed; a head that needs a map (a `Connection` naming fields, a
+/// 503 whose `Retry-After` is read) gets the same treatment through one,
+/// and so does a route that edits response fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_heads_are_passed_on_without_their_hop_by_hop_fields() {
+    let up = canned_upstream().await;
+    let edited = config(&format!(
+        "routes:\n\
+         - {{ name: edit, match: {{ path_prefix: /edit }}, pool: p, strip_prefix: /edit,\n\
+              response_headers: {{ set: {{ x-set: yes }} }} }}\n\
+         - {{ name: r, match: {{ path_prefix: / }}, pool: p }}\n\
+         pools: [{{ name: p, endpoints: [{}] }}]\n",
+        eps(&[("up", format!("http://{up}"))])
+    ));
+    let proxy = start_proxy(&edited).await;
+    let web = proxy.listener_addr("web").unwrap();
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    let hop = [
+        "keep-alive",
+        "proxy-connection",
+        "trailer",
+        "transfer-encoding",
+    ];
+    for prefix in ["", "/edit"] {
+        let ex = exchange(web, get(&format!("{prefix}/plain")).as_bytes()).await;
+        let text = &ex.raw;
+        assert_eq!(ex.status(), 200, "{text}");
+        let head = &text[..text.find("\r\n\r\n").unwrap() + 2];
+        for line in [
+            "content-type: text/plain\r\n",
+            "x-mixed-case: Kept As Is\r\n",
+            "x-empty: \r\n",
+            "content-length: 5\r\n",
+            "connection: close\r\n",
+        ] {
+            assert!(head.contains(line), "{line:?} in {head}");
+        }
+        assert_eq!(head.matches("set-cookie: ").count(), 2, "{head}");
+        assert!(head.find("set-cookie: a=1") < head.find("set-cookie: b=2"));
+        assert_eq!(head.matches("date: ").count(), 1, "{head}");
+        assert_eq!(head.matches("connection: ").count(), 1, "{head}");
+        assert!(
+            !head.contains("Content-Type") && !head.contains("X-Mixed"),
+            "{head}"
+        );
+        assert!(hop.iter().all(|h| !head.contains(h)), "{head}");
+        assert_eq!(ex.replies[0].body, b"hello");
+        assert_eq!(ex.replies[0].header("x-set").is_some(), prefix == "/edit");
+
+        let ex = exchange(web, get(&format!("{prefix}/chunked")).as_bytes()).await;
+        let r = &ex.replies[0];
+        assert_eq!(ex.status(), 200, "{}", ex.raw);
+        assert_eq!(r.body, b"hello", "{}", ex.raw);
+        assert_eq!(r.header("x-a"), Some("1"), "{}", ex.raw);
+        assert_eq!(ex.raw.matches("transfer-encoding").count(), 1, "{}", ex.raw);
+        assert!(
+            !ex.raw.contains("trailer") && !ex.raw.contains("x-t"),
+            "{}",
+            ex.raw
+        );
+
+        let ex = exchange(web, get(&format!("{prefix}/private")).as_bytes()).await;
+        assert_eq!(ex.status(), 200, "{}", ex.raw);
+        assert!(
+            !ex.raw.contains("x-private") && !ex.raw.contains("secret"),
+            "{}",
+            ex.raw
+        );
+        assert_eq!(ex.replies[0].header("x-a"), Some("1"), "{}", ex.raw);
+
+        let ex = exchange(web, get(&format!("{prefix}/busy")).as_bytes()).await;
+        assert_eq!(ex.status(), 503, "{}", ex.raw);
+        assert_eq!(ex.replies[0].header("retry-after"), Some("1"), "{}", ex.raw);
+        assert_eq!(ex.replies[0].body, b"busy");
+    }
+    // Kept connections: the upstream's is reused after raw heads, the
+    // client's serves one answer after another.
+    let mut s = connect(web).await;
+    for _ in 0..3 {
+        s.write_all(b"GET /plain HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await
+            .unwrap();
+        let r = read_replies(&mut s, 1).await;
+        assert_eq!(r[0].body, b"hello");
+        assert_eq!(r[0].header("connection"), None);
+    }
+    proxy.shutdown().await;
+}

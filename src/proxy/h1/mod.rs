@@ -116,7 +116,16 @@ where
         let (mut parts, mut body) = resp.into_parts();
         let close = client_close || drained.signalled();
         out.clear();
-        let framing = response::encode_head(&mut out, &mut parts, &body, head_request, close);
+        let raw = body.take_raw_head();
+        let framing = response::encode_head(
+            &mut out,
+            &mut parts,
+            raw.as_deref(),
+            &body,
+            head_request,
+            close,
+        );
+        drop(raw);
         crate::wire::recycle(std::mem::take(&mut parts.headers));
         drop(parts);
         let mut writer = Writer::new(&mut out, framing);

@@ -25,6 +25,7 @@ use http_body::Body;
 use tokio::io::AsyncWrite;
 
 use crate::proxy::body::ResponseBody;
+use crate::wire::RawHead;
 
 /// Data frames up to this size are copied next to the head; larger ones
 /// go out beside it, in the same vectored write, without a copy.
@@ -58,11 +59,13 @@ pub(super) enum WriteError {
 }
 
 /// Writes the head of `parts` into `out` and says how the body is framed.
-/// `head`: the request was HEAD; `close`: the connection closes after this
-/// response.
+/// `raw`: the upstream head's fields as they arrived (hop-by-hop ones
+/// already left out), written before those of `parts`; `head`: the
+/// request was HEAD; `close`: the connection closes after this response.
 pub(super) fn encode_head(
     out: &mut BytesMut,
     parts: &mut Parts,
+    raw: Option<&RawHead>,
     body: &ResponseBody,
     head: bool,
     close: bool,
@@ -74,6 +77,10 @@ pub(super) fn encode_head(
     let (mut length, mut chunked, mut connection, mut date) = (0, false, false, false);
     // The value of the one `Content-Length` line, if valid.
     let mut declared = None;
+    if let Some(raw) = raw {
+        (length, declared) = raw.lengths();
+        date = raw.has_date();
+    }
     for (name, value) in headers.iter() {
         if name == header::CONTENT_LENGTH {
             length += 1;
@@ -89,9 +96,12 @@ pub(super) fn encode_head(
     if chunked {
         headers.remove(header::TRANSFER_ENCODING);
     }
+    // Whether `Content-Length` lines are left out.
+    let mut unframed = false;
     let framing = if status.is_informational() || status == StatusCode::NO_CONTENT {
         if length > 0 {
             headers.remove(header::CONTENT_LENGTH);
+            unframed = true;
         }
         Framing::Empty
     } else if head || status == StatusCode::NOT_MODIFIED {
@@ -101,6 +111,7 @@ pub(super) fn encode_head(
     } else {
         if length > 0 {
             headers.remove(header::CONTENT_LENGTH);
+            unframed = true;
         }
         match body.size_hint().exact() {
             Some(n) => {
@@ -120,6 +131,9 @@ pub(super) fn encode_head(
             .as_bytes(),
     );
     out.put_slice(b"\r\n");
+    if let Some(raw) = raw {
+        raw.write(out, unframed);
+    }
     for (name, value) in headers.iter() {
         out.put_slice(name.as_str().as_bytes());
         out.put_slice(b": ");

@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 fn head(resp: Response<ResponseBody>, head_request: bool, close: bool) -> (String, Framing) {
     let (mut parts, body) = resp.into_parts();
     let mut out = BytesMut::new();
-    let framing = encode_head(&mut out, &mut parts, &body, head_request, close);
+    let framing = encode_head(&mut out, &mut parts, None, &body, head_request, close);
     (String::from_utf8(out.to_vec()).unwrap(), framing)
 }
 
@@ -81,6 +81,88 @@ fn an_invalid_length_is_replaced() {
         text.contains("content-length: 3\r\n") && !text.contains("+3"),
         "{text}"
     );
+}
+
+/// A response head written both ways: from a header map (the upstream
+/// head's fields parsed into one, hop-by-hop fields removed, as the proxy
+/// did before raw heads) and from the raw fields; the status line and
+/// field lines sorted, with `date` lines cut when the head had none (the
+/// clock may tick between the two).
+fn both_ways(upstream: &str, body: &'static str, head_request: bool, close: bool) {
+    let mut slots = [httparse::EMPTY_HEADER; 32];
+    let mut res = httparse::Response::new(&mut slots);
+    let n = match res.parse(upstream.as_bytes()).unwrap() {
+        httparse::Status::Complete(n) => n,
+        httparse::Status::Partial => panic!("partial"),
+    };
+    let status = res.code.unwrap();
+    let mut map = full(status, body);
+    for h in res.headers.iter() {
+        map.headers_mut().append(
+            http::HeaderName::from_bytes(h.name.as_bytes()).unwrap(),
+            HeaderValue::from_bytes(h.value).unwrap(),
+        );
+    }
+    crate::proxy::forward::remove_hop_by_hop(map.headers_mut());
+    let raw = crate::wire::RawHead::gather(upstream.as_bytes(), n, res.headers)
+        .unwrap()
+        .frozen(Bytes::copy_from_slice(&upstream.as_bytes()[..n]));
+    let (by_map, map_framing) = head(map, head_request, close);
+    let (mut parts, body) = full(status, body).into_parts();
+    let mut out = BytesMut::new();
+    let raw_framing = encode_head(
+        &mut out,
+        &mut parts,
+        Some(&*raw),
+        &body,
+        head_request,
+        close,
+    );
+    let by_raw = String::from_utf8(out.to_vec()).unwrap();
+    assert_eq!(map_framing, raw_framing, "{upstream:?}");
+    let dated = upstream.to_ascii_lowercase().contains("\r\ndate:");
+    let lines = |text: &str| {
+        assert_eq!(text.matches("date: ").count(), 1, "{text}");
+        let mut v: Vec<String> = text
+            .split("\r\n")
+            .filter(|l| dated || !l.starts_with("date: "))
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(lines(&by_map), lines(&by_raw), "{upstream:?}");
+}
+
+#[test]
+fn a_raw_head_is_written_as_its_header_map_was() {
+    let cases = [
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-backend: 1\r\ncontent-length: 5\r\n\
+         date: Sun, 22 Nov 2026 10:54:24 GMT\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\
+         X-Empty:\r\nContent-Length: 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\
+         Transfer-Encoding: chunked\r\nTrailer: x-t\r\nX-A: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nTE: trailers\r\nUpgrade: h2c\r\n\
+         Connection: close\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-A: 1\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\nETag: \"x\"\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n",
+        "HTTP/1.1 404 Not Found\r\nDATE: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n",
+        "HTTP/1.1 599 Whatever\r\nX-Z: z\r\nX-Y: y\r\n\r\n",
+    ];
+    for case in cases {
+        let body = if case.starts_with("HTTP/1.1 20") || case.contains(" 404 ") {
+            "hello"
+        } else {
+            ""
+        };
+        for (head_request, close) in [(false, false), (true, false), (false, true)] {
+            both_ways(case, body, head_request, close);
+        }
+    }
 }
 
 async fn write(framing: Framing, out: &mut BytesMut, body: &mut ResponseBody) -> (Vec<u8>, bool) {

@@ -82,6 +82,7 @@ pub(super) async fn with_plugins(
         needs_host,
         upgrade: forward::wants_upgrade(parts.version, &parts.headers),
         timer: None,
+        fields: crate::upstream::HeadFields::Map,
     };
     let request = Request::from_parts(parts, body);
     let answer = attempt::send(pool, route, request, shape, start, Some(&props), tried).await?;

@@ -100,6 +100,9 @@ pub(in crate::upstream) struct Head {
     pub framing: Framing,
     /// Whether the connection may carry another request after the body.
     pub reusable: bool,
+    /// The fields as they arrived, when asked for and the head allows it;
+    /// `response`'s header map is then empty.
+    pub raw: Option<Box<wire::RawHead>>,
 }
 
 /// What the buffer held.
@@ -114,11 +117,14 @@ pub(in crate::upstream) enum Parsed {
 }
 
 /// Parses (and consumes) a response head from `buf`. `limit`: the most
-/// bytes the head may have; `head_request`: the request was HEAD.
+/// bytes the head may have; `head_request`: the request was HEAD; `raw`:
+/// keep the fields raw (`wire::RawHead`) where the head allows, except on
+/// a 429 or 503, whose `Retry-After` the attempt reads from the map.
 pub(in crate::upstream) fn parse_head(
     buf: &mut BytesMut,
     limit: usize,
     head_request: bool,
+    raw: bool,
 ) -> Result<Parsed, InlineError> {
     // Uninitialised: httparse fills what it uses (initialising 100 slots
     // cost more than parsing a small head).
@@ -153,10 +159,17 @@ pub(in crate::upstream) fn parse_head(
         buf.advance(n);
         return Ok(Parsed::Interim);
     }
+    let raw = (raw
+        && status != StatusCode::TOO_MANY_REQUESTS
+        && status != StatusCode::SERVICE_UNAVAILABLE)
+        .then(|| wire::RawHead::gather(buf, n, res.headers))
+        .flatten();
     // Where each value lies in the head, to slice it out of the frozen
     // head without copying.
     let mut fields = wire::Fields::new();
-    wire::fields(buf, n, res.headers, &mut fields).map_err(InlineError::Head)?;
+    if raw.is_none() {
+        wire::fields(buf, n, res.headers, &mut fields).map_err(InlineError::Head)?;
+    }
     let (framing, reusable) = framing(
         status,
         version,
@@ -164,15 +177,22 @@ pub(in crate::upstream) fn parse_head(
         head_request,
     )?;
     let frozen = buf.split_to(n).freeze();
-    let headers = wire::header_map(&frozen, &mut fields, 0).map_err(InlineError::Head)?;
     let mut response = Response::new(());
     *response.status_mut() = status;
     *response.version_mut() = version;
-    *response.headers_mut() = headers;
+    let raw = match raw {
+        Some(raw) => Some(raw.frozen(frozen)),
+        None => {
+            *response.headers_mut() =
+                wire::header_map(&frozen, &mut fields, 0).map_err(InlineError::Head)?;
+            None
+        }
+    };
     Ok(Parsed::Final(Head {
         response,
         framing,
         reusable,
+        raw,
     }))
 }
 

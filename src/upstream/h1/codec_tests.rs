@@ -8,14 +8,14 @@ use http::HeaderMap;
 const LIMIT: usize = 8192;
 
 fn head(raw: &str) -> Result<Parsed, InlineError> {
-    parse_head(&mut BytesMut::from(raw), LIMIT, false)
+    parse_head(&mut BytesMut::from(raw), LIMIT, false, false)
 }
 
 fn final_head(raw: &[u8], is_head: bool) -> (Head, BytesMut) {
     let mut buf = BytesMut::from(raw);
     // Bounded: one interim head per turn, and these inputs have few.
     for _ in 0..8 {
-        match parse_head(&mut buf, LIMIT, is_head).unwrap() {
+        match parse_head(&mut buf, LIMIT, is_head, false).unwrap() {
             Parsed::Final(h) => return (h, buf),
             Parsed::Interim => continue,
             Parsed::Partial => panic!("partial head"),
@@ -328,7 +328,7 @@ fn a_head_split_across_reads_parses_the_same() {
     let mut result = None;
     for (i, b) in raw.iter().enumerate() {
         buf.extend_from_slice(&[*b]);
-        match parse_head(&mut buf, LIMIT, false).unwrap() {
+        match parse_head(&mut buf, LIMIT, false, false).unwrap() {
             Parsed::Partial => assert!(i + 1 < raw.len()),
             Parsed::Final(h) => result = Some(h),
             Parsed::Interim => panic!("interim"),
@@ -339,4 +339,39 @@ fn a_head_split_across_reads_parses_the_same() {
     assert_eq!(h.framing, Framing::Chunked);
     assert_eq!(h.response.headers()["content-type"], "text/plain");
     assert_eq!(h.response.headers()["x-empty"], "");
+}
+
+#[test]
+fn raw_heads_leave_the_map_empty_where_the_head_allows() {
+    let parse = |raw: &str| match parse_head(&mut BytesMut::from(raw), LIMIT, false, true) {
+        Ok(Parsed::Final(h)) => h,
+        other => panic!("{other:?}"),
+    };
+    let h = parse("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 3\r\n\r\nabc");
+    assert!(h.raw.is_some());
+    assert!(h.response.headers().is_empty());
+    assert_eq!(h.framing, Framing::Length(3));
+    // Framing is read from the raw fields all the same.
+    let h = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+    assert!(h.raw.is_some());
+    assert_eq!(h.framing, Framing::Chunked);
+    assert!(!h.reusable);
+    // Statuses whose Retry-After the attempt reads, and a Connection that
+    // names fields to remove, get a map.
+    for raw in [
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nConnection: x-private\r\nX-Private: 1\r\nContent-Length: 0\r\n\r\n",
+    ] {
+        let h = parse(raw);
+        assert!(h.raw.is_none(), "{raw:?}");
+        assert!(!h.response.headers().is_empty(), "{raw:?}");
+    }
+    // Without asking, always a map.
+    let Ok(Parsed::Final(h)) = head("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n")
+    else {
+        panic!("not final");
+    };
+    assert!(h.raw.is_none());
+    assert_eq!(h.response.headers()["x-a"], "1");
 }

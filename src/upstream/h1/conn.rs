@@ -178,6 +178,9 @@ pub struct InlineBody {
     ended: bool,
     /// The wait before a failure is reported (see `fail`).
     held: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The head's fields as they arrived, when kept raw, until the
+    /// client's writer takes them.
+    raw: Option<Box<crate::wire::RawHead>>,
 }
 
 impl InlineBody {
@@ -188,6 +191,7 @@ impl InlineBody {
         decoder: Decoder,
         pool: Option<Arc<Inner>>,
         limit: usize,
+        raw: Option<Box<crate::wire::RawHead>>,
     ) -> Self {
         let mut body = Self {
             conn: Some(conn),
@@ -198,11 +202,17 @@ impl InlineBody {
             next: None,
             ended: false,
             held: None,
+            raw,
         };
         if body.decoder.is_done() {
             body.finish();
         }
         body
+    }
+
+    /// The head's fields, when they were kept raw (taken: asked once).
+    pub(crate) fn take_raw_head(&mut self) -> Option<Box<crate::wire::RawHead>> {
+        self.raw.take()
     }
 
     /// The clean end: the connection goes back to its pool, if reusable.

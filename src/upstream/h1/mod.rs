@@ -66,10 +66,12 @@ struct HeadFailure {
     got_bytes: bool,
 }
 
-/// Sends `req` (empty body) and reads the response head inline.
+/// Sends `req` (empty body) and reads the response head inline; `raw`:
+/// keep its fields raw where the head allows (`HeadFields::Raw`).
 pub(super) async fn send(
     pool: &Arc<Inner>,
     req: Request<UpstreamBody>,
+    raw: bool,
 ) -> Result<(Response<ResponseStream>, Lease), SendFailure> {
     let settings = pool.settings;
     let limit = settings.max_header_bytes;
@@ -118,11 +120,12 @@ pub(super) async fn send(
                 unsent: Some(Request::from_parts(parts, body)),
             });
         }
-        match read_head(&mut conn, limit, is_head).await {
+        match read_head(&mut conn, limit, is_head, raw).await {
             Ok(Head {
                 response,
                 framing,
                 reusable,
+                raw,
             }) => {
                 // The request's fields are written: its map and head
                 // buffer can serve another request.
@@ -132,7 +135,7 @@ pub(super) async fn send(
                     SPARE_HEAD.set(head);
                 }
                 let reuse = reusable.then(|| Arc::clone(pool));
-                let body = InlineBody::new(conn, Decoder::new(framing), reuse, limit);
+                let body = InlineBody::new(conn, Decoder::new(framing), reuse, limit, raw);
                 let response = response.map(|()| ResponseStream::Inline(Box::new(body)));
                 return Ok((response, Lease::inline()));
             }
@@ -164,14 +167,19 @@ fn is_closed(e: &InlineError) -> bool {
 }
 
 /// Reads until a final response head, skipping interim (1xx) ones.
-async fn read_head(conn: &mut Conn, limit: usize, is_head: bool) -> Result<Head, HeadFailure> {
+async fn read_head(
+    conn: &mut Conn,
+    limit: usize,
+    is_head: bool,
+    raw: bool,
+) -> Result<Head, HeadFailure> {
     let mut got_bytes = false;
     let fail = |error, got_bytes| HeadFailure { error, got_bytes };
     // Bounded: each turn consumes a head or reads more bytes; the buffer
     // is capped by the head limit and a closed connection returns.
     loop {
         if !conn.buf.is_empty() {
-            match codec::parse_head(&mut conn.buf, limit, is_head) {
+            match codec::parse_head(&mut conn.buf, limit, is_head, raw) {
                 Ok(Parsed::Final(head)) => return Ok(head),
                 Ok(Parsed::Interim) => continue,
                 Ok(Parsed::Partial) => {}
