@@ -21,7 +21,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use smallvec::SmallVec;
 
 mod raw;
-pub(crate) use raw::RawHead;
+pub(crate) use raw::{recycle as recycle_raw, RawHead};
 
 /// Slots of the per-thread table of field names seen.
 const NAME_SLOTS: usize = 64;

@@ -126,16 +126,20 @@ struct Seen {
     hop: bool,
     /// `Host` lines.
     hosts: usize,
+    /// The one `Host` line is `host` already.
+    host_kept: bool,
     /// `X-Forwarded-For` is present.
     forwarded_for: bool,
 }
 
 impl Seen {
-    fn of(headers: &HeaderMap) -> Self {
+    /// `host`: the host the request was routed by.
+    fn of(headers: &HeaderMap, host: Option<&HeaderValue>) -> Self {
         let mut seen = Seen::default();
-        for name in headers.iter().map(|(k, _)| k) {
+        for (name, value) in headers {
             if *name == header::HOST {
                 seen.hosts += 1;
+                seen.host_kept = seen.hosts == 1 && host == Some(value);
             } else if *name == X_FORWARDED_FOR {
                 seen.forwarded_for = true;
             } else if HOP_BY_HOP.contains(&name) {
@@ -155,7 +159,7 @@ pub fn prepare_request(
     client: ClientInfo<'_>,
 ) -> bool {
     let headers = &mut parts.headers;
-    let seen = Seen::of(headers);
+    let seen = Seen::of(headers, client.host);
     if seen.hop {
         let trailers = accepts_trailers(headers);
         if wants_upgrade(parts.version, headers) {
@@ -186,7 +190,7 @@ pub fn prepare_request(
             // Host lines only the first (the one routed by) goes on, so an
             // upstream cannot read another one. A head whose one Host line
             // is that host already (the common case) is left as it is.
-            if seen.hosts != 1 || headers.get(header::HOST) != Some(v) {
+            if !seen.host_kept {
                 headers.insert(header::HOST, v.clone());
             }
             headers.insert(&X_FORWARDED_HOST, v.clone());
@@ -196,8 +200,13 @@ pub fn prepare_request(
             headers.remove(&X_FORWARDED_HOST);
         }
     }
-    route.request_headers.apply(headers);
     parts.version = Version::HTTP_11;
+    if route.request_headers.is_empty() {
+        // Host was kept or set above when the request named a host, and
+        // a request without one has no Host line (`sanitize::check`).
+        return client.host.is_none();
+    }
+    route.request_headers.apply(headers);
     !headers.contains_key(header::HOST)
 }
 

@@ -121,6 +121,9 @@ pub(super) async fn handle(
     let dp = ctx.shared.dataplane.load_full();
     let li = dp.listener_index(&ctx.listener);
     let grpc = super::error::is_grpc(req.headers());
+    // Only hyper's server hands a connection over on an upgrade; the fast
+    // path serves no request that asks for one (`h1/request.rs`).
+    let hyper_served = req.body().is_some();
     // Off, the access log costs this branch (and a `None` carried along).
     let pending = dp
         .access_log
@@ -133,7 +136,7 @@ pub(super) async fn handle(
         dp: &dp,
         start,
     };
-    let result = match prepare(req, &dp, &ctx, li, &mut line.trail) {
+    let result = match prepare(req, hyper_served, &dp, &ctx, li, &mut line.trail) {
         Err(e) => Err(e),
         Ok(r) => {
             let made = Made {
@@ -245,8 +248,11 @@ struct Routed<'a> {
 
 /// Routes `req`, takes the route's and pool's concurrency slots (into
 /// `trail`), checks the body limit and prepares the headers.
+/// `hyper_served`: hyper's server read it (and can hand the connection
+/// over if it asks to switch protocols).
 fn prepare<'a>(
     mut req: Request<ClientBody>,
+    hyper_served: bool,
     dp: &'a Dataplane,
     ctx: &ConnCtx,
     li: Option<usize>,
@@ -254,8 +260,8 @@ fn prepare<'a>(
 ) -> Result<Routed<'a>, ProxyError> {
     // Taken before the request is consumed: once the 101 is written, hyper
     // hands the client's connection over through it.
-    let client_upgrade =
-        forward::wants_upgrade(req.version(), req.headers()).then(|| hyper::upgrade::on(&mut req));
+    let client_upgrade = (hyper_served && forward::wants_upgrade(req.version(), req.headers()))
+        .then(|| hyper::upgrade::on(&mut req));
     let (mut parts, mut body) = req.into_parts();
     // The URI's authority (HTTP/2, absolute form), else Host.
     let host = super::sanitize::check(&mut parts)?;

@@ -23,6 +23,26 @@ use smallvec::SmallVec;
 
 use super::span;
 
+/// Spare boxes kept per thread (one per response in flight at most).
+const SPARE_BOXES: usize = 32;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Vec<Box<RawHead>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Gives `raw` back for `gather` to fill again (its head's bytes dropped
+/// now).
+pub(crate) fn recycle(mut raw: Box<RawHead>) {
+    raw.head = Bytes::new();
+    raw.fields.clear();
+    SPARE.with(|s| {
+        let mut spare = s.borrow_mut();
+        if spare.len() < SPARE_BOXES {
+            spare.push(raw);
+        }
+    });
+}
+
 /// Where one field lies in the head, and whether it is a `Content-Length`.
 #[derive(Debug, Clone, Copy)]
 struct RawField {
@@ -76,19 +96,28 @@ impl RawHead {
     /// head `buf[..len]`; `None` when the head needs a map (see the module
     /// notes). The head's bytes are attached with `frozen` once cut off.
     /// Boxed from the start: it travels by value from the codec to the
-    /// writer, and a pointer moves for less than the fields' list.
+    /// writer, and a pointer moves for less than the fields' list; the box
+    /// is a spare one (`recycle`) when there is one.
     pub(crate) fn gather(
         buf: &[u8],
         len: usize,
         headers: &[httparse::Header<'_>],
     ) -> Option<Box<Self>> {
-        let mut raw = Box::new(RawHead {
-            head: Bytes::new(),
-            fields: SmallVec::new(),
-            lengths: 0,
-            declared: None,
-            date: false,
-        });
+        let mut raw = match SPARE.with(|s| s.borrow_mut().pop()) {
+            Some(mut raw) => {
+                raw.lengths = 0;
+                raw.declared = None;
+                raw.date = false;
+                raw
+            }
+            None => Box::new(RawHead {
+                head: Bytes::new(),
+                fields: SmallVec::new(),
+                lengths: 0,
+                declared: None,
+                date: false,
+            }),
+        };
         for h in headers {
             let name = h.name.as_bytes();
             if name.len() >= 1 << 16 {
@@ -240,6 +269,17 @@ mod tests {
         let raw = gathered("HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n").unwrap();
         assert_eq!(raw.lengths(), (1, None));
         assert_eq!(written(&raw, false), "content-length: 5, 5\r\n");
+    }
+
+    #[test]
+    fn a_recycled_box_comes_back_empty() {
+        let raw =
+            gathered("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nDate: x\r\nX-A: 1\r\n\r\n").unwrap();
+        recycle(raw);
+        let raw = gathered("HTTP/1.1 200 OK\r\nX-B: 2\r\n\r\n").unwrap();
+        assert_eq!(raw.lengths(), (0, None));
+        assert!(!raw.has_date());
+        assert_eq!(written(&raw, false), "x-b: 2\r\n");
     }
 
     #[test]

@@ -125,7 +125,9 @@ where
             head_request,
             close,
         );
-        drop(raw);
+        if let Some(raw) = raw {
+            crate::wire::recycle_raw(raw);
+        }
         crate::wire::recycle(std::mem::take(&mut parts.headers));
         drop(parts);
         let mut writer = Writer::new(&mut out, framing);

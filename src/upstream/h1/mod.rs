@@ -46,10 +46,36 @@ use crate::config::Protocol;
 
 /// A head buffer past this size is not kept for the next request.
 const SPARE_HEAD_MAX: usize = 4096;
+/// Spare head buffers kept per thread: one per request in flight on it
+/// (a buffer is held until the response head arrives), up to this many.
+const SPARE_HEADS: usize = 32;
 
 thread_local! {
-    /// A request head buffer kept for the thread's next request.
-    static SPARE_HEAD: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    /// Request head buffers kept for the thread's next requests.
+    static SPARE_HEADS_STOCK: std::cell::RefCell<Vec<Vec<u8>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A request head buffer: a spare one when there is one.
+fn spare_head() -> Vec<u8> {
+    SPARE_HEADS_STOCK
+        .with(|s| s.borrow_mut().pop())
+        .unwrap_or_else(|| Vec::with_capacity(256))
+}
+
+/// Keeps `head` (emptied) for a later request, unless it is large or the
+/// stock is full.
+fn keep_head(mut head: Vec<u8>) {
+    if head.capacity() > SPARE_HEAD_MAX {
+        return;
+    }
+    head.clear();
+    SPARE_HEADS_STOCK.with(|s| {
+        let mut stock = s.borrow_mut();
+        if stock.len() < SPARE_HEADS {
+            stock.push(head);
+        }
+    });
 }
 
 /// Whether `req` to the endpoint of `inner` takes the inline path.
@@ -76,10 +102,9 @@ pub(super) async fn send(
     let settings = pool.settings;
     let limit = settings.max_header_bytes;
     let (parts, body) = req.into_parts();
-    // The thread's spare head buffer, given back below once the head is
-    // written (one allocation per request fewer).
-    let mut head = SPARE_HEAD.take();
-    head.reserve(256);
+    // A spare head buffer, given back below once the response head is in
+    // (one allocation per request fewer).
+    let mut head = spare_head();
     codec::encode_request(&parts, &mut head);
     let is_head = parts.method == Method::HEAD;
     let idempotent = matches!(
@@ -130,10 +155,7 @@ pub(super) async fn send(
                 // The request's fields are written: its map and head
                 // buffer can serve another request.
                 crate::wire::recycle(parts.headers);
-                if head.capacity() <= SPARE_HEAD_MAX {
-                    head.clear();
-                    SPARE_HEAD.set(head);
-                }
+                keep_head(head);
                 let reuse = reusable.then(|| Arc::clone(pool));
                 let body = InlineBody::new(conn, Decoder::new(framing), reuse, limit, raw);
                 let response = response.map(|()| ResponseStream::Inline(Box::new(body)));
