@@ -31,8 +31,8 @@ use crate::plugin::{Active, LocalReply, Props};
 use crate::routing::Route;
 use crate::upstream::health::{millis_at, now_ms};
 use crate::upstream::{
-    HeadFields, InFlight, Lease, LinkedEndpoint, Pick, PoolRuntime, RequestBody, ResponseStream,
-    SendFailure, UpstreamError,
+    Added, HeadFields, InFlight, Lease, LinkedEndpoint, Pick, PoolRuntime, RequestBody,
+    ResponseStream, SendFailure, UpstreamError,
 };
 
 mod retry;
@@ -98,6 +98,11 @@ pub(super) struct Shape<'t> {
     /// client-side fast path, on a route that edits no response field);
     /// retries and upgrades always fill the map.
     pub fields: HeadFields,
+    /// Fields the upstream client adds to the request as it goes out
+    /// (`forward::prepare_request_deferring`); inserted into the map here
+    /// for the paths that read or copy the map first (retries, upgrades,
+    /// endpoint plugins).
+    pub added: Added<'t>,
 }
 
 /// Sends `request` (headers already prepared, URI still the client's) to
@@ -112,18 +117,24 @@ pub(super) async fn send(
         upgrade,
         timer,
         fields,
+        mut added,
     }: Shape<'_>,
     start: Instant,
     props: Option<&Arc<Props>>,
     record: &mut Tried,
 ) -> Result<Answer, ProxyError> {
     if route.retries.enabled() && !upgrade {
+        let mut request = request;
+        added.insert_into(request.headers_mut());
         // Boxed: the retry loop's state (the kept body, the backoff) stays
         // off the future of a route without retries.
         let retrying = retry::send(pool, route, request, needs_host, start, props, record);
         return Box::pin(retrying).await;
     }
     let (mut parts, body) = request.into_parts();
+    if upgrade {
+        added.insert_into(&mut parts.headers);
+    }
     let deadline = deadline(start, route.timeout);
     let original = std::mem::take(&mut parts.uri);
     let i = endpoint_index(pool, &[])?;
@@ -134,6 +145,7 @@ pub(super) async fn send(
     let (active, body) = if ep.plugins.is_empty() || props.is_none() {
         (Active::new(), body)
     } else {
+        added.insert_into(&mut parts.headers);
         match endpoint_plugins(ep, &mut parts, body, props, deadline).await {
             Ok(x) => x,
             Err(early) => return early,
@@ -153,10 +165,10 @@ pub(super) async fn send(
                 .map_err(|_| TimedOut)
         }
         Some(timer) => {
-            let mut sending = std::pin::pin!(ep.client.send(request, fields));
+            let mut sending = std::pin::pin!(ep.client.send(request, fields, added));
             std::future::poll_fn(|cx| timer.poll_bounded(sending.as_mut(), until, cx)).await
         }
-        None => tokio::time::timeout_at(until, ep.client.send(request, fields))
+        None => tokio::time::timeout_at(until, ep.client.send(request, fields, added))
             .await
             .map_err(|_| TimedOut),
     };
@@ -246,7 +258,8 @@ async fn once(
     let got = if upgrade {
         tokio::time::timeout_at(until, Box::pin(ep.client.send_upgrade(request))).await
     } else {
-        tokio::time::timeout_at(until, ep.client.send(request, HeadFields::Map)).await
+        let send = ep.client.send(request, HeadFields::Map, Added::default());
+        tokio::time::timeout_at(until, send).await
     };
     let got = got.map_err(|_| TimedOut);
     conclude(pool, ep, got, (in_flight, sent), timeout, record)

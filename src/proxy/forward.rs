@@ -19,10 +19,13 @@ use http::Version;
 use super::error::ProxyError;
 use crate::config::EndpointUrl;
 use crate::routing::Route;
+use crate::upstream::Added;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static PROTO_HTTP: HeaderValue = HeaderValue::from_static("http");
+static PROTO_HTTPS: HeaderValue = HeaderValue::from_static("https");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
@@ -130,6 +133,8 @@ struct Seen {
     host_kept: bool,
     /// `X-Forwarded-For` is present.
     forwarded_for: bool,
+    /// `X-Forwarded-Proto` or `X-Forwarded-Host` is present.
+    forwarded_other: bool,
 }
 
 impl Seen {
@@ -142,6 +147,8 @@ impl Seen {
                 seen.host_kept = seen.hosts == 1 && host == Some(value);
             } else if *name == X_FORWARDED_FOR {
                 seen.forwarded_for = true;
+            } else if *name == X_FORWARDED_PROTO || *name == X_FORWARDED_HOST {
+                seen.forwarded_other = true;
             } else if HOP_BY_HOP.contains(&name) {
                 seen.hop = true;
             }
@@ -158,6 +165,21 @@ pub fn prepare_request(
     route: &Route,
     client: ClientInfo<'_>,
 ) -> bool {
+    let (needs_host, mut added) = prepare_request_deferring(parts, route, client);
+    added.insert_into(&mut parts.headers);
+    needs_host
+}
+
+/// `prepare_request`, except that the `X-Forwarded-*` fields are left out
+/// of the map and returned, for the upstream client to add
+/// (`upstream::Added`), where the route edits no request field and the
+/// client sent no `X-Forwarded-*` of its own (the usual request; then
+/// nothing between here and the upstream client reads them).
+pub fn prepare_request_deferring<'a>(
+    parts: &mut http::request::Parts,
+    route: &Route,
+    client: ClientInfo<'a>,
+) -> (bool, Added<'a>) {
     let headers = &mut parts.headers;
     let seen = Seen::of(headers, client.host);
     if seen.hop {
@@ -174,14 +196,28 @@ pub fn prepare_request(
             headers.insert(header::TE, HeaderValue::from_static("trailers"));
         }
     }
+    let mut added = Added::default();
+    let defer = route.request_headers.is_empty() && !seen.forwarded_for && !seen.forwarded_other;
     match (client.peer_ip, seen.forwarded_for) {
+        (Some(ip), false) if defer => {
+            added.push(&X_FORWARDED_FOR, ip);
+        }
         // The common case: no list yet, and the address already formatted.
         (Some(ip), false) => {
             headers.insert(&X_FORWARDED_FOR, ip.clone());
         }
         _ => append_forwarded_for(headers, client.peer),
     }
-    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(client.proto));
+    let proto = if client.proto == "https" {
+        &PROTO_HTTPS
+    } else {
+        &PROTO_HTTP
+    };
+    if defer {
+        added.push(&X_FORWARDED_PROTO, proto);
+    } else {
+        headers.insert(&X_FORWARDED_PROTO, proto.clone());
+    }
     match client.host {
         Some(v) => {
             // The host the request was routed by is the one the upstream
@@ -190,10 +226,21 @@ pub fn prepare_request(
             // Host lines only the first (the one routed by) goes on, so an
             // upstream cannot read another one. A head whose one Host line
             // is that host already (the common case) is left as it is.
-            if !seen.host_kept {
+            // The pass over the names saw the head before hop-by-hop
+            // fields went (a `Connection` may name Host): then look.
+            let kept = if seen.hop {
+                seen.hosts == 1 && headers.get(header::HOST) == Some(v)
+            } else {
+                seen.host_kept
+            };
+            if !kept {
                 headers.insert(header::HOST, v.clone());
             }
-            headers.insert(&X_FORWARDED_HOST, v.clone());
+            if defer {
+                added.push(&X_FORWARDED_HOST, v);
+            } else {
+                headers.insert(&X_FORWARDED_HOST, v.clone());
+            }
         }
         None => {
             // Never pass on a client's own claim.
@@ -204,10 +251,10 @@ pub fn prepare_request(
     if route.request_headers.is_empty() {
         // Host was kept or set above when the request named a host, and
         // a request without one has no Host line (`sanitize::check`).
-        return client.host.is_none();
+        return (client.host.is_none(), added);
     }
     route.request_headers.apply(headers);
-    !headers.contains_key(header::HOST)
+    (!headers.contains_key(header::HOST), added)
 }
 
 /// Points `parts` at `endpoint`: the path built from the client's

@@ -29,7 +29,7 @@ use super::upgrade;
 use crate::access_log::{Pending, Served};
 use crate::plugin::Active;
 use crate::routing::{self, RequestInfo, RouteId};
-use crate::upstream::{ClientBody, HeadFields, RequestBody};
+use crate::upstream::{Added, ClientBody, HeadFields, RequestBody};
 use http_body::Body as _;
 
 mod plugin_path;
@@ -136,7 +136,10 @@ pub(super) async fn handle(
         dp: &dp,
         start,
     };
-    let result = match prepare(req, hyper_served, &dp, &ctx, li, &mut line.trail) {
+    // The host routed by, kept here: the upstream client may add it
+    // (`X-Forwarded-Host`) from a reference.
+    let mut host = None;
+    let result = match prepare(req, hyper_served, &dp, &ctx, li, &mut line.trail, &mut host) {
         Err(e) => Err(e),
         Ok(r) => {
             let made = Made {
@@ -162,6 +165,7 @@ pub(super) async fn handle(
                     upgrade: r.upgrade,
                     timer,
                     fields,
+                    added: r.added,
                 };
                 let answer =
                     attempt::send(r.pool, r.route, request, shape, start, None, tried).await;
@@ -244,19 +248,24 @@ struct Routed<'a> {
     upgrade: bool,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
     chain: Option<&'a Arc<[Arc<crate::plugin::Plugin>]>>,
+    /// `X-Forwarded-*` for the upstream client to add (none on the
+    /// plugin path: plugins read and edit the map).
+    added: Added<'a>,
 }
 
 /// Routes `req`, takes the route's and pool's concurrency slots (into
 /// `trail`), checks the body limit and prepares the headers.
 /// `hyper_served`: hyper's server read it (and can hand the connection
-/// over if it asks to switch protocols).
+/// over if it asks to switch protocols). The host routed by is put into
+/// `host`, which the result may borrow.
 fn prepare<'a>(
     mut req: Request<ClientBody>,
     hyper_served: bool,
     dp: &'a Dataplane,
-    ctx: &ConnCtx,
+    ctx: &'a ConnCtx,
     li: Option<usize>,
     trail: &mut Trail,
+    host: &'a mut Option<HeaderValue>,
 ) -> Result<Routed<'a>, ProxyError> {
     // Taken before the request is consumed: once the 101 is written, hyper
     // hands the client's connection over through it.
@@ -264,8 +273,9 @@ fn prepare<'a>(
         .then(|| hyper::upgrade::on(&mut req));
     let (mut parts, mut body) = req.into_parts();
     // The URI's authority (HTTP/2, absolute form), else Host.
-    let host = super::sanitize::check(&mut parts)?;
-    let host_str = match &host {
+    *host = super::sanitize::check(&mut parts)?;
+    let host: &'a Option<HeaderValue> = host;
+    let host_str = match host {
         Some(v) => Some(
             v.to_str()
                 .map_err(|_| ProxyError::BadRequest("invalid Host header"))?,
@@ -299,12 +309,19 @@ fn prepare<'a>(
         proto: ctx.proto,
         host: host.as_ref(),
     };
-    let needs_host = forward::prepare_request(&mut parts, route, client);
+    let chain = dp.route_plugins.get(id.0).filter(|c| !c.is_empty());
+    let (needs_host, added) = if chain.is_none() && !pool.has_plugins {
+        forward::prepare_request_deferring(&mut parts, route, client)
+    } else {
+        (
+            forward::prepare_request(&mut parts, route, client),
+            Added::default(),
+        )
+    };
     // Judged on what goes upstream, after the route's header edits; with
     // none, only a client's upgrade keeps its `Upgrade` header.
     let upgrade = (client_upgrade.is_some() || !route.request_headers.is_empty())
         && forward::wants_upgrade(parts.version, &parts.headers);
-    let chain = dp.route_plugins.get(id.0).filter(|c| !c.is_empty());
     Ok(Routed {
         id,
         route,
@@ -315,6 +332,7 @@ fn prepare<'a>(
         upgrade,
         client_upgrade,
         chain,
+        added,
     })
 }
 

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use http::{Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
@@ -46,6 +46,41 @@ use crate::config::Protocol;
 type BoxedSend<'a> = std::pin::Pin<
     Box<dyn Future<Output = Result<(Response<ResponseStream>, Lease), SendFailure>> + Send + 'a>,
 >;
+
+/// Fields added to a request as it goes out rather than into its header
+/// map beforehand: the inline HTTP/1.1 exchange writes them into the
+/// request head after the map's fields, every other path inserts them
+/// into the map first (`insert_into`). For fields nothing reads between
+/// the two and the map does not have (`forward::prepare_request` defers
+/// `X-Forwarded-*` so, saving three hashed inserts per request).
+/// Borrowed, so that it is small: it travels by value with the request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Added<'a>([Option<(&'static HeaderName, &'a HeaderValue)>; 3]);
+
+impl<'a> Added<'a> {
+    /// Adds `name: value` (at most three fields; `false` when full).
+    pub fn push(&mut self, name: &'static HeaderName, value: &'a HeaderValue) -> bool {
+        match self.0.iter_mut().find(|f| f.is_none()) {
+            Some(slot) => {
+                *slot = Some((name, value));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The fields, in the order added.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static HeaderName, &'a HeaderValue)> + '_ {
+        self.0.iter().flatten().copied()
+    }
+
+    /// Inserts the fields into `headers` (and forgets them).
+    pub fn insert_into(&mut self, headers: &mut http::HeaderMap) {
+        for (name, value) in self.0.iter_mut().filter_map(Option::take) {
+            headers.insert(name, value.clone());
+        }
+    }
+}
 
 /// Where a response's fields go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,23 +242,25 @@ pub fn build_client(dial: Dial, settings: ClientSettings) -> UpstreamClient {
 impl UpstreamClient {
     /// Sends `req` (origin-form URI, Host set) and returns the response
     /// head with the lease of its connection; `fields` says where the
-    /// head's fields go.
+    /// head's fields go, `added` what goes into the request's.
     ///
     /// Not an `async fn`: one would keep the request in its own state
     /// beside the chosen path's future; this returns the inline path's
     /// future itself (the common case), or the other paths boxed.
-    pub fn send(
-        &self,
-        req: Request<UpstreamBody>,
+    pub fn send<'a>(
+        &'a self,
+        mut req: Request<UpstreamBody>,
         fields: HeadFields,
-    ) -> impl Future<Output = Result<(Response<ResponseStream>, Lease), SendFailure>> + Send + '_
+        mut added: Added<'a>,
+    ) -> impl Future<Output = Result<(Response<ResponseStream>, Lease), SendFailure>> + Send + 'a
     {
         use tokio_util::either::Either;
         let inner = &self.inner;
+        if inner.settings.protocol == Protocol::Http1 && h1::eligible(inner, &req) {
+            return Either::Left(h1::send(inner, req, fields == HeadFields::Raw, added));
+        }
+        added.insert_into(req.headers_mut());
         match inner.settings.protocol {
-            Protocol::Http1 if h1::eligible(inner, &req) => {
-                Either::Left(h1::send(inner, req, fields == HeadFields::Raw))
-            }
             // Boxed: their state (hyper's futures, the handshake) stays off
             // the inline path's future, which is moved into place on every
             // request.

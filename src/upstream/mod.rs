@@ -25,7 +25,7 @@ mod slots;
 pub use body::{buffer, collect, prefixed_size_hint, BodyError, ClientBody, Replay, RequestBody};
 pub use budget::RetryBudget;
 pub use client::{
-    build_client, tick_clock, ClientSettings, HeadFields, Lease, SendFailure, UpstreamBody,
+    build_client, tick_clock, Added, ClientSettings, HeadFields, Lease, SendFailure, UpstreamBody,
     UpstreamClient, UpstreamError,
 };
 pub use connect::{Dial, Io, Security, TlsDial};

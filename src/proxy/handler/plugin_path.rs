@@ -83,6 +83,7 @@ pub(super) async fn with_plugins(
         upgrade: forward::wants_upgrade(parts.version, &parts.headers),
         timer: None,
         fields: crate::upstream::HeadFields::Map,
+        added: crate::upstream::Added::default(),
     };
     let request = Request::from_parts(parts, body);
     let answer = attempt::send(pool, route, request, shape, start, Some(&props), tried).await?;

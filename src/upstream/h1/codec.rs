@@ -13,9 +13,10 @@ use std::mem::MaybeUninit;
 
 use bytes::{Buf, BytesMut};
 
+use crate::upstream::client::Added;
 use crate::wire;
 use http::header::CONTENT_LENGTH;
-use http::{Method, Response, StatusCode, Version};
+use http::{HeaderName, HeaderValue, Method, Response, StatusCode, Version};
 
 /// Most header fields in a response head or trailer section.
 pub(in crate::upstream) const MAX_HEADERS: usize = 100;
@@ -42,8 +43,13 @@ pub enum InlineError {
 }
 
 /// Writes the head of a request without a body: request line, `headers`
-/// as given, `content-length: 0` where hyper's client adds it.
-pub(in crate::upstream) fn encode_request(parts: &http::request::Parts, dst: &mut Vec<u8>) {
+/// as given, then the fields `added`, `content-length: 0` where hyper's
+/// client adds it.
+pub(in crate::upstream) fn encode_request(
+    parts: &http::request::Parts,
+    added: &Added<'_>,
+    dst: &mut Vec<u8>,
+) {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     dst.extend_from_slice(parts.method.as_str().as_bytes());
     dst.push(b' ');
@@ -53,11 +59,17 @@ pub(in crate::upstream) fn encode_request(parts: &http::request::Parts, dst: &mu
         path.as_bytes()
     });
     dst.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in &parts.headers {
+    let mut field = |name: &HeaderName, value: &HeaderValue| {
         dst.extend_from_slice(name.as_str().as_bytes());
         dst.extend_from_slice(b": ");
         dst.extend_from_slice(value.as_bytes());
         dst.extend_from_slice(b"\r\n");
+    };
+    for (name, value) in &parts.headers {
+        field(name, value);
+    }
+    for (name, value) in added.iter() {
+        field(name, value);
     }
     if has_payload_semantics(&parts.method) && !parts.headers.contains_key(CONTENT_LENGTH) {
         dst.extend_from_slice(b"content-length: 0\r\n");

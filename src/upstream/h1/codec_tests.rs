@@ -74,8 +74,29 @@ fn request_heads_are_written_in_one_piece() {
     let (mut parts, ()) = http::Request::get("/a?b=1").body(()).unwrap().into_parts();
     parts.headers.insert("host", "x".parse().unwrap());
     let mut out = Vec::new();
-    encode_request(&parts, &mut out);
+    encode_request(&parts, &Added::default(), &mut out);
     assert_eq!(out, b"GET /a?b=1 HTTP/1.1\r\nhost: x\r\n\r\n");
+    // Added fields follow the map's.
+    static XFF: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+    static XFP: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
+    let (ip, proto) = (
+        http::HeaderValue::from_static("10.0.0.1"),
+        http::HeaderValue::from_static("http"),
+    );
+    let mut added = Added::default();
+    assert!(added.push(&XFF, &ip) && added.push(&XFP, &proto) && added.push(&XFF, &ip));
+    assert!(!added.push(&XFP, &proto), "three at most");
+    let mut out = Vec::new();
+    encode_request(&parts, &added, &mut out);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "GET /a?b=1 HTTP/1.1\r\nhost: x\r\nx-forwarded-for: 10.0.0.1\r\n\
+         x-forwarded-proto: http\r\nx-forwarded-for: 10.0.0.1\r\n\r\n"
+    );
+    let mut map = parts.headers.clone();
+    added.insert_into(&mut map);
+    assert_eq!(map["x-forwarded-proto"], "http");
+    assert_eq!(added.iter().count(), 0, "inserted, then forgotten");
     for (m, zero) in [
         ("POST", true),
         ("PUT", true),
@@ -91,7 +112,7 @@ fn request_heads_are_written_in_one_piece() {
             .unwrap()
             .into_parts();
         let mut out = Vec::new();
-        encode_request(&parts, &mut out);
+        encode_request(&parts, &Added::default(), &mut out);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.contains("content-length: 0\r\n"), zero, "{m}: {text}");
     }

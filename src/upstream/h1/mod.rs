@@ -39,7 +39,9 @@ use codec::{Head, Parsed};
 use conn::Conn;
 use decode::Decoder;
 
-use super::client::{Inner, Lease, SendFailure, UpstreamBody, UpstreamError, MAX_STALE_RETRIES};
+use super::client::{
+    Added, Inner, Lease, SendFailure, UpstreamBody, UpstreamError, MAX_STALE_RETRIES,
+};
 use super::connect::{Io, Security};
 use super::response::ResponseStream;
 use crate::config::Protocol;
@@ -92,12 +94,14 @@ struct HeadFailure {
     got_bytes: bool,
 }
 
-/// Sends `req` (empty body) and reads the response head inline; `raw`:
-/// keep its fields raw where the head allows (`HeadFields::Raw`).
+/// Sends `req` (empty body) with the fields `added` after its own, and
+/// reads the response head inline; `raw`: keep its fields raw where the
+/// head allows (`HeadFields::Raw`).
 pub(super) async fn send(
     pool: &Arc<Inner>,
     req: Request<UpstreamBody>,
     raw: bool,
+    added: Added<'_>,
 ) -> Result<(Response<ResponseStream>, Lease), SendFailure> {
     let settings = pool.settings;
     let limit = settings.max_header_bytes;
@@ -105,7 +109,7 @@ pub(super) async fn send(
     // A spare head buffer, given back below once the response head is in
     // (one allocation per request fewer).
     let mut head = spare_head();
-    codec::encode_request(&parts, &mut head);
+    codec::encode_request(&parts, &added, &mut head);
     let is_head = parts.method == Method::HEAD;
     let idempotent = matches!(
         parts.method,

@@ -153,6 +153,26 @@ fn regression_second_host_line_is_not_forwarded() {
     check_prepare_request(&head, &HeaderOps::default(), peer, false);
 }
 
+/// Found by `request_heads_are_rewritten_as_documented` (2026-11-22):
+/// a `Connection` naming Host removes the Host line with the hop-by-hop
+/// fields, after the pass over the names had found it to be the routed
+/// host already, so it was not put back and the request went upstream
+/// without a Host.
+#[test]
+fn regression_host_named_in_connection_is_put_back() {
+    let head = RequestHead {
+        method: Method::GET,
+        uri: Uri::from_static("/"),
+        version: Version::HTTP_10,
+        headers: vec![
+            (http::header::HOST, HeaderValue::from_static("a.example")),
+            (http::header::CONNECTION, HeaderValue::from_static("host")),
+        ],
+    };
+    let peer = SocketAddr::from(([192, 0, 2, 1], 40000));
+    check_prepare_request(&head, &HeaderOps::default(), peer, false);
+}
+
 /// Found by the `header_rewrite` fuzz target: an absolute-form target
 /// with a fragment and no path (`GET http://[::1]:80# HTTP/1.1`) has an
 /// empty path-and-query, and went upstream as an empty request target.
