@@ -45,12 +45,17 @@ pub(crate) fn recycle(mut raw: Box<RawHead>) {
     });
 }
 
-/// Where one field lies in the head, and whether it is a `Content-Length`.
+/// Where one field lies in the head, and what the writer needs to know of
+/// it.
 #[derive(Debug, Clone, Copy)]
 struct RawField {
     name: (u32, u32),
     value: (u32, u32),
+    /// A `Content-Length`.
     length: bool,
+    /// Its line is exactly `name: value` and CRLF, as the writer writes
+    /// it: it can be copied whole (with its neighbours).
+    whole: bool,
 }
 
 /// A response head's end-to-end fields as they arrived.
@@ -91,6 +96,57 @@ fn class(name: &[u8]) -> Class {
         17 if is(b"transfer-encoding") => Class::HopByHop,
         _ => Class::Other,
     }
+}
+
+/// ASCII upper-case letters in `buf[start..end]` made lower-case, eight
+/// bytes at a time (`make_ascii_lowercase` goes byte by byte, with a
+/// branch each). The last partial word is lowered through the eight bytes
+/// that end at `end`, masked to the range, so no byte is lowered one at a
+/// time unless the buffer is shorter than eight bytes.
+fn lower_in_place(buf: &mut [u8], start: usize, end: usize) {
+    let word_at = |buf: &[u8], at: usize| {
+        buf.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+    };
+    let mut at = start;
+    while at + 8 <= end {
+        if let (Some(word), Some(dst)) = (word_at(buf, at), buf.get_mut(at..at + 8)) {
+            dst.copy_from_slice(&lower8(word).to_le_bytes());
+        }
+        at += 8;
+    }
+    let rest = end.saturating_sub(at);
+    if rest == 0 {
+        return;
+    }
+    match end.checked_sub(8).and_then(|w| Some((w, word_at(buf, w)?))) {
+        Some((w, word)) => {
+            // Little-endian: the range's bytes are the word's high ones.
+            let ours = !0u64 << (8 * (8 - rest));
+            let lowered = (word & !ours) | (lower8(word) & ours);
+            if let Some(dst) = buf.get_mut(w..end) {
+                dst.copy_from_slice(&lowered.to_le_bytes());
+            }
+        }
+        None => {
+            if let Some(tail) = buf.get_mut(at..end) {
+                tail.make_ascii_lowercase();
+            }
+        }
+    }
+}
+
+/// The eight bytes of `x` with `A`–`Z` made `a`–`z` (bytes from 0x80 on
+/// are left alone): per byte, bit 7 of `low + 0x3f` says `>= 'A'`, of
+/// `low + 0x25` says `> 'Z'`; no sum carries into the next byte.
+fn lower8(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low = x & (ONES * 0x7f);
+    let from_a = low + ONES * (0x80 - u64::from(b'A'));
+    let past_z = low + ONES * (0x80 - u64::from(b'Z') - 1);
+    let upper = from_a & !past_z & !x & (ONES * 0x80);
+    x | (upper >> 2)
 }
 
 impl RawHead {
@@ -154,10 +210,21 @@ impl RawHead {
                 let (a, b) = span(buf, len, s)?;
                 Some((u32::try_from(a).ok()?, u32::try_from(b).ok()?))
             };
+            let (name_at, value_at) = (at(name)?, at(h.value)?);
+            let (n1, v0, v1) = (name_at.1 as usize, value_at.0 as usize, value_at.1 as usize);
+            // Byte by byte: a slice comparison would call `memcmp`.
+            let at_byte = |i: usize, b: u8| buf.get(i) == Some(&b);
+            let whole = !h.value.is_empty()
+                && v0 == n1 + 2
+                && at_byte(n1, b':')
+                && at_byte(n1 + 1, b' ')
+                && at_byte(v1, b'\r')
+                && at_byte(v1 + 1, b'\n');
             raw.fields.push(RawField {
-                name: at(name)?,
-                value: at(h.value)?,
+                name: name_at,
+                value: value_at,
                 length,
+                whole,
             });
         }
         Some(raw)
@@ -183,10 +250,42 @@ impl RawHead {
     /// Writes each field as `name: value` and CRLF, in the order they
     /// arrived, names lower-cased (as a header map writes them);
     /// `Content-Length` lines are left out when `skip_length`.
+    ///
+    /// Adjacent lines already in that form are copied in one piece (the
+    /// usual head: one copy for all its fields).
     pub(crate) fn write(&self, out: &mut BytesMut, skip_length: bool) {
         let slice = |(a, b): (u32, u32)| self.head.get(a as usize..b as usize);
-        for f in &self.fields {
-            if f.length && skip_length {
+        let fields = &self.fields[..];
+        let kept = |f: &RawField| !(f.length && skip_length);
+        let mut i = 0;
+        while let Some(f) = fields.get(i) {
+            i += 1;
+            if !kept(f) {
+                continue;
+            }
+            if f.whole {
+                // The run of whole lines that follow each other.
+                let (start, mut end) = (f.name.0, f.value.1 + 2);
+                let first = i - 1;
+                while let Some(g) = fields
+                    .get(i)
+                    .filter(|g| g.whole && kept(g) && g.name.0 == end)
+                {
+                    end = g.value.1 + 2;
+                    i += 1;
+                }
+                let Some(lines) = slice((start, end)) else {
+                    continue;
+                };
+                let at = out.len();
+                out.put_slice(lines);
+                // Lower-cased in place (cheaper than looking for upper case
+                // first).
+                for g in &fields[first..i] {
+                    let a = at + (g.name.0 - start) as usize;
+                    let b = a + (g.name.1 - g.name.0) as usize;
+                    lower_in_place(out, a, b);
+                }
                 continue;
             }
             let (Some(name), Some(value)) = (slice(f.name), slice(f.value)) else {
@@ -194,7 +293,8 @@ impl RawHead {
             };
             let at = out.len();
             out.put_slice(name);
-            out[at..].make_ascii_lowercase();
+            let end = out.len();
+            lower_in_place(out, at, end);
             out.put_slice(b": ");
             out.put_slice(value);
             out.put_slice(b"\r\n");
@@ -282,6 +382,36 @@ mod tests {
         assert_eq!(raw.lengths(), (0, None));
         assert!(!raw.has_date());
         assert_eq!(written(&raw, false), "x-b: 2\r\n");
+    }
+
+    #[test]
+    fn lines_in_other_forms_are_rewritten_and_runs_copied_whole() {
+        let raw = gathered(
+            "HTTP/1.1 200 OK\r\nA-One: 1\r\nb-two: 2\r\nC:3\r\nD:   4  \r\nE-Five: 5\r\n\
+             Keep-Alive: x\r\nF-Six: 6\r\nContent-Length: 0\r\nG: 7\r\n\r\n",
+        )
+        .unwrap();
+        let all = "a-one: 1\r\nb-two: 2\r\nc: 3\r\nd: 4\r\ne-five: 5\r\nf-six: 6\r\n";
+        assert_eq!(
+            written(&raw, false),
+            format!("{all}content-length: 0\r\ng: 7\r\n")
+        );
+        assert_eq!(written(&raw, true), format!("{all}g: 7\r\n"));
+    }
+
+    #[test]
+    fn lowering_eight_at_a_time_is_make_ascii_lowercase_on_the_range() {
+        // Every byte value, upper-case letters around and inside the range.
+        let buf: Vec<u8> = (0..=255u8).chain(b"ABCXYZ@[`{".iter().copied()).collect();
+        for start in 0..buf.len() {
+            for end in start..(start + 25).min(buf.len()) {
+                let mut ours = buf.clone();
+                let mut want = buf.clone();
+                lower_in_place(&mut ours, start, end);
+                want[start..end].make_ascii_lowercase();
+                assert_eq!(ours, want, "{start}..{end}");
+            }
+        }
     }
 
     #[test]

@@ -121,16 +121,7 @@ pub(super) fn encode_head(
             None => Framing::Chunked,
         }
     };
-    out.put_slice(b"HTTP/1.1 ");
-    out.put_slice(status.as_str().as_bytes());
-    out.put_u8(b' ');
-    out.put_slice(
-        status
-            .canonical_reason()
-            .unwrap_or("<unknown status code>")
-            .as_bytes(),
-    );
-    out.put_slice(b"\r\n");
+    put_status_line(out, status);
     if let Some(raw) = raw {
         raw.write(out, unframed);
     }
@@ -153,6 +144,33 @@ pub(super) fn encode_head(
     }
     out.put_slice(b"\r\n");
     framing
+}
+
+/// The status line of `status`: `HTTP/1.1`, the code and its reason
+/// phrase (one copy for the common ones).
+fn put_status_line(out: &mut BytesMut, status: StatusCode) {
+    let whole: &[u8] = match status.as_u16() {
+        200 => b"HTTP/1.1 200 OK\r\n",
+        204 => b"HTTP/1.1 204 No Content\r\n",
+        301 => b"HTTP/1.1 301 Moved Permanently\r\n",
+        302 => b"HTTP/1.1 302 Found\r\n",
+        304 => b"HTTP/1.1 304 Not Modified\r\n",
+        404 => b"HTTP/1.1 404 Not Found\r\n",
+        _ => {
+            out.put_slice(b"HTTP/1.1 ");
+            out.put_slice(status.as_str().as_bytes());
+            out.put_u8(b' ');
+            out.put_slice(
+                status
+                    .canonical_reason()
+                    .unwrap_or("<unknown status code>")
+                    .as_bytes(),
+            );
+            out.put_slice(b"\r\n");
+            return;
+        }
+    };
+    out.put_slice(whole);
 }
 
 /// The rest of a response on its way out: staged bytes, and the body

@@ -165,6 +165,17 @@ fn a_raw_head_is_written_as_its_header_map_was() {
     }
 }
 
+#[test]
+fn common_status_lines_are_the_generic_ones() {
+    for code in [200u16, 204, 301, 302, 304, 404, 201, 503, 599] {
+        let status = StatusCode::from_u16(code).unwrap();
+        let mut out = BytesMut::new();
+        put_status_line(&mut out, status);
+        let reason = status.canonical_reason().unwrap_or("<unknown status code>");
+        assert_eq!(&out[..], format!("HTTP/1.1 {code} {reason}\r\n").as_bytes());
+    }
+}
+
 async fn write(framing: Framing, out: &mut BytesMut, body: &mut ResponseBody) -> (Vec<u8>, bool) {
     let mut sink = Vec::new();
     let mut w = Writer::new(out, framing);
