@@ -4,7 +4,9 @@
 //! working; `Connection: close` is honoured; HEAD gets no body on a
 //! keep-alive connection; the proxy's own answers carry `date` and a
 //! length; bodies of unknown length (small and large chunks) are chunked
-//! whole; each request on a kept connection gets its own route timeout.
+//! whole; each request on a kept connection gets its own route timeout;
+//! an upstream head's fields are passed on as they arrived, hop-by-hop ones
+//! left out.
 
 use std::net::SocketAddr;
 
@@ -147,8 +149,9 @@ async fn head_gets_no_body_on_a_kept_connection() {
     proxy.shutdown().await;
 }
 
-/// An upstream that answers every request with a chunked body of `sizes`.
-async fn chunked_upstream(sizes: &'static [usize]) -> SocketAddr {
+/// An upstream on a raw socket that answers each request head with
+/// `answer(path)`, written as it is.
+async fn scripted_upstream(answer: fn(&str) -> Vec<u8>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -162,16 +165,10 @@ async fn chunked_upstream(sizes: &'static [usize]) -> SocketAddr {
                         Ok(n) => seen.extend_from_slice(&buf[..n]),
                     }
                     while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&seen[..end]).into_owned();
                         seen.drain(..end + 4);
-                        let mut out =
-                            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
-                        for (i, n) in sizes.iter().enumerate() {
-                            out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
-                            out.extend(std::iter::repeat_n(b'a' + i as u8, *n));
-                            out.extend_from_slice(b"\r\n");
-                        }
-                        out.extend_from_slice(b"0\r\n\r\n");
-                        if s.write_all(&out).await.is_err() {
+                        let path = head.split(' ').nth(1).unwrap_or("/");
+                        if s.write_all(&answer(path)).await.is_err() {
                             return;
                         }
                     }
@@ -182,10 +179,24 @@ async fn chunked_upstream(sizes: &'static [usize]) -> SocketAddr {
     addr
 }
 
+/// The chunk sizes `chunked_answer` answers with.
+static SIZES: [usize; 4] = [10, 20_000, 3, 70_000];
+
+/// A chunked body of `SIZES`, whatever the request.
+fn chunked_answer(_: &str) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+    for (i, n) in SIZES.iter().enumerate() {
+        out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+        out.extend(std::iter::repeat_n(b'a' + i as u8, *n));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_of_unknown_length_are_chunked_whole() {
-    static SIZES: [usize; 4] = [10, 20_000, 3, 70_000];
-    let up = chunked_upstream(&SIZES).await;
+    let up = scripted_upstream(chunked_answer).await;
     let proxy = start_proxy(&yaml(&format!("http://{up}"))).await;
     let web = proxy.listener_addr("web").unwrap();
     let mut s = connect(web).await;
@@ -241,57 +252,30 @@ async fn route_timeouts_on_a_kept_connection_run_from_each_request() {
     proxy.shutdown().await;
 }
 
-/// An upstream that answers each request with the canned response for its
-/// path (the head exactly as written here).
-async fn canned_upstream() -> SocketAddr {
-    fn answer(path: &str) -> &'static [u8] {
-        match path {
-            "/plain" => {
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\n\
+/// The canned response for each path (the head exactly as written here).
+fn canned_answer(path: &str) -> Vec<u8> {
+    let answer: &[u8] = match path {
+        "/plain" => {
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\n\
                   X-Mixed-Case: Kept As Is\r\nSet-Cookie: b=2\r\nConnection: keep-alive\r\n\
                   Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nX-Empty:\r\n\
                   Content-Length: 5\r\n\r\nhello"
-            }
-            "/chunked" => {
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-t\r\nX-A: 1\r\n\r\n\
+        }
+        "/chunked" => {
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-t\r\nX-A: 1\r\n\r\n\
                   5\r\nhello\r\n0\r\nx-t: 1\r\n\r\n"
-            }
-            "/private" => {
-                b"HTTP/1.1 200 OK\r\nConnection: x-private\r\nX-Private: secret\r\nX-A: 1\r\n\
+        }
+        "/private" => {
+            b"HTTP/1.1 200 OK\r\nConnection: x-private\r\nX-Private: secret\r\nX-A: 1\r\n\
                   Content-Length: 2\r\n\r\nhi"
-            }
-            "/busy" => {
-                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nX-A: 1\r\n\
+        }
+        "/busy" => {
+            b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nX-A: 1\r\n\
                   Content-Length: 4\r\n\r\nbusy"
-            }
-            _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
         }
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut seen = Vec::new();
-                loop {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&seen[..end]).into_owned();
-                        seen.drain(..end + 4);
-                        let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                        if s.write_all(answer(&path)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    addr
+        _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+    };
+    answer.to_vec()
 }
 
 /// The fast path writes an upstream head's fields as they arrived
@@ -302,7 +286,7 @@ async fn canned_upstream() -> SocketAddr {
 /// and so does a route that edits response fields.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_heads_are_passed_on_without_their_hop_by_hop_fields() {
-    let up = canned_upstream().await;
+    let up = scripted_upstream(canned_answer).await;
     let edited = config(&format!(
         "routes:\n\
          - {{ name: edit, match: {{ path_prefix: /edit }}, pool: p, strip_prefix: /edit,\n\
