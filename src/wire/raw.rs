@@ -14,7 +14,8 @@
 //! are left out, as `forward::remove_hop_by_hop` removes them from a
 //! map. A `Connection` field that names anything other than `close` or
 //! `keep-alive` (fields to remove by name) is not handled here:
-//! `gather` says `None`, and the head gets a map. So does a field name
+//! `gather` says `None`, and the head gets a map; so does a field named
+//! `close`, which a `Connection: close` would remove. So does a field name
 //! `http` would refuse (over 64 KiB; httparse has checked the rest, with
 //! the same rules as `http`'s names and values).
 
@@ -75,6 +76,9 @@ pub(crate) struct RawHead {
 /// What a field name is to the proxy.
 enum Class {
     Other,
+    /// A field the map path might remove by name (`Connection: close`
+    /// names a field `close`): the head gets a map.
+    Named,
     Length,
     Date,
     Connection,
@@ -88,6 +92,7 @@ fn class(name: &[u8]) -> Class {
     match name.len() {
         2 if is(b"te") => Class::HopByHop,
         4 if is(b"date") => Class::Date,
+        5 if is(b"close") => Class::Named,
         7 if is(b"trailer") || is(b"upgrade") => Class::HopByHop,
         10 if is(b"connection") => Class::Connection,
         10 if is(b"keep-alive") => Class::HopByHop,
@@ -193,6 +198,7 @@ impl RawHead {
                     false
                 }
                 Class::HopByHop => continue,
+                Class::Named => return None,
                 Class::Connection => {
                     let plain = h.value.split(|b| *b == b',').all(|t| {
                         let t = t.trim_ascii();
@@ -361,6 +367,9 @@ mod tests {
         );
         assert!(gathered("HTTP/1.1 200 OK\r\nConnection: close, Upgrade\r\n\r\n").is_none());
         assert!(gathered("HTTP/1.1 200 OK\r\nConnection: close,,keep-alive\r\n\r\n").is_some());
+        // A field named `close` (found in review): `Connection: close`
+        // removes it from a map.
+        assert!(gathered("HTTP/1.1 200 OK\r\nConnection: close\r\nClose: x\r\n\r\n").is_none());
     }
 
     #[test]

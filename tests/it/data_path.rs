@@ -243,6 +243,48 @@ async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// On a route without edits the `X-Forwarded-*` fields are written by the
+/// inline upstream exchange, not put into the header map: each arrives
+/// once, a client's own `X-Forwarded-For` is appended to and its own
+/// `X-Forwarded-Proto` and `-Host` replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_fields_arrive_once_from_the_inline_exchange() {
+    let up = TestUpstream::spawn("up").await;
+    let yaml = config(&format!(
+        "routes: [{{ name: r, pool: p }}]\npools:\n{}",
+        pool("p", &[&up])
+    ));
+    let proxy = start_proxy(&yaml).await;
+    let addr = proxy.listener_addr("web").unwrap();
+    let cases = [
+        ("", "127.0.0.1"),
+        ("X-Forwarded-For: 10.0.0.1\r\n", "10.0.0.1, 127.0.0.1"),
+        (
+            "X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\n",
+            "127.0.0.1",
+        ),
+    ];
+    for (extra, forwarded_for) in cases {
+        let request =
+            format!("GET /headers HTTP/1.1\r\nHost: a.example\r\n{extra}Connection: close\r\n\r\n");
+        let resp = raw(addr, &request).await;
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        let head = up.last_head();
+        let all = |name: &str| -> Vec<String> {
+            head.headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(all("x-forwarded-for"), [forwarded_for], "{extra:?}");
+        assert_eq!(all("x-forwarded-proto"), ["http"], "{extra:?}");
+        assert_eq!(all("x-forwarded-host"), ["a.example"], "{extra:?}");
+        assert_eq!(all("host"), ["a.example"], "{extra:?}");
+    }
+    proxy.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_host_routed_by_is_the_host_forwarded() {
     let up = TestUpstream::spawn("up").await;

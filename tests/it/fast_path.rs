@@ -319,7 +319,18 @@ async fn upstream_heads_are_passed_on_without_their_hop_by_hop_fields() {
             assert!(head.contains(line), "{line:?} in {head}");
         }
         assert_eq!(head.matches("set-cookie: ").count(), 2, "{head}");
-        assert!(head.find("set-cookie: a=1") < head.find("set-cookie: b=2"));
+        let at = |s: &str| head.find(s).unwrap_or_else(|| panic!("{s} in {head}"));
+        if prefix.is_empty() {
+            // The order of arrival: only the raw path keeps it (a header
+            // map groups the two set-cookie lines).
+            assert!(
+                at("set-cookie: a=1") < at("x-mixed-case")
+                    && at("x-mixed-case") < at("set-cookie: b=2"),
+                "{head}"
+            );
+        } else {
+            assert!(at("set-cookie: a=1") < at("set-cookie: b=2"), "{head}");
+        }
         assert_eq!(head.matches("date: ").count(), 1, "{head}");
         assert_eq!(head.matches("connection: ").count(), 1, "{head}");
         assert!(

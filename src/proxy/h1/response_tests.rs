@@ -152,6 +152,8 @@ fn a_raw_head_is_written_as_its_header_map_was() {
         "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n",
         "HTTP/1.1 404 Not Found\r\nDATE: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n",
         "HTTP/1.1 599 Whatever\r\nX-Z: z\r\nX-Y: y\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nKEEP-ALIVE: timeout=5\r\nX:1\r\n\
+         Y:   2   \r\nContent-Length: 5\r\n\r\n",
     ];
     for case in cases {
         let body = if case.starts_with("HTTP/1.1 20") || case.contains(" 404 ") {
