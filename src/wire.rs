@@ -61,9 +61,29 @@ pub(crate) fn name(raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeader
     })
 }
 
+/// A per-thread stock of spare values (`take`, `keep`): header maps, raw
+/// head boxes, request head buffers.
+pub(crate) type Stock<T> = std::thread::LocalKey<RefCell<Vec<T>>>;
+
+/// A spare value from `stock`, if it has one.
+pub(crate) fn take<T: 'static>(stock: &'static Stock<T>) -> Option<T> {
+    stock.with(|s| s.borrow_mut().pop())
+}
+
+/// Keeps `value` in `stock` for `take`, unless the stock holds `max`
+/// already (then it is dropped).
+pub(crate) fn keep<T: 'static>(stock: &'static Stock<T>, value: T, max: usize) {
+    stock.with(|s| {
+        let mut spare = s.borrow_mut();
+        if spare.len() < max {
+            spare.push(value);
+        }
+    });
+}
+
 /// An empty map with room for `n` fields: a spare one when there is one.
 pub(crate) fn new_header_map(n: usize) -> HeaderMap {
-    match SPARE.with(|s| s.borrow_mut().pop()) {
+    match take(&SPARE) {
         Some(mut map) => {
             map.reserve(n);
             map
@@ -80,12 +100,7 @@ pub(crate) fn recycle(mut map: HeaderMap) {
         return;
     }
     map.clear();
-    SPARE.with(|s| {
-        let mut spare = s.borrow_mut();
-        if spare.len() < SPARE_MAPS {
-            spare.push(map);
-        }
-    });
+    keep(&SPARE, map, SPARE_MAPS);
 }
 
 /// A byte range of a head.

@@ -30,7 +30,8 @@ const SPARE_BOXES: usize = 32;
 thread_local! {
     // The boxes themselves are what is recycled (a raw head travels boxed).
     #[allow(clippy::vec_box)]
-    static SPARE: std::cell::RefCell<Vec<Box<RawHead>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE: std::cell::RefCell<Vec<Box<RawHead>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Gives `raw` back for `gather` to fill again (its head's bytes dropped
@@ -38,12 +39,7 @@ thread_local! {
 pub(crate) fn recycle(mut raw: Box<RawHead>) {
     raw.head = Bytes::new();
     raw.fields.clear();
-    SPARE.with(|s| {
-        let mut spare = s.borrow_mut();
-        if spare.len() < SPARE_BOXES {
-            spare.push(raw);
-        }
-    });
+    super::keep(&SPARE, raw, SPARE_BOXES);
 }
 
 /// Where one field lies in the head, and what the writer needs to know of
@@ -166,7 +162,7 @@ impl RawHead {
         len: usize,
         headers: &[httparse::Header<'_>],
     ) -> Option<Box<Self>> {
-        let mut raw = match SPARE.with(|s| s.borrow_mut().pop()) {
+        let mut raw = match super::take(&SPARE) {
             Some(mut raw) => {
                 raw.lengths = 0;
                 raw.declared = None;

@@ -197,15 +197,22 @@ async fn upstream_reset_is_502() {
     proxy.shutdown_within(Duration::from_secs(1)).await;
 }
 
-#[tokio::test]
-async fn http2_prior_knowledge_clients_are_served() {
+/// A proxy with one route (`matcher`) to a pool of one test upstream: the
+/// upstream, the proxy and its listener's address.
+async fn one_route(matcher: &str) -> (TestUpstream, switchyard::Switchyard, std::net::SocketAddr) {
     let up = TestUpstream::spawn("up").await;
     let yaml = config(&format!(
-        "routes: [{{ name: r, match: {{ hosts: [h2.example.com] }}, pool: p }}]\npools:\n{}",
+        "routes: [{{ name: r, match: {matcher}, pool: p }}]\npools:\n{}",
         pool("p", &[&up])
     ));
     let proxy = start_proxy(&yaml).await;
     let addr = proxy.listener_addr("web").unwrap();
+    (up, proxy, addr)
+}
+
+#[tokio::test]
+async fn http2_prior_knowledge_clients_are_served() {
+    let (_up, proxy, addr) = one_route("{ hosts: [h2.example.com] }").await;
     // HTTP/2 has no Host header: the :authority routes, and reaches the
     // HTTP/1.1 upstream as Host.
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -249,13 +256,7 @@ async fn raw(addr: std::net::SocketAddr, request: &str) -> String {
 /// `X-Forwarded-Proto` and `-Host` replaced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_fields_arrive_once_from_the_inline_exchange() {
-    let up = TestUpstream::spawn("up").await;
-    let yaml = config(&format!(
-        "routes: [{{ name: r, pool: p }}]\npools:\n{}",
-        pool("p", &[&up])
-    ));
-    let proxy = start_proxy(&yaml).await;
-    let addr = proxy.listener_addr("web").unwrap();
+    let (up, proxy, addr) = one_route("{}").await;
     let cases = [
         ("", "127.0.0.1"),
         ("X-Forwarded-For: 10.0.0.1\r\n", "10.0.0.1, 127.0.0.1"),
@@ -287,13 +288,7 @@ async fn forwarded_fields_arrive_once_from_the_inline_exchange() {
 
 #[tokio::test]
 async fn the_host_routed_by_is_the_host_forwarded() {
-    let up = TestUpstream::spawn("up").await;
-    let yaml = config(&format!(
-        "routes: [{{ name: r, pool: p }}]\npools:\n{}",
-        pool("p", &[&up])
-    ));
-    let proxy = start_proxy(&yaml).await;
-    let addr = proxy.listener_addr("web").unwrap();
+    let (up, proxy, addr) = one_route("{}").await;
 
     // Absolute form: the target's authority wins over Host (RFC 9112 3.2.2),
     // and the request still goes to the configured endpoint, never to the

@@ -111,6 +111,14 @@ async fn huge_timeouts_do_not_overflow_the_clock() {
 /// Counts its wake-ups.
 struct Count(std::sync::atomic::AtomicUsize);
 
+impl Count {
+    /// A counter, and a waker that counts into it.
+    fn waker() -> (Arc<Self>, std::task::Waker) {
+        let count = Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
+        (Arc::clone(&count), std::task::Waker::from(count))
+    }
+}
+
 impl std::task::Wake for Count {
     fn wake(self: Arc<Self>) {
         self.0.fetch_add(1, Ordering::SeqCst);
@@ -121,8 +129,7 @@ impl std::task::Wake for Count {
 async fn polls_between_wakeups_keep_the_timer_and_its_wakeup() {
     let (_, a) = watched();
     let mut d = Deadline::new(Arc::clone(&a), HEAD_T, IDLE_T);
-    let count = Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
-    let waker = std::task::Waker::from(Arc::clone(&count));
+    let (count, waker) = Count::waker();
     let mut cx = Context::from_waker(&waker);
     // The first poll registers the timer; the next ones (the task woken
     // by its connection) leave it as it is.
@@ -163,8 +170,7 @@ fn exhaust_budget(cx: &mut Context<'_>) {
 async fn a_poll_with_the_budget_spent_still_sets_the_wakeup() {
     let (_, a) = watched();
     let mut d = Deadline::new(Arc::clone(&a), HEAD_T, IDLE_T);
-    let count = Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
-    let waker = std::task::Waker::from(Arc::clone(&count));
+    let (count, waker) = Count::waker();
     let mut cx = Context::from_waker(&waker);
     // The connection spent the budget before the deadline's first poll
     // (tokio then refuses a timer's poll: no timer, no waker).

@@ -60,9 +60,7 @@ thread_local! {
 
 /// A request head buffer: a spare one when there is one.
 fn spare_head() -> Vec<u8> {
-    SPARE_HEADS_STOCK
-        .with(|s| s.borrow_mut().pop())
-        .unwrap_or_else(|| Vec::with_capacity(256))
+    crate::wire::take(&SPARE_HEADS_STOCK).unwrap_or_else(|| Vec::with_capacity(256))
 }
 
 /// Keeps `head` (emptied) for a later request, unless it is large or the
@@ -72,12 +70,7 @@ fn keep_head(mut head: Vec<u8>) {
         return;
     }
     head.clear();
-    SPARE_HEADS_STOCK.with(|s| {
-        let mut stock = s.borrow_mut();
-        if stock.len() < SPARE_HEADS {
-            stock.push(head);
-        }
-    });
+    crate::wire::keep(&SPARE_HEADS_STOCK, head, SPARE_HEADS);
 }
 
 /// Whether `req` to the endpoint of `inner` takes the inline path.
