@@ -105,19 +105,85 @@ pub(super) struct Shape<'t> {
     pub added: Added<'t>,
 }
 
+/// The future of `send`: the common request's own, or the others' boxed.
+type Sending<'a, F> = tokio_util::either::Either<F, BoxedAnswer<'a>>;
+type BoxedAnswer<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Answer, ProxyError>> + Send + 'a>>;
+
 /// Sends `request` (headers already prepared, URI still the client's) to
 /// `pool` as `route` says. `props`: what the endpoints' plugins may read
 /// (present when the pool has plugins); `record` keeps the attempts.
-pub(super) async fn send(
+///
+/// Not an `async fn`: for the common request (one try, no upgrade, no
+/// plugins) the endpoint is picked and the request handed to its client
+/// here, so the future that waits holds the client's exchange and a few
+/// references, not the request beside it. The others take `send_other`,
+/// boxed.
+pub(super) fn send<'a>(
+    pool: &'a PoolRuntime,
+    route: &'a Route,
+    request: Request<RequestBody>,
+    shape: Shape<'a>,
+    start: Instant,
+    props: Option<&'a Arc<Props>>,
+    record: &'a mut Tried,
+) -> Sending<'a, impl std::future::Future<Output = Result<Answer, ProxyError>> + Send + 'a> {
+    use futures_util::FutureExt as _;
+    use tokio_util::either::Either;
+    if shape.upgrade || route.retries.enabled() || props.is_some() {
+        let other = send_other(pool, route, request, shape, start, props, record);
+        return Either::Right(Box::pin(other));
+    }
+    let Shape {
+        needs_host,
+        timer,
+        fields,
+        added,
+        ..
+    } = shape;
+    let (mut parts, body) = request.into_parts();
+    let original = std::mem::take(&mut parts.uri);
+    let picked = endpoint_index(pool, &[]).and_then(|i| {
+        let ep = &pool.endpoints[i];
+        forward::retarget(&mut parts, &original, &ep.config.url, route, needs_host)?;
+        Ok((i, ep))
+    });
+    let (i, ep) = match picked {
+        Ok(x) => x,
+        Err(e) => return Either::Right(Box::pin(std::future::ready(Err(e)))),
+    };
+    record.sending(i);
+    let (in_flight, sent) = begin(ep);
+    let until = tokio::time::Instant::from_std(deadline(sent, route.timeout));
+    let sending = ep
+        .client
+        .send(Request::from_parts(parts, body), fields, added);
+    // Combinators, not an `async` block: one would keep the client's
+    // exchange twice (as captured, and as awaited).
+    let bounded = match timer {
+        Some(timer) => Either::Left(timer::Bounded::new(sending, timer, until)),
+        None => {
+            Either::Right(tokio::time::timeout_at(until, sending).map(|r| r.map_err(|_| TimedOut)))
+        }
+    };
+    Either::Left(bounded.map(move |got| {
+        let result = conclude(pool, ep, got, (in_flight, sent), route.timeout, record);
+        answer(result, Active::new())
+    }))
+}
+
+/// `send` for the other requests: retried, upgrading, or to a pool with
+/// plugins.
+async fn send_other(
     pool: &PoolRuntime,
     route: &Route,
     request: Request<RequestBody>,
     Shape {
         needs_host,
         upgrade,
-        timer,
         fields,
         mut added,
+        ..
     }: Shape<'_>,
     start: Instant,
     props: Option<&Arc<Props>>,
@@ -157,20 +223,18 @@ pub(super) async fn send(
     // no `async fn` level of its own is moved into this future.
     let (in_flight, sent) = begin(ep);
     let until = tokio::time::Instant::from_std(self::deadline(sent, route.timeout));
-    let got = match timer {
-        _ if upgrade => {
-            let upgrading = Box::pin(ep.client.send_upgrade(request));
-            tokio::time::timeout_at(until, upgrading)
-                .await
-                .map_err(|_| TimedOut)
-        }
-        Some(timer) => {
-            let mut sending = std::pin::pin!(ep.client.send(request, fields, added));
-            std::future::poll_fn(|cx| timer.poll_bounded(sending.as_mut(), until, cx)).await
-        }
-        None => tokio::time::timeout_at(until, ep.client.send(request, fields, added))
+    // The connection's route timer is not used here: the fast path that
+    // has one sends neither plugins' requests nor retries, and an upgrade
+    // is bounded by a timer of its own.
+    let got = if upgrade {
+        let upgrading = Box::pin(ep.client.send_upgrade(request));
+        tokio::time::timeout_at(until, upgrading)
             .await
-            .map_err(|_| TimedOut),
+            .map_err(|_| TimedOut)
+    } else {
+        tokio::time::timeout_at(until, ep.client.send(request, fields, added))
+            .await
+            .map_err(|_| TimedOut)
     };
     let result = conclude(pool, ep, got, (in_flight, sent), route.timeout, record);
     answer(result, active)

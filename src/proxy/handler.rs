@@ -8,6 +8,7 @@
 //! `attempt::send` and `upstream_response`.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -107,19 +108,20 @@ impl Drop for Line<'_> {
 /// `None` for a request the HTTP/1.1 fast path (`proxy/h1`) read, which
 /// has none; `timer` is that connection's route timer.
 ///
-/// One `async fn` down to `attempt::send`: the steps before and after the
-/// upstream call are plain functions (`prepare`, `upstream_response`),
-/// because each `async fn` level is moved whole into its caller's future
-/// when awaited, a copy of kilobytes per request per level.
-pub(super) async fn handle(
+/// Not an `async fn`: the request's facts are read here, before its
+/// future is made, so that future holds the request once (an `async fn`
+/// keeps its argument and a copy of it once the copy is borrowed). In the
+/// future, one upstream call is awaited, with the steps before and after
+/// it plain functions (`prepare`, `upstream_response`): every `async fn`
+/// level is moved whole into its caller's future when awaited.
+pub(super) fn handle<'t>(
     req: Request<Option<Incoming>>,
     ctx: Arc<ConnCtx>,
     conn: ConnInFlight,
-    timer: Option<&mut RouteTimer>,
-) -> Result<Response<ResponseBody>, Infallible> {
+    timer: Option<&'t mut RouteTimer>,
+) -> impl Future<Output = Result<Response<ResponseBody>, Infallible>> + Send + 't {
     let start = Instant::now();
     let dp = ctx.shared.dataplane.load_full();
-    let li = dp.listener_index(&ctx.listener);
     let grpc = super::error::is_grpc(req.headers());
     // Only hyper's server hands a connection over on an upgrade; the fast
     // path serves no request that asks for one (`h1/request.rs`).
@@ -129,65 +131,107 @@ pub(super) async fn handle(
         .access_log
         .as_ref()
         .map(|log| log.begin(&req, &ctx.listener, ctx.peer.ip()));
-    let req = req.map(|b| ClientBody::new(b, pending.as_ref().map(Pending::bytes_in)));
-    let mut line = Line {
-        pending,
-        trail: Trail::default(),
-        dp: &dp,
+    async move {
+        let li = dp.listener_index(&ctx.listener);
+        let bytes_in = pending.as_ref().map(Pending::bytes_in);
+        let mut line = Line {
+            pending,
+            trail: Trail::default(),
+            dp: &dp,
+            start,
+        };
+        // The host routed by, kept here: the upstream client may add it
+        // (`X-Forwarded-Host`) from a reference.
+        let mut host = None;
+        let req = req.map(|b| ClientBody::new(b, bytes_in));
+        let routed = prepare(req, hyper_served, &dp, &ctx, li, &mut line.trail, &mut host);
+        let sending = upstream(routed, (&dp, &ctx, li), start, timer, &mut line.trail.tried);
+        let result = sending.await;
+        finish(result, conn, line, grpc, (&dp, &ctx, li))
+    }
+}
+
+/// The upstream call of a routed request, and the response made of its
+/// answer, as one future (a `Routed` or a `Result` kept across the await
+/// would keep its room beside the call's).
+fn upstream<'a>(
+    routed: Result<Routed<'a>, ProxyError>,
+    (dp, ctx, li): (&'a Dataplane, &'a ConnCtx, Option<usize>),
+    start: Instant,
+    timer: Option<&'a mut RouteTimer>,
+    tried: &'a mut Tried,
+) -> impl Future<Output = Result<Response<ResponseBody>, ProxyError>> + Send + 'a {
+    use futures_util::FutureExt as _;
+    use tokio_util::either::Either;
+    let Routed {
+        id,
+        route,
+        pool,
+        parts,
+        body,
+        needs_host,
+        upgrade,
+        client_upgrade,
+        chain,
+        added,
+    } = match routed {
+        Ok(r) => r,
+        Err(e) => return Either::Left(std::future::ready(Err(e))),
+    };
+    let made = Made {
+        dp,
+        ctx,
+        li,
+        id,
         start,
     };
-    // The host routed by, kept here: the upstream client may add it
-    // (`X-Forwarded-Host`) from a reference.
-    let mut host = None;
-    let result = match prepare(req, hyper_served, &dp, &ctx, li, &mut line.trail, &mut host) {
-        Err(e) => Err(e),
-        Ok(r) => {
-            let made = Made {
-                dp: &dp,
-                ctx: &ctx,
-                li,
-                id: r.id,
-                start,
-            };
-            if r.chain.is_none() && !r.pool.has_plugins {
-                let request = Request::from_parts(r.parts, RequestBody::Stream(r.body));
-                let tried = &mut line.trail.tried;
-                // The fast path's writer copies a raw head's fields out,
-                // where the route edits none of them (`upstream_response`
-                // reads and edits nothing else).
-                let fields = if timer.is_some() && r.route.response_headers.is_empty() {
-                    HeadFields::Raw
-                } else {
-                    HeadFields::Map
-                };
-                let shape = attempt::Shape {
-                    needs_host: r.needs_host,
-                    upgrade: r.upgrade,
-                    timer,
-                    fields,
-                    added: r.added,
-                };
-                let answer =
-                    attempt::send(r.pool, r.route, request, shape, start, None, tried).await;
-                upstream_response(answer, &made, r.route, r.client_upgrade)
-            } else {
-                // Boxed: the plugin path's state stays off the future of a
-                // request without plugins.
-                let with = WithPlugins {
-                    ctx: &ctx,
-                    route: r.route,
-                    pool: r.pool,
-                    start,
-                    needs_host: r.needs_host,
-                    client_upgrade: r.client_upgrade,
-                    chain: r.chain,
-                };
-                let completion = |s, f, p| made.completion(s, f, p);
-                let tried = &mut line.trail.tried;
-                Box::pin(with_plugins(with, r.parts, r.body, tried, completion)).await
-            }
-        }
+    if chain.is_some() || pool.has_plugins {
+        // Boxed: the plugin path's state stays off the future of a
+        // request without plugins.
+        let with = WithPlugins {
+            ctx,
+            route,
+            pool,
+            start,
+            needs_host,
+            client_upgrade,
+            chain,
+        };
+        let completion = move |s, f, p| made.completion(s, f, p);
+        let plugged = Box::pin(with_plugins(with, parts, body, tried, completion));
+        return Either::Right(Either::Right(plugged));
+    }
+    let request = Request::from_parts(parts, RequestBody::Stream(body));
+    // The fast path's writer copies a raw head's fields out, where the
+    // route edits none of them (`upstream_response` reads and edits
+    // nothing else).
+    let fields = if timer.is_some() && route.response_headers.is_empty() {
+        HeadFields::Raw
+    } else {
+        HeadFields::Map
     };
+    let shape = attempt::Shape {
+        needs_host,
+        upgrade,
+        timer,
+        fields,
+        added,
+    };
+    let sending = attempt::send(pool, route, request, shape, start, None, tried);
+    Either::Right(Either::Left(sending.map(move |answer| {
+        upstream_response(answer, &made, route, client_upgrade)
+    })))
+}
+
+/// The response to send: the upstream's, or the error's; the access log
+/// line and the connection's in-flight count go with its body.
+fn finish(
+    result: Result<Response<ResponseBody>, ProxyError>,
+    conn: ConnInFlight,
+    mut line: Line<'_>,
+    grpc: bool,
+    (dp, ctx, li): (&Dataplane, &ConnCtx, Option<usize>),
+) -> Result<Response<ResponseBody>, Infallible> {
     let mut resp = match result {
         Ok(mut resp) => {
             line.attach(&mut resp, None);
@@ -200,7 +244,7 @@ pub(super) async fn handle(
             // A gRPC client gets a gRPC status (HTTP 200, as sent).
             let status = if grpc { 200 } else { err.status().as_u16() };
             let metrics = dp.route_metrics(metrics, &ctx.listener, li, line.trail.route);
-            let completion = Completion::new(metrics, status, start, None, None);
+            let completion = Completion::new(metrics, status, line.start, None, None);
             let body = |b| ResponseBody::full(b, Some(completion));
             let mut resp = if grpc {
                 err.to_grpc_response(body)

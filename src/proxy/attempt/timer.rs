@@ -67,19 +67,42 @@ impl RouteTimer {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// `fut` bounded by a connection's route timer, as a future of its own
+    /// (an `async` block polling it would keep `fut` twice: as captured,
+    /// and pinned).
+    pub(in crate::proxy) struct Bounded<'t, F> {
+        #[pin]
+        fut: F,
+        timer: &'t mut RouteTimer,
+        until: Instant,
+    }
+}
+
+impl<'t, F> Bounded<'t, F> {
+    pub(in crate::proxy) fn new(fut: F, timer: &'t mut RouteTimer, until: Instant) -> Self {
+        Self { fut, timer, until }
+    }
+}
+
+impl<F: Future> Future for Bounded<'_, F> {
+    type Output = Result<F::Output, TimedOut>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        this.timer.poll_bounded(this.fut, *this.until, cx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::future::poll_fn;
     use std::time::Duration;
 
-    async fn bounded<F: Future>(
-        timer: &mut RouteTimer,
-        until: Instant,
-        fut: F,
-    ) -> Result<F::Output, TimedOut> {
-        let mut fut = std::pin::pin!(fut);
-        poll_fn(|cx| timer.poll_bounded(fut.as_mut(), until, cx)).await
+    /// The future the fast path awaits (`attempt::send`).
+    fn bounded<F: Future>(timer: &mut RouteTimer, until: Instant, fut: F) -> Bounded<'_, F> {
+        Bounded::new(fut, timer, until)
     }
 
     /// Real time: a paused clock only moves while the runtime is idle, and

@@ -26,8 +26,10 @@ use crate::upstream::client::{coarse_now, Inner, MAX_IDLE};
 /// How long a body failure waits before it is reported (see `fail`).
 const FAILURE_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// The read buffer's first size, and the least a read asks room for.
-const READ_CHUNK: usize = 4096;
+/// The read buffer's first size, and the least a read asks room for
+/// (nginx's `proxy_buffer_size` is a page; a head with a small body fits
+/// in half of one, and reads of a larger body grow it).
+const READ_CHUNK: usize = 2048;
 /// The most a read asks room for (a body streaming in fills reads fast).
 const MAX_READ_CHUNK: usize = 64 * 1024;
 /// Idle connections of a pool that keep their read buffer.
@@ -136,7 +138,7 @@ impl IdleStack {
         // The warmest connections keep a small buffer (the next request
         // reuses it, without an allocation); the rest of a large idle pool
         // keeps none (as nginx frees an idle keep-alive connection's), so
-        // hundreds of idle sockets do not hold 4 KiB each. A buffer grown
+        // hundreds of idle sockets do not hold 2 KiB each. A buffer grown
         // for a large body is always let go.
         if idle.len() >= WARM_BUFFERS || conn.buf.capacity() > READ_CHUNK {
             conn.buf = BytesMut::new();

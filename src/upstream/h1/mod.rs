@@ -90,24 +90,70 @@ struct HeadFailure {
 /// Sends `req` (empty body) with the fields `added` after its own, and
 /// reads the response head inline; `raw`: keep its fields raw where the
 /// head allows (`HeadFields::Raw`).
-pub(super) async fn send(
-    pool: &Arc<Inner>,
+///
+/// Not an `async fn`: the request is written into its head buffer here,
+/// before the exchange starts, and dropped (its map kept for another
+/// request), so the exchange's future holds the head's bytes and a few
+/// facts instead of the request, beside every request in flight.
+pub(super) fn send<'a>(
+    pool: &'a Arc<Inner>,
     req: Request<UpstreamBody>,
     raw: bool,
     added: Added<'_>,
+) -> impl std::future::Future<Output = Result<(Response<ResponseStream>, Lease), SendFailure>> + Send + 'a
+{
+    let (parts, body) = req.into_parts();
+    // A spare head buffer, given back once the response head is in (one
+    // allocation per request fewer).
+    let mut head = spare_head();
+    codec::encode_request(&parts, &added, &mut head);
+    let facts = Facts {
+        is_head: parts.method == Method::HEAD,
+        idempotent: matches!(
+            parts.method,
+            Method::GET
+                | Method::HEAD
+                | Method::OPTIONS
+                | Method::TRACE
+                | Method::PUT
+                | Method::DELETE
+        ),
+        raw,
+    };
+    // The fields are written: the map can serve another request. The
+    // body is empty (`eligible`), so a request that is never sent gives
+    // back an empty one.
+    crate::wire::recycle(parts.headers);
+    drop(body);
+    exchange(pool, head, facts)
+}
+
+/// What the exchange needs to know of its request.
+#[derive(Clone, Copy)]
+struct Facts {
+    is_head: bool,
+    /// A reused connection that ends before the response may be retried.
+    idempotent: bool,
+    raw: bool,
+}
+
+/// A request never sent: its (empty) body, for a retry.
+fn unsent() -> Option<Request<UpstreamBody>> {
+    Some(Request::new(UpstreamBody::Full {
+        data: None,
+        trailers: None,
+    }))
+}
+
+/// Writes `head` on a pooled (or new) connection and reads the response
+/// head.
+async fn exchange(
+    pool: &Arc<Inner>,
+    head: Vec<u8>,
+    facts: Facts,
 ) -> Result<(Response<ResponseStream>, Lease), SendFailure> {
     let settings = pool.settings;
     let limit = settings.max_header_bytes;
-    let (parts, body) = req.into_parts();
-    // A spare head buffer, given back below once the response head is in
-    // (one allocation per request fewer).
-    let mut head = spare_head();
-    codec::encode_request(&parts, &added, &mut head);
-    let is_head = parts.method == Method::HEAD;
-    let idempotent = matches!(
-        parts.method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    );
     let mut stale = 0;
     // Bounded: each reuse counts toward MAX_STALE_RETRIES; a fresh
     // connection returns.
@@ -126,7 +172,7 @@ pub(super) async fn send(
                 Err(error) => {
                     return Err(SendFailure {
                         error,
-                        unsent: Some(Request::from_parts(parts, body)),
+                        unsent: unsent(),
                     })
                 }
             },
@@ -139,26 +185,23 @@ pub(super) async fn send(
             // The head did not go out whole: the upstream cannot act on it.
             return Err(SendFailure {
                 error: UpstreamError::inline(InlineError::Io(e), limit),
-                unsent: Some(Request::from_parts(parts, body)),
+                unsent: unsent(),
             });
         }
-        match read_head(&mut conn, limit, is_head, raw).await {
+        match read_head(&mut conn, limit, facts.is_head, facts.raw).await {
             Ok(Head {
                 response,
                 framing,
                 reusable,
                 raw,
             }) => {
-                // The request's fields are written: its map and head
-                // buffer can serve another request.
-                crate::wire::recycle(parts.headers);
                 keep_head(head);
                 let reuse = reusable.then(|| Arc::clone(pool));
                 let body = InlineBody::new(conn, Decoder::new(framing), reuse, limit, raw);
                 let response = response.map(|()| ResponseStream::Inline(Box::new(body)));
                 return Ok((response, Lease::inline()));
             }
-            Err(f) if is_reused && idempotent && !f.got_bytes && is_closed(&f.error) => {
+            Err(f) if is_reused && facts.idempotent && !f.got_bytes && is_closed(&f.error) => {
                 stale += 1;
             }
             Err(f) => {
