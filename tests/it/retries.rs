@@ -132,6 +132,21 @@ pools:\n\
     };
     assert!(q("connect_error") >= 3.0, "{m}");
     assert_eq!(q("http_5xx"), 0.0);
+    // A POST without a body goes on the inline exchange, which keeps no
+    // copy of the request once its head is written: never sent, it is
+    // resent with an empty body. Round robin with the retry's own picks
+    // puts every one on the closed port first.
+    for i in 0..4 {
+        let r = upload(&p, "POST", "/b/echo", false, Vec::new()).await;
+        assert_eq!((r.status, r.body.as_str()), (200, ""), "request {i}");
+    }
+    let after = metrics_text(p.admin_addr()).await;
+    let resent = metric(
+        &after,
+        "switchyard_upstream_retries_total",
+        &[("pool", "q"), ("reason", "connect_error")],
+    );
+    assert!(resent >= q("connect_error") + 2.0, "{after}");
     p.shutdown_within(Duration::from_secs(1)).await;
 }
 
