@@ -52,7 +52,7 @@ pub(super) struct Sent {
     pub in_flight: InFlight,
 }
 
-type Attempt = Result<Sent, (ProxyError, Option<Request<RequestBody>>)>;
+type Attempt = Result<Sent, (ProxyError, Option<Box<RequestBody>>)>;
 
 /// What sending into the pool came to.
 #[derive(Debug)]
@@ -223,9 +223,10 @@ async fn send_other(
     // no `async fn` level of its own is moved into this future.
     let (in_flight, sent) = begin(ep);
     let until = tokio::time::Instant::from_std(self::deadline(sent, route.timeout));
-    // The connection's route timer is not used here: the fast path that
-    // has one sends neither plugins' requests nor retries, and an upgrade
-    // is bounded by a timer of its own.
+    // The connection's route timer is not used here. A fast-path request
+    // comes here when its route has retries (bounded in `retry::send` and
+    // `once` by timers of their own) or its route's fields ask for an
+    // upgrade (bounded below); plugins' requests have no route timer.
     let got = if upgrade {
         let upgrading = Box::pin(ep.client.send_upgrade(request));
         tokio::time::timeout_at(until, upgrading)

@@ -296,7 +296,7 @@ impl UpstreamClient {
                     Err(error) => {
                         return Err(SendFailure {
                             error,
-                            unsent: Some(req),
+                            unsent: Some(Box::new(req.into_body())),
                         })
                     }
                 },
@@ -309,7 +309,7 @@ impl UpstreamClient {
                 return Err(SendFailure {
                     error: self
                         .connect_error(std::io::Error::other("connection closed during handshake")),
-                    unsent: Some(req),
+                    unsent: Some(Box::new(req.into_body())),
                 });
             }
             match sender.try_send_request(req).await {
@@ -329,7 +329,7 @@ impl UpstreamClient {
                     unsent => {
                         return Err(SendFailure {
                             error: self.exchange_error(e.into_error()),
-                            unsent,
+                            unsent: unsent.map(|r| Box::new(r.into_body())),
                         })
                     }
                 },
@@ -355,7 +355,7 @@ impl UpstreamClient {
             Err(error) => {
                 return Err(SendFailure {
                     error,
-                    unsent: Some(req),
+                    unsent: Some(Box::new(req.into_body())),
                 })
             }
         };
@@ -364,7 +364,7 @@ impl UpstreamClient {
             Err(e) => {
                 return Err(SendFailure {
                     error: self.connect_error(std::io::Error::other(e)),
-                    unsent: Some(req),
+                    unsent: Some(Box::new(req.into_body())),
                 })
             }
         };
@@ -379,7 +379,7 @@ impl UpstreamClient {
             return Err(SendFailure {
                 error: self
                     .connect_error(std::io::Error::other("connection closed during handshake")),
-                unsent: Some(req),
+                unsent: Some(Box::new(req.into_body())),
             });
         }
         match sender.try_send_request(req).await {
@@ -388,7 +388,7 @@ impl UpstreamClient {
                 Lease(LeaseKind::Http1 { sender, pool: None }),
             )),
             Err(mut e) => {
-                let unsent = e.take_message();
+                let unsent = e.take_message().map(|r| Box::new(r.into_body()));
                 Err(SendFailure {
                     error: self.exchange_error(e.into_error()),
                     unsent,

@@ -2,8 +2,6 @@
 //! performed it (hyper's connections or the inline HTTP/1.1 exchange), and
 //! a failed send with the request back when none of it went out.
 
-use http::Request;
-
 use super::body::RequestBody as UpstreamBody;
 use super::h1::InlineError;
 use super::response::StreamError;
@@ -46,14 +44,18 @@ pub enum UpstreamError {
     },
 }
 
-/// A failed send, with the request back when it provably never reached
-/// the upstream (so it may be sent elsewhere, whatever its method).
+/// A failed send, with the request's body back when the request provably
+/// never reached the upstream (so it may be sent elsewhere, whatever its
+/// method).
 #[derive(Debug)]
 pub struct SendFailure {
     /// What went wrong.
     pub error: UpstreamError,
-    /// The request, if none of it was sent.
-    pub unsent: Option<Request<UpstreamBody>>,
+    /// The request's body, if none of the request was sent (a retry sends
+    /// it again with its own copy of the head). Boxed: failures are rare,
+    /// and the `Result` a successful exchange returns in is moved several
+    /// times per request.
+    pub unsent: Option<Box<UpstreamBody>>,
 }
 
 impl UpstreamError {

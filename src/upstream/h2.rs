@@ -172,7 +172,7 @@ pub(super) async fn send(
             Err(error) => {
                 return Err(SendFailure {
                     error,
-                    unsent: Some(req),
+                    unsent: Some(Box::new(req.into_body())),
                 })
             }
         };
@@ -188,7 +188,7 @@ pub(super) async fn send(
                     authority: client.dial.address.clone(),
                     source: std::io::Error::other("HTTP/2 connection closed"),
                 },
-                unsent: Some(req),
+                unsent: Some(Box::new(req.into_body())),
             });
         }
         match sender.try_send_request(req).await {
@@ -203,7 +203,7 @@ pub(super) async fn send(
                 unsent => {
                     return Err(SendFailure {
                         error: UpstreamError::Reset(e.into_error().into()),
-                        unsent,
+                        unsent: unsent.map(|r| Box::new(r.into_body())),
                     })
                 }
             },

@@ -98,7 +98,7 @@ pub(super) async fn send(
         };
         body = match (&replay, unsent) {
             (Some(r), _) => r.body(),
-            (None, Some(u)) => u.into_body(),
+            (None, Some(u)) => *u,
             (None, None) => return result.map(|s| Answer::Upstream(s, active)),
         };
         let (Pick::Ready(i) | Pick::Fallback(i)) = pool.select(&tried) else {

@@ -34,6 +34,9 @@ const READ_CHUNK: usize = 2048;
 const MAX_READ_CHUNK: usize = 64 * 1024;
 /// Idle connections of a pool that keep their read buffer.
 const WARM_BUFFERS: usize = 64;
+/// The largest read buffer an idle connection keeps: a response of 2–4
+/// KiB grows the first one to 4 KiB, and keeps it for the next.
+const WARM_MAX: usize = 4096;
 
 /// An open connection and the bytes read from it but not yet used.
 #[derive(Debug)]
@@ -138,9 +141,9 @@ impl IdleStack {
         // The warmest connections keep a small buffer (the next request
         // reuses it, without an allocation); the rest of a large idle pool
         // keeps none (as nginx frees an idle keep-alive connection's), so
-        // hundreds of idle sockets do not hold 2 KiB each. A buffer grown
+        // hundreds of idle sockets do not hold 2–4 KiB each. A buffer grown
         // for a large body is always let go.
-        if idle.len() >= WARM_BUFFERS || conn.buf.capacity() > READ_CHUNK {
+        if idle.len() >= WARM_BUFFERS || conn.buf.capacity() > WARM_MAX {
             conn.buf = BytesMut::new();
         }
         if idle.len() < MAX_IDLE {

@@ -138,8 +138,8 @@ struct Facts {
 }
 
 /// A request never sent: its (empty) body, for a retry.
-fn unsent() -> Option<Request<UpstreamBody>> {
-    Some(Request::new(UpstreamBody::Full {
+fn unsent() -> Option<Box<UpstreamBody>> {
+    Some(Box::new(UpstreamBody::Full {
         data: None,
         trailers: None,
     }))
