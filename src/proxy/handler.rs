@@ -163,18 +163,7 @@ fn upstream<'a>(
 ) -> impl Future<Output = Result<Response<ResponseBody>, ProxyError>> + Send + 'a {
     use futures_util::FutureExt as _;
     use tokio_util::either::Either;
-    let Routed {
-        id,
-        route,
-        pool,
-        parts,
-        body,
-        needs_host,
-        upgrade,
-        client_upgrade,
-        chain,
-        added,
-    } = match routed {
+    let r = match routed {
         Ok(r) => r,
         Err(e) => return Either::Left(std::future::ready(Err(e))),
     };
@@ -182,26 +171,27 @@ fn upstream<'a>(
         dp,
         ctx,
         li,
-        id,
+        id: r.id,
         start,
     };
-    if chain.is_some() || pool.has_plugins {
+    let route = r.route;
+    if plugins_see(r.chain, r.pool) {
         // Boxed: the plugin path's state stays off the future of a
         // request without plugins.
         let with = WithPlugins {
             ctx,
             route,
-            pool,
+            pool: r.pool,
             start,
-            needs_host,
-            client_upgrade,
-            chain,
+            needs_host: r.needs_host,
+            client_upgrade: r.client_upgrade,
+            chain: r.chain,
         };
         let completion = move |s, f, p| made.completion(s, f, p);
-        let plugged = Box::pin(with_plugins(with, parts, body, tried, completion));
+        let plugged = Box::pin(with_plugins(with, r.parts, r.body, tried, completion));
         return Either::Right(Either::Right(plugged));
     }
-    let request = Request::from_parts(parts, RequestBody::Stream(body));
+    let request = Request::from_parts(r.parts, RequestBody::Stream(r.body));
     // The fast path's writer copies a raw head's fields out, where the
     // route edits none of them (`upstream_response` reads and edits
     // nothing else).
@@ -211,16 +201,25 @@ fn upstream<'a>(
         HeadFields::Map
     };
     let shape = attempt::Shape {
-        needs_host,
-        upgrade,
+        needs_host: r.needs_host,
+        upgrade: r.upgrade,
         timer,
         fields,
-        added,
+        added: r.added,
     };
-    let sending = attempt::send(pool, route, request, shape, start, None, tried);
+    let sending = attempt::send(r.pool, route, request, shape, start, None, tried);
+    let client_upgrade = r.client_upgrade;
     Either::Right(Either::Left(sending.map(move |answer| {
         upstream_response(answer, &made, route, client_upgrade)
     })))
+}
+
+/// Whether plugins see the request: the route's, or its pool's.
+fn plugins_see(
+    chain: Option<&Arc<[Arc<crate::plugin::Plugin>]>>,
+    pool: &crate::upstream::PoolRuntime,
+) -> bool {
+    chain.is_some() || pool.has_plugins
 }
 
 /// The response to send: the upstream's, or the error's; the access log
@@ -354,13 +353,13 @@ fn prepare<'a>(
         host: host.as_ref(),
     };
     let chain = dp.route_plugins.get(id.0).filter(|c| !c.is_empty());
-    let (needs_host, added) = if chain.is_none() && !pool.has_plugins {
-        forward::prepare_request_deferring(&mut parts, route, client)
-    } else {
+    let (needs_host, added) = if plugins_see(chain, pool) {
         (
             forward::prepare_request(&mut parts, route, client),
             Added::default(),
         )
+    } else {
+        forward::prepare_request_deferring(&mut parts, route, client)
     };
     // Judged on what goes upstream, after the route's header edits; with
     // none, only a client's upgrade keeps its `Upgrade` header.

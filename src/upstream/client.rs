@@ -293,12 +293,7 @@ impl UpstreamClient {
                 // needed (most requests reuse a connection).
                 None => match Box::pin(self.connect()).await {
                     Ok(s) => (s, false),
-                    Err(error) => {
-                        return Err(SendFailure {
-                            error,
-                            unsent: Some(Box::new(req.into_body())),
-                        })
-                    }
+                    Err(error) => return Err(SendFailure::new(error, Some(req))),
                 },
             };
             if sender.ready().await.is_err() {
@@ -306,11 +301,8 @@ impl UpstreamClient {
                     stale += 1;
                     continue;
                 }
-                return Err(SendFailure {
-                    error: self
-                        .connect_error(std::io::Error::other("connection closed during handshake")),
-                    unsent: Some(Box::new(req.into_body())),
-                });
+                let closed = std::io::Error::other("connection closed during handshake");
+                return Err(SendFailure::new(self.connect_error(closed), Some(req)));
             }
             match sender.try_send_request(req).await {
                 Ok(resp) => {
@@ -327,10 +319,10 @@ impl UpstreamClient {
                         stale += 1;
                     }
                     unsent => {
-                        return Err(SendFailure {
-                            error: self.exchange_error(e.into_error()),
-                            unsent: unsent.map(|r| Box::new(r.into_body())),
-                        })
+                        return Err(SendFailure::new(
+                            self.exchange_error(e.into_error()),
+                            unsent,
+                        ))
                     }
                 },
             }
@@ -352,20 +344,15 @@ impl UpstreamClient {
             .await
         {
             Ok(s) => s,
-            Err(error) => {
-                return Err(SendFailure {
-                    error,
-                    unsent: Some(Box::new(req.into_body())),
-                })
-            }
+            Err(error) => return Err(SendFailure::new(error, Some(req))),
         };
         let (mut sender, conn) = match self.http1().handshake(TokioIo::new(stream)).await {
             Ok(x) => x,
             Err(e) => {
-                return Err(SendFailure {
-                    error: self.connect_error(std::io::Error::other(e)),
-                    unsent: Some(Box::new(req.into_body())),
-                })
+                return Err(SendFailure::new(
+                    self.connect_error(std::io::Error::other(e)),
+                    Some(req),
+                ))
             }
         };
         let authority = self.inner.dial.address.clone();
@@ -376,11 +363,8 @@ impl UpstreamClient {
             }
         });
         if sender.ready().await.is_err() {
-            return Err(SendFailure {
-                error: self
-                    .connect_error(std::io::Error::other("connection closed during handshake")),
-                unsent: Some(Box::new(req.into_body())),
-            });
+            let closed = std::io::Error::other("connection closed during handshake");
+            return Err(SendFailure::new(self.connect_error(closed), Some(req)));
         }
         match sender.try_send_request(req).await {
             Ok(resp) => Ok((
@@ -388,11 +372,11 @@ impl UpstreamClient {
                 Lease(LeaseKind::Http1 { sender, pool: None }),
             )),
             Err(mut e) => {
-                let unsent = e.take_message().map(|r| Box::new(r.into_body()));
-                Err(SendFailure {
-                    error: self.exchange_error(e.into_error()),
+                let unsent = e.take_message();
+                Err(SendFailure::new(
+                    self.exchange_error(e.into_error()),
                     unsent,
-                })
+                ))
             }
         }
     }

@@ -58,6 +58,16 @@ pub struct SendFailure {
     pub unsent: Option<Box<UpstreamBody>>,
 }
 
+impl SendFailure {
+    /// `error`, with the body of `unsent` when none of it was sent.
+    pub(super) fn new(error: UpstreamError, unsent: Option<http::Request<UpstreamBody>>) -> Self {
+        Self {
+            error,
+            unsent: unsent.map(|r| Box::new(r.into_body())),
+        }
+    }
+}
+
 impl UpstreamError {
     /// Whether the connection could not be made at all (TCP or TLS).
     pub fn is_connect(&self) -> bool {

@@ -169,12 +169,7 @@ pub(super) async fn send(
     loop {
         let (mut sender, fresh) = match conn.sender(client).await {
             Ok(s) => s,
-            Err(error) => {
-                return Err(SendFailure {
-                    error,
-                    unsent: Some(Box::new(req.into_body())),
-                })
-            }
+            Err(error) => return Err(SendFailure::new(error, Some(req))),
         };
         let guard = conn.begin();
         if sender.ready().await.is_err() {
@@ -183,13 +178,11 @@ pub(super) async fn send(
                 retried = true;
                 continue;
             }
-            return Err(SendFailure {
-                error: UpstreamError::Connect {
-                    authority: client.dial.address.clone(),
-                    source: std::io::Error::other("HTTP/2 connection closed"),
-                },
-                unsent: Some(Box::new(req.into_body())),
-            });
+            let closed = UpstreamError::Connect {
+                authority: client.dial.address.clone(),
+                source: std::io::Error::other("HTTP/2 connection closed"),
+            };
+            return Err(SendFailure::new(closed, Some(req)));
         }
         match sender.try_send_request(req).await {
             Ok(resp) => return Ok((resp.map(ResponseStream::Hyper), Lease::http2(guard))),
@@ -201,10 +194,10 @@ pub(super) async fn send(
                     req = r;
                 }
                 unsent => {
-                    return Err(SendFailure {
-                        error: UpstreamError::Reset(e.into_error().into()),
-                        unsent: unsent.map(|r| Box::new(r.into_body())),
-                    })
+                    return Err(SendFailure::new(
+                        UpstreamError::Reset(e.into_error().into()),
+                        unsent,
+                    ))
                 }
             },
         }
