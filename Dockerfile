@@ -30,7 +30,10 @@ FROM rust:1.95-bookworm AS builder
 WORKDIR /src
 # What `cargo build` needs (the manifest names the bench and test targets,
 # so their files must exist); .dockerignore keeps target/ and .git/ out.
-COPY Cargo.toml Cargo.lock ./
+# build.rs links the release binary with bench/symbol-order.txt's function
+# layout (and packed relocations: the runtime stage's glibc is 2.36).
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY bench/symbol-order.txt ./bench/
 COPY src ./src
 COPY benches ./benches
 COPY tests ./tests

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# order.sh: writes bench/symbol-order.txt, the function layout build.rs hands
+# to the linker for the release binary (see build.rs for what it buys).
+#
+#   bench/order.sh [OUTPUT]        (default bench/symbol-order.txt)
+#   bench/order.sh --check         how much of the file the release binary has
+#
+# It runs the release binary under callgrind through what a running proxy
+# does: start-up with health checks, scoring and metrics on, requests with
+# 100 B and 16 KiB bodies, the admin API and status page, a hot reload, more
+# traffic, and a graceful stop. Every function of the binary that ran is
+# listed, those with the most instructions first, so the request path is
+# packed at the start of .text and start-up and admin code follow it.
+#
+# Rerun it after a dependency update or a large change to the request path,
+# then rebuild (cargo build --release): names the file lists that the new
+# binary lacks only lose their share of the gain.
+#
+# Needs bench/setup.sh (backend, wrk), valgrind, and a release build
+# (SWITCHYARD_BIN, default target/release/switchyard). Loopback only; every
+# load run is bounded by wrk's -d; processes are stopped by PID.
+set -euo pipefail
+BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH/.." && pwd)
+OUTPUT=${1:-$BENCH/symbol-order.txt}
+BACKEND=${BACKEND_BIN:-$BENCH/backend/target/release/bench-backend}
+SY=${SWITCHYARD_BIN:-$ROOT/target/release/switchyard}
+if [[ $OUTPUT == --check ]]; then
+    [[ -x $SY ]] || { echo "missing $SY (cargo build --release)"; exit 1; }
+    listed=$(wc -l < "$BENCH/symbol-order.txt")
+    found=$(nm --defined-only "$SY" | awk '{print $NF}' | sort -u | comm -12 - <(sort -u "$BENCH/symbol-order.txt") | wc -l)
+    echo "$found of $listed functions in bench/symbol-order.txt are in $SY"
+    [[ $found -ge $((listed * 9 / 10)) ]] || echo "stale: rerun bench/order.sh, then cargo build --release"
+    exit 0
+fi
+for f in "$BACKEND" "$SY"; do [[ -x $f ]] || { echo "missing $f (run bench/setup.sh and cargo build --release)"; exit 1; }; done
+for b in valgrind wrk curl python3 nm; do command -v "$b" >/dev/null || { echo "missing $b"; exit 1; }; done
+
+DIR=$(mktemp -d /tmp/sy-order.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DIR"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+UP1=$(free_port) UP2=$(free_port) PORT=$(free_port) ADMIN=$(free_port)
+"$BACKEND" --listen "127.0.0.1:$UP1" --id b1 >/dev/null 2>&1 & PIDS+=($!)
+"$BACKEND" --listen "127.0.0.1:$UP2" --id b2 >/dev/null 2>&1 & PIDS+=($!)
+
+sed -e "s/@PORT@/$PORT/; s/@UP1@/$UP1/; s/@UP2@/$UP2/; s/127.0.0.1:18193/127.0.0.1:$ADMIN/" \
+    "$BENCH/proxies/switchyard-realistic.yaml" > "$DIR/switchyard.yaml"
+valgrind --tool=callgrind --demangle=no --callgrind-out-file="$DIR/callgrind.out" \
+    "$SY" run --config "$DIR/switchyard.yaml" 2>"$DIR/proxy.log" & VG=$!
+PIDS+=("$VG")
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$ADMIN/readyz" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$ADMIN/readyz" >/dev/null || { echo "the proxy did not get ready:"; cat "$DIR/proxy.log"; exit 1; }
+
+traffic() {
+    for path in / /16384; do curl -s -o /dev/null "http://127.0.0.1:$PORT$path"; done
+    for path in / /status /metrics /config /upstreams /healthz; do curl -s -o /dev/null "http://127.0.0.1:$ADMIN$path"; done
+    wrk -t1 -c10 -d5s "http://127.0.0.1:$PORT/" | grep Requests
+    wrk -t1 -c10 -d2s "http://127.0.0.1:$PORT/16384" | grep Requests
+}
+traffic
+# A reload (the bare config, response header edit dropped), then the same again.
+reloads() { curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '/^switchyard_config_reloads_total\{result="success"\}/{print $2}'; }
+before=$(reloads)
+sed -e '/response_headers/d' "$DIR/switchyard.yaml" > "$DIR/next.yaml" && mv "$DIR/next.yaml" "$DIR/switchyard.yaml"
+for _ in $(seq 100); do [[ $(reloads) != "$before" ]] && break; sleep 0.2; done
+traffic
+kill -INT "$VG"; wait "$VG" || true
+
+python3 - "$DIR/callgrind.out" "$SY" "$OUTPUT" <<'PY'
+import collections, re, subprocess, sys
+cg, binary, output = sys.argv[1:4]
+names, cost, cur, after_call = {}, collections.Counter(), None, False
+for line in open(cg, errors="replace"):
+    m = re.match(r"c?fn=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+    if m:
+        if m.group(2):
+            names[m.group(1)] = m.group(2)
+        if line.startswith("fn="):
+            cur = m.group(1)
+            cost.setdefault(cur, 0)
+        continue
+    if line.startswith("calls="):
+        after_call = True
+        continue
+    fields = line.split()
+    if cur and len(fields) >= 2 and re.match(r"[0-9+*-]", fields[0]):
+        if not after_call:  # self cost; the line after calls= is the callee's
+            cost[cur] += int(fields[1])
+        after_call = False
+nm = subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True, check=True).stdout
+code = {f[2] for f in (l.split() for l in nm.splitlines()) if len(f) == 3 and f[1] in "tTwW"}
+ran = sorted(((c, names[i]) for i, c in cost.items() if i in names and names[i] in code), key=lambda x: -x[0])
+with open(output, "w") as f:
+    f.write("".join(n + "\n" for _, n in ran))
+print(f"{len(ran)} functions written to {output}")
+PY
