@@ -7,7 +7,8 @@
 #
 # It runs the release binary under callgrind through what a running proxy
 # does: start-up with health checks, scoring and metrics on, requests with
-# 100 B and 16 KiB bodies, the admin API and status page, a hot reload to the
+# 100 B and 16 KiB bodies (and over TLS, HTTP/1.1 and HTTP/2, on a second
+# listener), the admin API and status page, a hot reload to the
 # bare config, more traffic, a reload to the plugin config (if
 # plugins/vendor-auth.wasm is built) with traffic through the plugin, and a
 # graceful stop. Every function of the binary that ran is listed: first
@@ -45,13 +46,24 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP1=$(free_port) UP2=$(free_port) PORT=$(free_port) ADMIN=$(free_port)
+UP1=$(free_port) UP2=$(free_port) PORT=$(free_port) ADMIN=$(free_port) TLS=$(free_port)
 "$BACKEND" --listen "127.0.0.1:$UP1" --id b1 >/dev/null 2>&1 & PIDS+=($!)
 "$BACKEND" --listen "127.0.0.1:$UP2" --id b2 >/dev/null 2>&1 & PIDS+=($!)
 
+# A second listener with TLS (HTTP/1.1 and HTTP/2 by ALPN), where openssl
+# can make its certificate.
+TLS_LINE=""
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=order.local -keyout "$DIR/key.pem" -out "$DIR/cert.pem" 2>/dev/null
+    TLS_LINE="  - { name: tls, listen: \"127.0.0.1:$TLS\", tls: { certificates: [ { cert: $DIR/cert.pem, key: $DIR/key.pem } ] } }"
+else
+    echo "no openssl: the TLS path is left out"
+fi
 render() {  # render TEMPLATE: the bench config with this run's ports
     sed -e "s#@PORT@#$PORT#g; s#@UP1@#$UP1#g; s#@UP2@#$UP2#g; s#@BENCH@#$BENCH#g" \
-        -e "s#admin: { listen: \"127.0.0.1:[0-9]*\" }#admin: { listen: \"127.0.0.1:$ADMIN\" }#" "$1"
+        -e "s#admin: { listen: \"127.0.0.1:[0-9]*\" }#admin: { listen: \"127.0.0.1:$ADMIN\" }#" "$1" |
+        awk -v tls="$TLS_LINE" '{print} /^  - { name: web, listen:/ && tls != "" {print tls}'
 }
 render "$BENCH/proxies/switchyard-realistic.yaml" > "$DIR/switchyard.yaml"
 valgrind --tool=callgrind --demangle=no --callgrind-out-file="$DIR/cg.out" \
@@ -69,6 +81,14 @@ traffic() {
     wrk -t1 -c10 -d5s "http://127.0.0.1:$PORT/" | grep Requests
     wrk -t1 -c10 -d2s "http://127.0.0.1:$PORT/16384" | grep Requests
     dump traffic
+    if [[ -n $TLS_LINE ]]; then
+        for v in --http1.1 --http2; do curl -sk "$v" -o /dev/null "https://127.0.0.1:$TLS/"; done
+        wrk -t1 -c10 -d2s "https://127.0.0.1:$TLS/" | grep Requests
+        if command -v h2load >/dev/null; then
+            h2load -n 2000 -c 4 -m 8 "https://127.0.0.1:$TLS/" | grep "^requests:"
+        fi
+        dump traffic-tls
+    fi
 }
 reloads() { curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '/^switchyard_config_reloads_total\{result="success"\}/{print $2}'; }
 reload_to() {  # reload_to FILE: replaces the config and waits for the reload
@@ -130,24 +150,28 @@ def trigger(path):
 # cg.out.1 (start-up), .2 (traffic), .3 (reload), ...; cg.out is the stop.
 dumps = sorted(glob.glob(folder + "/cg.out.*"), key=lambda p: int(p.rsplit(".", 1)[1]))
 dumps.append(folder + "/cg.out")
-hot, phases = collections.Counter(), []
+plain, tls, phases = collections.Counter(), collections.Counter(), []
 for path in dumps:
-    if "traffic" in trigger(path):
-        hot.update(self_costs(path))
+    kind = trigger(path)
+    if "dump traffic-tls" in kind:
+        tls.update(self_costs(path))
+    elif "dump traffic" in kind:
+        plain.update(self_costs(path))
     else:
         phases.append(collections.Counter(self_costs(path)))
 nm = subprocess.run(["nm", "--defined-only", binary], capture_output=True, text=True, check=True).stdout
 code = {f[2] for f in (l.split() for l in nm.splitlines()) if len(f) == 3 and f[1] in "tTwW"}
-# The request path, hottest first; then each other phase's functions in the
-# order the phases ran (start-up before reloads and plugin compilation, so
-# an idle proxy without plugins touches one run of pages).
+# The plain request path, hottest first, then what TLS and HTTP/2 add; then
+# each other phase's functions in the order the phases ran (start-up before
+# reloads and plugin compilation, so an idle proxy without plugins touches
+# one run of pages).
 order, seen = [], set()
-for counts in [hot] + phases:
+for counts in [plain, tls] + phases:
     for name, _ in counts.most_common():
         if name in code and name not in seen:
             order.append(name)
             seen.add(name)
-    if counts is hot:
+    if counts is tls:
         first = len(order)
 with open(output, "w") as f:
     f.write("".join(n + "\n" for n in order))
