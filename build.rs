@@ -19,7 +19,7 @@
 //!   needs glibc 2.36 or later at run time (Debian bookworm has 2.36).
 //!
 //! `SWITCHYARD_LINK_LAYOUT=off` leaves both out, for a linker other than
-//! LLD (GNU ld has neither option) or an older glibc.
+//! LLD (GNU ld has no `--symbol-ordering-file`) or an older glibc.
 
 use std::env;
 use std::path::Path;
