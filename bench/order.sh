@@ -12,9 +12,9 @@
 # bare config, more traffic, a reload to the plugin config (if
 # plugins/vendor-auth.wasm is built) with traffic through the plugin, and a
 # graceful stop. Every function of the binary that ran is listed: first
-# those that ran while traffic flowed, the most instructions first, so the
-# request path is packed at the start of .text; then start-up, reload and
-# plugin compilation code.
+# those that ran for plain requests, the most instructions first, so the
+# request path is packed at the start of .text; then what TLS and HTTP/2
+# added; then start-up, reload and plugin compilation code.
 #
 # Rerun it after a dependency update or a large change to the request path,
 # then rebuild (cargo build --release): names the file lists that the new
