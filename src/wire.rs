@@ -61,6 +61,16 @@ pub(crate) fn name(raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeader
     })
 }
 
+/// Whether `method` is idempotent (RFC 9110, 9.2.2): a request with it may
+/// be sent again after a failure that may have reached the upstream.
+pub(crate) fn is_idempotent(method: &http::Method) -> bool {
+    use http::Method;
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
 /// A per-thread stock of spare values (`take`, `keep`): header maps, raw
 /// head boxes, request head buffers.
 pub(crate) type Stock<T> = std::thread::LocalKey<RefCell<Vec<T>>>;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::request::Parts;
-use http::{HeaderName, Method, Request};
+use http::{HeaderName, Request};
 
 use super::{
     answer, deadline, endpoint_index, endpoint_plugins, once, Answer, Attempt, Sent, Tried,
@@ -19,6 +19,7 @@ use crate::proxy::forward;
 use crate::routing::Route;
 use crate::upstream::health::now_ms;
 use crate::upstream::{buffer, Pick, PoolRuntime, Replay, RequestBody};
+use crate::wire::is_idempotent;
 
 static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
@@ -160,13 +161,6 @@ fn backoff(n: u32) -> Duration {
 }
 
 /// RFC 9110 §9.2.2 idempotent methods.
-fn is_idempotent(m: &Method) -> bool {
-    matches!(
-        *m,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
-}
-
 fn clone_parts(p: &Parts) -> Parts {
     let mut r = Request::new(());
     *r.method_mut() = p.method.clone();
@@ -179,6 +173,7 @@ fn clone_parts(p: &Parts) -> Parts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::Method;
 
     #[test]
     fn backoff_is_jittered_under_a_doubling_cap() {

@@ -109,15 +109,7 @@ pub(super) fn send<'a>(
     codec::encode_request(&parts, &added, &mut head);
     let facts = Facts {
         is_head: parts.method == Method::HEAD,
-        idempotent: matches!(
-            parts.method,
-            Method::GET
-                | Method::HEAD
-                | Method::OPTIONS
-                | Method::TRACE
-                | Method::PUT
-                | Method::DELETE
-        ),
+        idempotent: crate::wire::is_idempotent(&parts.method),
         raw,
     };
     // The fields are written: the map can serve another request. The
