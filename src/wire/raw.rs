@@ -24,6 +24,11 @@ use smallvec::SmallVec;
 
 use super::span;
 
+mod names;
+mod scan;
+
+use names::{class, connection_tokens, Class};
+
 /// Spare boxes kept per thread (one per response in flight at most).
 const SPARE_BOXES: usize = 32;
 
@@ -67,36 +72,6 @@ pub(crate) struct RawHead {
     declared: Option<u64>,
     /// A `Date` field is present.
     date: bool,
-}
-
-/// What a field name is to the proxy.
-enum Class {
-    Other,
-    /// A field the map path might remove by name (`Connection: close`
-    /// names a field `close`): the head gets a map.
-    Named,
-    Length,
-    Date,
-    Connection,
-    HopByHop,
-}
-
-/// Compared by length first: most names are none of these and cost one
-/// branch.
-fn class(name: &[u8]) -> Class {
-    let is = |s: &[u8]| name.eq_ignore_ascii_case(s);
-    match name.len() {
-        2 if is(b"te") => Class::HopByHop,
-        4 if is(b"date") => Class::Date,
-        5 if is(b"close") => Class::Named,
-        7 if is(b"trailer") || is(b"upgrade") => Class::HopByHop,
-        10 if is(b"connection") => Class::Connection,
-        10 if is(b"keep-alive") => Class::HopByHop,
-        14 if is(b"content-length") => Class::Length,
-        16 if is(b"proxy-connection") => Class::HopByHop,
-        17 if is(b"transfer-encoding") => Class::HopByHop,
-        _ => Class::Other,
-    }
 }
 
 /// ASCII upper-case letters in `buf[start..end]` made lower-case, eight
@@ -151,18 +126,9 @@ fn lower8(x: u64) -> u64 {
 }
 
 impl RawHead {
-    /// The end-to-end fields of `headers`, which httparse parsed from the
-    /// head `buf[..len]`; `None` when the head needs a map (see the module
-    /// notes). The head's bytes are attached with `frozen` once cut off.
-    /// Boxed from the start: it travels by value from the codec to the
-    /// writer, and a pointer moves for less than the fields' list; the box
-    /// is a spare one (`recycle`) when there is one.
-    pub(crate) fn gather(
-        buf: &[u8],
-        len: usize,
-        headers: &[httparse::Header<'_>],
-    ) -> Option<Box<Self>> {
-        let mut raw = match super::take(&SPARE) {
+    /// An empty raw head: a spare box (`recycle`) when there is one.
+    fn spare() -> Box<Self> {
+        match super::take(&SPARE) {
             Some(mut raw) => {
                 raw.lengths = 0;
                 raw.declared = None;
@@ -176,7 +142,21 @@ impl RawHead {
                 declared: None,
                 date: false,
             }),
-        };
+        }
+    }
+
+    /// The end-to-end fields of `headers`, which httparse parsed from the
+    /// head `buf[..len]`; `None` when the head needs a map (see the module
+    /// notes). The head's bytes are attached with `frozen` once cut off.
+    /// Boxed from the start: it travels by value from the codec to the
+    /// writer, and a pointer moves for less than the fields' list; the box
+    /// is a spare one (`recycle`) when there is one.
+    pub(crate) fn gather(
+        buf: &[u8],
+        len: usize,
+        headers: &[httparse::Header<'_>],
+    ) -> Option<Box<Self>> {
+        let mut raw = Self::spare();
         for h in headers {
             let name = h.name.as_bytes();
             if name.len() >= 1 << 16 {
@@ -193,18 +173,10 @@ impl RawHead {
                     raw.date = true;
                     false
                 }
-                Class::HopByHop => continue,
+                Class::HopByHop | Class::Coding => continue,
                 Class::Named => return None,
                 Class::Connection => {
-                    let plain = h.value.split(|b| *b == b',').all(|t| {
-                        let t = t.trim_ascii();
-                        t.is_empty()
-                            || t.eq_ignore_ascii_case(b"close")
-                            || t.eq_ignore_ascii_case(b"keep-alive")
-                    });
-                    if !plain {
-                        return None;
-                    }
+                    connection_tokens(h.value)?;
                     continue;
                 }
             };

@@ -1,6 +1,7 @@
 //! The inline HTTP/1.1 client's codec: the request head written in one
-//! piece, the response head parsed with `httparse`, and the response body's
-//! framing decoded (RFC 9112 §6.3, §7.1).
+//! piece, the response head parsed (in one pass by `wire::RawHead::scan`
+//! where it is kept raw and in the usual form, else with `httparse`), and
+//! the response body's framing decoded (RFC 9112 §6.3, §7.1).
 //!
 //! Strict, since the response is untrusted input: a head over the pool's
 //! `max_header_bytes` or with more than 100 fields is `TooLarge`; a
@@ -132,7 +133,72 @@ pub(in crate::upstream) enum Parsed {
 /// bytes the head may have; `head_request`: the request was HEAD; `raw`:
 /// keep the fields raw (`wire::RawHead`) where the head allows, except on
 /// a 429 or 503, whose `Retry-After` the attempt reads from the map.
+///
+/// A raw head in the usual form is read in one pass (`RawHead::scan`);
+/// every other head, and every status that is not a plain final one, is
+/// parsed by httparse, which the scan gives the same results as.
 pub(in crate::upstream) fn parse_head(
+    buf: &mut BytesMut,
+    limit: usize,
+    head_request: bool,
+    raw: bool,
+) -> Result<Parsed, InlineError> {
+    if raw {
+        if let Some(parsed) = scanned(buf, limit, head_request) {
+            return parsed;
+        }
+    }
+    parse_head_httparse(buf, limit, head_request, raw)
+}
+
+/// A head `RawHead::scan` read whole, consumed; `None` leaves `buf` to
+/// httparse: a head it does not read, one over `limit`, an interim or
+/// 101 head, or a 429 or 503 (whose `Retry-After` needs the map).
+fn scanned(
+    buf: &mut BytesMut,
+    limit: usize,
+    head_request: bool,
+) -> Option<Result<Parsed, InlineError>> {
+    let s = wire::RawHead::scan(buf, MAX_HEADERS)?;
+    let status = StatusCode::from_u16(s.status).ok();
+    let Some(status) = status.filter(|st| {
+        s.len <= limit
+            && !st.is_informational()
+            && *st != StatusCode::TOO_MANY_REQUESTS
+            && *st != StatusCode::SERVICE_UNAVAILABLE
+    }) else {
+        wire::recycle_raw(s.raw);
+        return None;
+    };
+    let version = if s.http11 {
+        Version::HTTP_11
+    } else {
+        Version::HTTP_10
+    };
+    let fields = FramingFields {
+        close: s.close,
+        keep_alive: s.keep_alive,
+        te_last: s.te_last.and_then(|(a, b)| buf.get(a..b)),
+        length: s.raw.lengths().1.map(Ok),
+    };
+    let (framing, reusable) = match framing(status, version, &fields, head_request) {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e)),
+    };
+    let frozen = buf.split_to(s.len).freeze();
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    *response.version_mut() = version;
+    Some(Ok(Parsed::Final(Head {
+        response,
+        framing,
+        reusable,
+        raw: Some(s.raw.frozen(frozen)),
+    })))
+}
+
+/// `parse_head` with httparse.
+fn parse_head_httparse(
     buf: &mut BytesMut,
     limit: usize,
     head_request: bool,
@@ -286,3 +352,7 @@ fn framing(
 #[cfg(test)]
 #[path = "codec_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "codec_scan_tests.rs"]
+mod scan_tests;

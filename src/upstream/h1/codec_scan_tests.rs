@@ -1,0 +1,265 @@
+//! The one-pass scan of a response head (`RawHead::scan`) against
+//! httparse: on generated heads, `parse_head` and `parse_head_httparse`
+//! give the same result, and the usual heads do take the scan.
+
+use super::*;
+
+/// A raw head as written, with and without `Content-Length`; its
+/// `Content-Length` lines and value; whether it has a `Date`.
+type RawSeen = (String, String, (u32, Option<u64>), bool);
+
+/// What a parse gave, in comparable form.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Partial,
+    Interim,
+    Error(String),
+    Final {
+        status: u16,
+        version: Version,
+        framing: Framing,
+        reusable: bool,
+        map: Vec<(String, Vec<u8>)>,
+        raw: Option<RawSeen>,
+    },
+}
+
+fn seen(r: Result<Parsed, InlineError>) -> Seen {
+    match r {
+        Ok(Parsed::Partial) => Seen::Partial,
+        Ok(Parsed::Interim) => Seen::Interim,
+        Err(e) => Seen::Error(e.to_string()),
+        Ok(Parsed::Final(h)) => {
+            let written = |raw: &wire::RawHead, skip| {
+                let mut out = BytesMut::new();
+                raw.write(&mut out, skip);
+                String::from_utf8_lossy(&out).into_owned()
+            };
+            Seen::Final {
+                status: h.response.status().as_u16(),
+                version: h.response.version(),
+                framing: h.framing,
+                reusable: h.reusable,
+                map: h
+                    .response
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                    .collect(),
+                raw: h.raw.as_ref().map(|raw| {
+                    (
+                        written(raw, false),
+                        written(raw, true),
+                        raw.lengths(),
+                        raw.has_date(),
+                    )
+                }),
+            }
+        }
+    }
+}
+
+/// Both parsers over `head`, up to three heads deep (interim heads), and
+/// whether the scan read the first one.
+fn compare(head: &[u8], limit: usize, head_request: bool) -> bool {
+    let took_scan = wire::RawHead::scan(head, MAX_HEADERS).is_some();
+    let (mut ours, mut theirs) = (BytesMut::from(head), BytesMut::from(head));
+    for _ in 0..3 {
+        let a = seen(parse_head(&mut ours, limit, head_request, true));
+        let b = seen(parse_head_httparse(&mut theirs, limit, head_request, true));
+        assert_eq!(a, b, "head {:?}", String::from_utf8_lossy(head));
+        assert_eq!(ours, theirs, "rest of {:?}", String::from_utf8_lossy(head));
+        if a != Seen::Interim {
+            break;
+        }
+    }
+    took_scan
+}
+
+#[test]
+fn the_usual_heads_take_the_scan_and_parse_as_with_httparse() {
+    for head in [
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-backend: 19101\r\n\
+         content-length: 100\r\ndate: Sun, 22 Nov 2026 17:54:43 GMT\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0 404 Not Found\r\n\r\n",
+        "HTTP/1.1 204\r\nX-Empty:\r\nX-Spaces:   \r\nX-A:b\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 12\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
+        "HTTP/1.1 302 Found\r\nLocation: /a?b=c d\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\
+         Connection: close\r\nContent-Length: 0\r\n\r\n",
+    ] {
+        for head_request in [false, true] {
+            assert!(compare(head.as_bytes(), 8192, head_request), "{head:?}");
+        }
+    }
+}
+
+#[test]
+fn other_heads_are_left_to_httparse() {
+    for head in [
+        "\r\nHTTP/1.1 200 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\nX-A: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: 1\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A:\t1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: 1 \r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: \u{e9}\r\n\r\n",
+        "HTTP/1.1 200 O\tK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX A: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nConnection: x-private\r\nX-Private: 1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: 1\r\n",
+        "HTTP/1.1 099 Odd\r\n\r\n",
+        "HTTP/2.0 200 OK\r\n\r\n",
+    ] {
+        assert!(!compare(head.as_bytes(), 8192, false), "{head:?}");
+    }
+    // Statuses the scan reads but leaves to httparse.
+    for head in [
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n",
+        "HTTP/1.1 503 Busy\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 429 Slow Down\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n",
+    ] {
+        compare(head.as_bytes(), 8192, false);
+    }
+    // Over the limit: httparse's error.
+    compare(b"HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n", 10, false);
+}
+
+/// A small xorshift generator: the same heads on every run.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// One of `from`, or of its first `usual` entries only.
+    fn pick<'a, T: ?Sized>(&mut self, from: &[&'a T], usual: Option<usize>) -> &'a T {
+        let n = usual.unwrap_or(from.len()) as u64;
+        from[(self.next() % n) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// A head of pieces that are each usual or not, sometimes with one byte
+/// changed; half of them of usual pieces only (the first few of each
+/// list), unchanged.
+fn generated(g: &mut Gen) -> Vec<u8> {
+    let usual = g.chance(50);
+    let only = |n: usize| usual.then_some(n);
+    const STATUS: &[&[u8]] = &[
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.0 200 OK",
+        b"HTTP/1.1 204",
+        b"HTTP/1.1 204 ",
+        b"HTTP/1.1 304 Not Modified",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK",
+        b"HTTP/1.1 503 Busy",
+        b"HTTP/1.1 429 Slow",
+        b"HTTP/1.1 101 Up",
+        b"HTTP/1.1 099 Low",
+        b"HTTP/1.1 999 High",
+        b"HTTP/1.1 20 Short",
+        b"HTTP/1.1  200 Two spaces",
+        b"HTTP/2.0 200 OK",
+        b"HTTP/1.1 200 O\tK",
+        b"HTTP/1.1 200 \xe9",
+        b"\r\nHTTP/1.1 200 OK",
+    ];
+    const NAMES: &[&[u8]] = &[
+        b"Content-Type",
+        b"x-backend",
+        b"Content-Length",
+        b"content-length",
+        b"Date",
+        b"Connection",
+        b"Transfer-Encoding",
+        b"Keep-Alive",
+        b"Close",
+        b"TE",
+        b"Set-Cookie",
+        b"X-A",
+        b"X~!#$%&'*+-.^_`|",
+        b"bad name",
+        b"",
+        b"x\x7fy",
+        b"x\xe9",
+        b"Upgrade",
+    ];
+    const SEPS: &[&[u8]] = &[b": ", b": ", b":", b":  ", b": \t", b" : ", b":\t"];
+    const VALUES: &[&[u8]] = &[
+        b"Sun, 22 Nov 2026 17:54:43 GMT",
+        b"a-longer-value-that-spans-several-words-of-eight-bytes",
+        b"text/plain",
+        b"100",
+        b"0",
+        b"5, 5",
+        b"+5",
+        b"99999999999999999999",
+        b"abc",
+        b"chunked",
+        b"gzip, chunked",
+        b"chunked, gzip",
+        b"close",
+        b"keep-alive",
+        b"Keep-Alive, close",
+        b"x-private",
+        b",",
+        b"",
+        b"  ",
+        b"a b",
+        b"tab\there",
+        b"obs\xe9",
+        b"del\x7f",
+        b"nul\x00",
+        b"trailing ",
+    ];
+    const EOLS: &[&[u8]] = &[b"\r\n", b"\r\n", b"\r\n", b"\r\n", b"\n", b"\r", b"\r\n "];
+    const ENDS: &[&[u8]] = &[b"\r\n", b"\r\n", b"\r\n", b"\n", b""];
+    let mut head = g.pick(STATUS, only(6)).to_vec();
+    head.extend_from_slice(g.pick(EOLS, only(4)));
+    for _ in 0..g.next() % 7 {
+        head.extend_from_slice(g.pick(NAMES, only(13)));
+        head.extend_from_slice(g.pick(SEPS, only(4)));
+        head.extend_from_slice(g.pick(VALUES, only(20)));
+        head.extend_from_slice(g.pick(EOLS, only(4)));
+    }
+    head.extend_from_slice(g.pick(ENDS, only(3)));
+    if !usual && g.chance(20) && !head.is_empty() {
+        let at = (g.next() % head.len() as u64) as usize;
+        const BYTES: &[u8] = b"\r\n\t :\x00\x7f\x80\xffaZ0";
+        head[at] = BYTES[(g.next() % BYTES.len() as u64) as usize];
+    }
+    head.extend_from_slice(b"body");
+    head
+}
+
+#[test]
+fn generated_heads_parse_as_with_httparse() {
+    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    let (mut scanned, mut left) = (0, 0);
+    for _ in 0..20_000 {
+        let head = generated(&mut g);
+        let limit = if g.chance(10) { 24 } else { 8192 };
+        if compare(&head, limit, g.chance(20)) {
+            scanned += 1;
+        } else {
+            left += 1;
+        }
+    }
+    // Both paths are exercised, not just one.
+    assert!(
+        scanned > 2_000 && left > 2_000,
+        "{scanned} scanned, {left} left"
+    );
+}
