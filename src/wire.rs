@@ -20,6 +20,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use smallvec::SmallVec;
 
+pub(crate) mod lines;
 mod raw;
 pub(crate) use raw::{recycle as recycle_raw, RawHead};
 

@@ -8,13 +8,17 @@
 //! not CONNECT. Anything else, and any head httparse refuses, is
 //! `Head::Other`: hyper takes the connection over from that head on and
 //! answers it as it always has (its 400s and 431s included).
+//!
+//! A head in the usual form (`wire::lines`) is read in one pass; any
+//! other goes through httparse, whose results the scan gives for the
+//! heads it reads (`request_scan_tests.rs`).
 
 use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
 use http::{Method, Request, Uri, Version};
 
-use crate::wire;
+use crate::wire::{self, lines};
 
 /// Headers httparse is given room for; a head with more goes to hyper,
 /// which applies `limits.max_headers`.
@@ -40,6 +44,7 @@ const FORWARDED_ROOM: usize = 4;
 /// The parts of a parsed head, as ranges of the buffer, before it is cut
 /// (the fields are filled into a list the caller keeps, so that the list
 /// is not moved).
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Layout {
     len: usize,
     method: Method,
@@ -81,26 +86,36 @@ pub(super) fn parse(buf: &mut BytesMut, max_headers: usize) -> Head {
 /// The head's layout: `Ok(None)` when it is not whole yet, `Err` when the
 /// fast path does not serve it.
 fn layout(buf: &[u8], max_headers: usize, fields: &mut wire::Fields) -> Result<Option<Layout>, ()> {
-    // Uninitialised: httparse fills what it uses.
-    let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut []);
-    let len = match req.parse_with_uninit_headers(buf, &mut slots) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(_) => return Err(()),
+    layout_with(buf, max_headers, fields, true)
+}
+
+/// `layout`, trying the one-pass scan first or not.
+fn layout_with(
+    buf: &[u8],
+    max_headers: usize,
+    fields: &mut wire::Fields,
+    scan_first: bool,
+) -> Result<Option<Layout>, ()> {
+    let scanned = if scan_first {
+        scan(buf, max_headers, fields)
+    } else {
+        None
     };
-    // A bare LF line end is refused (`head_scan`, at the hand-over).
-    if req.version != Some(1) || req.headers.len() > max_headers || bare_lf(&buf[..len]) {
+    let (len, method, path) = match scanned {
+        Some(found) => found,
+        None => {
+            fields.clear();
+            match parse_httparse(buf, max_headers, fields)? {
+                Some(found) => found,
+                None => return Ok(None),
+            }
+        }
+    };
+    let (method, target) = (&buf[method.0..method.1], &buf[path.0..path.1]);
+    if !target.starts_with(b"/") || method == b"CONNECT" {
         return Err(());
     }
-    let (Some(method), Some(path)) = (req.method, req.path) else {
-        return Err(());
-    };
-    if !path.starts_with('/') || method == "CONNECT" {
-        return Err(());
-    }
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| ())?;
-    wire::fields(buf, len, req.headers, fields).map_err(|_| ())?;
+    let method = Method::from_bytes(method).map_err(|_| ())?;
     let mut close = false;
     let mut length = false;
     for (name, (a, b)) in fields.iter() {
@@ -117,9 +132,70 @@ fn layout(buf: &[u8], max_headers: usize, fields: &mut wire::Fields) -> Result<O
     Ok(Some(Layout {
         len,
         method,
-        path: wire::span(buf, len, path.as_bytes()).ok_or(())?,
+        path,
         close,
     }))
+}
+
+/// A whole head in the usual form, read in one pass (`wire::lines`): an
+/// HTTP/1.1 request line of a token, a space, a target of visible ASCII,
+/// a space; field lines in the usual form, at most `max_headers`. Its
+/// length, method and target, its fields filled in; `None` leaves the
+/// head to httparse (a head in any other form, or not whole yet).
+fn scan(
+    buf: &[u8],
+    max_headers: usize,
+    fields: &mut wire::Fields,
+) -> Option<(usize, wire::Span, wire::Span)> {
+    let m1 = lines::name_end(buf, 0)?;
+    if m1 == 0 || buf.get(m1)? != &b' ' {
+        return None;
+    }
+    let p1 = lines::target_end(buf, m1 + 1)?;
+    if p1 == m1 + 1 || !lines::is_at(buf, p1, b" HTTP/1.1\r\n") {
+        return None;
+    }
+    let mut at = p1 + 11;
+    loop {
+        if lines::is_at(buf, at, b"\r\n") {
+            return Some((at + 2, (0, m1), (m1 + 1, p1)));
+        }
+        if fields.len() >= max_headers.min(MAX_HEADERS) {
+            return None;
+        }
+        let line = lines::field_line(buf, at)?;
+        let name = wire::name(buf.get(line.name.0..line.name.1)?).ok()?;
+        fields.push((name, line.value_span()));
+        at = line.next;
+    }
+}
+
+/// The head's length, method and target as httparse parses them, its
+/// fields filled in: `Ok(None)` when it is not whole yet, `Err` when the
+/// fast path does not serve it.
+fn parse_httparse(
+    buf: &[u8],
+    max_headers: usize,
+    fields: &mut wire::Fields,
+) -> Result<Option<(usize, wire::Span, wire::Span)>, ()> {
+    // Uninitialised: httparse fills what it uses.
+    let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut slots) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    // A bare LF line end is refused (`head_scan`, at the hand-over).
+    if req.version != Some(1) || req.headers.len() > max_headers || bare_lf(&buf[..len]) {
+        return Err(());
+    }
+    let (Some(method), Some(path)) = (req.method, req.path) else {
+        return Err(());
+    };
+    wire::fields(buf, len, req.headers, fields).map_err(|_| ())?;
+    let at = |s: &str| wire::span(buf, len, s.as_bytes()).ok_or(());
+    Ok(Some((len, at(method)?, at(path)?)))
 }
 
 /// Whether a line of `head` ends with LF alone.
@@ -223,3 +299,7 @@ mod tests {
         assert!(matches!(parse(&mut buf, 2), Head::Fast(..)));
     }
 }
+
+#[cfg(test)]
+#[path = "request_scan_tests.rs"]
+mod scan_tests;

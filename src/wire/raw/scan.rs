@@ -20,6 +20,7 @@
 //! decimal on one line, which the framing pass judges.
 
 use super::{class, connection_tokens, Class, RawField, RawHead};
+use crate::wire::lines::{field_line, is_at, text_end};
 use crate::wire::Span;
 
 /// A head `scan` read.
@@ -40,78 +41,6 @@ pub(crate) struct Scanned {
     /// The end-to-end fields (at most one `Content-Length`, valid); the
     /// head's bytes are attached with `frozen` once cut off.
     pub(crate) raw: Box<RawHead>,
-}
-
-/// Bytes of a field name (RFC 9110 `tchar`), as httparse's table has them.
-static TOKEN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        b += 1;
-    }
-    t
-};
-
-/// The first index from `at` on whose byte is not a space or visible
-/// ASCII (0x20–0x7E): a control byte (CR ends a line), DEL or obs-text.
-/// `None` when `buf` ends first. Eight bytes at a time: per byte, bit 7
-/// of `low + 0x01` says the low seven bits are 0x7F, of `low + 0x60`
-/// that they are 0x20 or more; neither sum carries into the next byte.
-fn text_end(buf: &[u8], mut at: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = ONES * 0x80;
-    while let Some(word) = buf.get(at..at + 8) {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(word);
-        let x = u64::from_le_bytes(bytes);
-        let low = x & !HIGH;
-        let del = low + ONES;
-        let printable = low + ONES * 0x60;
-        let odd = (x | del | !printable) & HIGH;
-        if odd != 0 {
-            // Little-endian: the first odd byte is the lowest set bit's.
-            return Some(at + (odd.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let rest = buf.get(at..)?;
-    rest.iter()
-        .position(|b| !(0x20..0x7f).contains(b))
-        .map(|i| at + i)
-}
-
-/// The first index from `at` on whose byte is not a `tchar` (a name's
-/// end); `None` when `buf` ends first. (Eight bytes at a time through a
-/// letter-digit-dash mask cost more than this table, for names this short.)
-fn name_end(buf: &[u8], at: usize) -> Option<usize> {
-    buf.get(at..)?
-        .iter()
-        .position(|b| !TOKEN[usize::from(*b)])
-        .map(|i| at + i)
-}
-
-/// `s` at `at` in `buf`.
-fn is_at(buf: &[u8], at: usize, s: &[u8]) -> bool {
-    buf.get(at..at + s.len()) == Some(s)
 }
 
 /// A span in the form a `RawField` keeps it.
@@ -166,24 +95,10 @@ impl RawHead {
             if lines > max_fields {
                 return None;
             }
-            let n0 = at;
-            let n1 = name_end(buf, at)?;
-            at = n1;
-            if n1 == n0 || n1 - n0 >= 1 << 16 || buf.get(n1)? != &b':' {
-                return None;
-            }
-            at += 1;
-            while buf.get(at)? == &b' ' {
-                at += 1;
-            }
-            let v0 = at;
-            let v1 = text_end(buf, v0)?;
-            if !is_at(buf, v1, b"\r\n") || (v1 > v0 && buf.get(v1 - 1)? == &b' ') {
-                return None;
-            }
-            at = v1 + 2;
-            let value = buf.get(v0..v1)?;
-            let length = match class(buf.get(n0..n1)?) {
+            let line = field_line(buf, at)?;
+            at = line.next;
+            let value = buf.get(line.value.0..line.value.1)?;
+            let length = match class(buf.get(line.name.0..line.name.1)?) {
                 Class::Other => false,
                 Class::Length => {
                     raw.lengths += 1;
@@ -199,7 +114,7 @@ impl RawHead {
                 }
                 Class::HopByHop => continue,
                 Class::Coding => {
-                    te_last = Some(if v1 > v0 { (v0, v1) } else { (0, 0) });
+                    te_last = Some(line.value_span());
                     continue;
                 }
                 Class::Named => return None,
@@ -210,67 +125,12 @@ impl RawHead {
                     continue;
                 }
             };
-            let value_at = if v1 > v0 { (v0, v1) } else { (0, 0) };
             raw.fields.push(RawField {
-                name: narrow((n0, n1))?,
-                value: narrow(value_at)?,
+                name: narrow(line.name)?,
+                value: narrow(line.value_span())?,
                 length,
-                whole: v1 > v0 && v0 == n1 + 2,
+                whole: line.whole(),
             });
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_ends_at_the_first_byte_outside_space_to_tilde() {
-        // Every byte value at every offset of a word, and past its end.
-        for odd in (0..=255u8).filter(|b| !(0x20..0x7f).contains(b)) {
-            for len in 0..20 {
-                for at in 0..len {
-                    let mut buf = vec![b'a'; len];
-                    buf[at] = odd;
-                    for start in 0..=at {
-                        assert_eq!(text_end(&buf, start), Some(at), "{odd:#x} {len} {at}");
-                    }
-                }
-                assert_eq!(text_end(&vec![b' '; len], 0), None);
-            }
-        }
-        let visible: Vec<u8> = (0x20..0x7f).collect();
-        assert_eq!(text_end(&visible, 0), None);
-    }
-
-    #[test]
-    fn names_end_at_the_first_byte_that_is_no_tchar() {
-        for b in 0..=255u8 {
-            for len in 1..20 {
-                for at in 0..len {
-                    let mut buf = vec![b'x'; len];
-                    buf[at] = b;
-                    let want = if TOKEN[usize::from(b)] {
-                        None
-                    } else {
-                        Some(at)
-                    };
-                    assert_eq!(name_end(&buf, 0), want, "{b:#x} {len} {at}");
-                }
-            }
-        }
-        assert_eq!(name_end(b"Content-Length: 5", 0), Some(14));
-        assert_eq!(name_end(b"X~!#$%&'*+-.^_`|:", 0), Some(16));
-    }
-
-    #[test]
-    fn the_token_table_is_httparses() {
-        for b in 0..=255u8 {
-            let mut slot = [httparse::EMPTY_HEADER; 1];
-            let line = [b'x', b, b':', b' ', b'v', b'\r', b'\n', b'\r', b'\n'];
-            let theirs = httparse::parse_headers(&line, &mut slot).is_ok();
-            assert_eq!(TOKEN[usize::from(b)] || b == b':', theirs, "{b:#x}");
         }
     }
 }
