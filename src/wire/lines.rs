@@ -145,6 +145,67 @@ pub(crate) fn field_line(buf: &[u8], at: usize) -> Option<Line> {
     })
 }
 
+/// A small xorshift generator for the scans' differential tests
+/// (`codec_scan_tests.rs`, `request_scan_tests.rs`): the same heads on
+/// every run.
+#[cfg(test)]
+pub(crate) struct Gen(pub(crate) u64);
+
+#[cfg(test)]
+impl Gen {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// One of `from`, or of its first `usual` entries only.
+    pub(crate) fn pick<'a, T: ?Sized>(&mut self, from: &[&'a T], usual: Option<usize>) -> &'a T {
+        let n = usual.unwrap_or(from.len()) as u64;
+        from[(self.next() % n) as usize]
+    }
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    /// A head of `p`'s pieces, each usual or not, sometimes with one byte
+    /// changed to one of `p.odd`; half of them of usual pieces only (the
+    /// first few of each list), unchanged. Then `tail`.
+    pub(crate) fn head(&mut self, p: &Pieces<'_>, tail: &[u8]) -> Vec<u8> {
+        const SEPS: &[&[u8]] = &[b": ", b": ", b":", b":  ", b": \t", b" : ", b":\t"];
+        const EOLS: &[&[u8]] = &[b"\r\n", b"\r\n", b"\r\n", b"\r\n", b"\n", b"\r", b"\r\n "];
+        const ENDS: &[&[u8]] = &[b"\r\n", b"\r\n", b"\r\n", b"\n", b""];
+        let usual = self.chance(50);
+        let only = |n: usize| usual.then_some(n);
+        let mut head = self.pick(p.first.0, only(p.first.1)).to_vec();
+        head.extend_from_slice(self.pick(EOLS, only(4)));
+        for _ in 0..self.next() % 7 {
+            head.extend_from_slice(self.pick(p.names.0, only(p.names.1)));
+            head.extend_from_slice(self.pick(SEPS, only(4)));
+            head.extend_from_slice(self.pick(p.values.0, only(p.values.1)));
+            head.extend_from_slice(self.pick(EOLS, only(4)));
+        }
+        head.extend_from_slice(self.pick(ENDS, only(3)));
+        if !usual && self.chance(20) && !head.is_empty() {
+            let at = (self.next() % head.len() as u64) as usize;
+            head[at] = p.odd[(self.next() % p.odd.len() as u64) as usize];
+        }
+        head.extend_from_slice(tail);
+        head
+    }
+}
+
+/// What `Gen::head` builds heads of: first lines, names and values, each
+/// with how many of its first entries are usual; the bytes one byte may
+/// be changed to.
+#[cfg(test)]
+pub(crate) struct Pieces<'a> {
+    pub(crate) first: (&'a [&'a [u8]], usize),
+    pub(crate) names: (&'a [&'a [u8]], usize),
+    pub(crate) values: (&'a [&'a [u8]], usize),
+    pub(crate) odd: &'a [u8],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 //! heads do take the scan.
 
 use super::*;
+use crate::wire::lines::{Gen, Pieces};
 
 /// What `layout` gave, with the fields' names and spans when it served
 /// the head.
@@ -67,32 +68,10 @@ fn other_heads_are_left_to_httparse() {
     assert!(compare(b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\n\r\n", 2));
 }
 
-/// A small xorshift generator: the same heads on every run.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// One of `from`, or of its first `usual` entries only.
-    fn pick<'a, T: ?Sized>(&mut self, from: &[&'a T], usual: Option<usize>) -> &'a T {
-        let n = usual.unwrap_or(from.len()) as u64;
-        from[(self.next() % n) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
 /// A head of pieces that are each usual or not, sometimes with one byte
 /// changed; half of them of usual pieces only (the first few of each
 /// list), unchanged.
 fn generated(g: &mut Gen) -> Vec<u8> {
-    let usual = g.chance(50);
-    let only = |n: usize| usual.then_some(n);
     const LINES: &[&[u8]] = &[
         b"GET / HTTP/1.1",
         b"GET /a/b?c=d HTTP/1.1",
@@ -130,7 +109,6 @@ fn generated(g: &mut Gen) -> Vec<u8> {
         b"x\x7fy",
         b"x\xe9",
     ];
-    const SEPS: &[&[u8]] = &[b": ", b": ", b":", b":  ", b": \t", b" : ", b":\t"];
     const VALUES: &[&[u8]] = &[
         b"127.0.0.1:19100",
         b"curl/8.0 (x86_64; linux)",
@@ -151,24 +129,15 @@ fn generated(g: &mut Gen) -> Vec<u8> {
         b"nul\x00",
         b"trailing ",
     ];
-    const EOLS: &[&[u8]] = &[b"\r\n", b"\r\n", b"\r\n", b"\r\n", b"\n", b"\r", b"\r\n "];
-    const ENDS: &[&[u8]] = &[b"\r\n", b"\r\n", b"\r\n", b"\n", b""];
-    let mut head = g.pick(LINES, only(5)).to_vec();
-    head.extend_from_slice(g.pick(EOLS, only(4)));
-    for _ in 0..g.next() % 7 {
-        head.extend_from_slice(g.pick(NAMES, only(12)));
-        head.extend_from_slice(g.pick(SEPS, only(4)));
-        head.extend_from_slice(g.pick(VALUES, only(13)));
-        head.extend_from_slice(g.pick(EOLS, only(4)));
-    }
-    head.extend_from_slice(g.pick(ENDS, only(3)));
-    if !usual && g.chance(20) && !head.is_empty() {
-        let at = (g.next() % head.len() as u64) as usize;
-        const BYTES: &[u8] = b"\r\n\t :/\x00\x7f\x80\xffaZ0";
-        head[at] = BYTES[(g.next() % BYTES.len() as u64) as usize];
-    }
-    head.extend_from_slice(b"GET / HTTP/1.1\r\n");
-    head
+    g.head(
+        &Pieces {
+            first: (LINES, 5),
+            names: (NAMES, 12),
+            values: (VALUES, 13),
+            odd: b"\r\n\t :/\x00\x7f\x80\xffaZ0",
+        },
+        b"GET / HTTP/1.1\r\n",
+    )
 }
 
 #[test]

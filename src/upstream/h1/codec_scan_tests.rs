@@ -3,6 +3,7 @@
 //! give the same result, and the usual heads do take the scan.
 
 use super::*;
+use crate::wire::lines::{Gen, Pieces};
 
 /// A raw head as written, with and without `Content-Length`; its
 /// `Content-Length` lines and value; whether it has a `Date`.
@@ -130,32 +131,10 @@ fn other_heads_are_left_to_httparse() {
     compare(b"HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n", 10, false);
 }
 
-/// A small xorshift generator: the same heads on every run.
-struct Gen(u64);
-
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// One of `from`, or of its first `usual` entries only.
-    fn pick<'a, T: ?Sized>(&mut self, from: &[&'a T], usual: Option<usize>) -> &'a T {
-        let n = usual.unwrap_or(from.len()) as u64;
-        from[(self.next() % n) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
 /// A head of pieces that are each usual or not, sometimes with one byte
 /// changed; half of them of usual pieces only (the first few of each
 /// list), unchanged.
 fn generated(g: &mut Gen) -> Vec<u8> {
-    let usual = g.chance(50);
-    let only = |n: usize| usual.then_some(n);
     const STATUS: &[&[u8]] = &[
         b"HTTP/1.1 200 OK",
         b"HTTP/1.1 200 OK",
@@ -196,7 +175,6 @@ fn generated(g: &mut Gen) -> Vec<u8> {
         b"x\xe9",
         b"Upgrade",
     ];
-    const SEPS: &[&[u8]] = &[b": ", b": ", b":", b":  ", b": \t", b" : ", b":\t"];
     const VALUES: &[&[u8]] = &[
         b"Sun, 22 Nov 2026 17:54:43 GMT",
         b"a-longer-value-that-spans-several-words-of-eight-bytes",
@@ -224,24 +202,15 @@ fn generated(g: &mut Gen) -> Vec<u8> {
         b"nul\x00",
         b"trailing ",
     ];
-    const EOLS: &[&[u8]] = &[b"\r\n", b"\r\n", b"\r\n", b"\r\n", b"\n", b"\r", b"\r\n "];
-    const ENDS: &[&[u8]] = &[b"\r\n", b"\r\n", b"\r\n", b"\n", b""];
-    let mut head = g.pick(STATUS, only(6)).to_vec();
-    head.extend_from_slice(g.pick(EOLS, only(4)));
-    for _ in 0..g.next() % 7 {
-        head.extend_from_slice(g.pick(NAMES, only(13)));
-        head.extend_from_slice(g.pick(SEPS, only(4)));
-        head.extend_from_slice(g.pick(VALUES, only(20)));
-        head.extend_from_slice(g.pick(EOLS, only(4)));
-    }
-    head.extend_from_slice(g.pick(ENDS, only(3)));
-    if !usual && g.chance(20) && !head.is_empty() {
-        let at = (g.next() % head.len() as u64) as usize;
-        const BYTES: &[u8] = b"\r\n\t :\x00\x7f\x80\xffaZ0";
-        head[at] = BYTES[(g.next() % BYTES.len() as u64) as usize];
-    }
-    head.extend_from_slice(b"body");
-    head
+    g.head(
+        &Pieces {
+            first: (STATUS, 6),
+            names: (NAMES, 13),
+            values: (VALUES, 20),
+            odd: b"\r\n\t :\x00\x7f\x80\xffaZ0",
+        },
+        b"body",
+    )
 }
 
 #[test]
