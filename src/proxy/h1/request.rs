@@ -139,7 +139,8 @@ fn layout_with(
 
 /// A whole head in the usual form, read in one pass (`wire::lines`): an
 /// HTTP/1.1 request line of a token, a space, a target of visible ASCII,
-/// a space; field lines in the usual form, at most `max_headers`. Its
+/// a space; field lines in the usual form, at most `max_headers` (and
+/// httparse's `MAX_HEADERS`). Its
 /// length, method and target, its fields filled in; `None` leaves the
 /// head to httparse (a head in any other form, or not whole yet).
 fn scan(

@@ -159,3 +159,29 @@ fn generated_heads_read_as_with_httparse() {
         "{scanned} scanned, {left} left"
     );
 }
+
+#[test]
+fn limits_prefixes_and_long_names_read_as_with_httparse() {
+    let usual = "GET /a?b=c HTTP/1.1\r\nHost: 127.0.0.1:19100\r\nUser-Agent: x/1\r\n\r\n";
+    // Every prefix: not whole yet (or cut between CR and LF), as httparse.
+    for k in 0..usual.len() {
+        compare(&usual.as_bytes()[..k], 100);
+    }
+    // Field limits around httparse's 64 and `max_headers`.
+    for n in [63, 64, 65] {
+        let mut head = String::from("GET / HTTP/1.1\r\n");
+        for i in 0..n {
+            head.push_str(&format!("x-{i}: v\r\n"));
+        }
+        head.push_str("\r\n");
+        for max in [0, n - 1, n, n + 1, 100] {
+            let scanned = compare(head.as_bytes(), max);
+            assert_eq!(scanned, n <= max.min(MAX_HEADERS), "{n} fields, {max}");
+        }
+    }
+    // Names up to 64 KiB are read; a longer one goes to httparse.
+    for n in [65_535, 65_536] {
+        let head = format!("GET / HTTP/1.1\r\n{}: v\r\n\r\n", "a".repeat(n));
+        assert_eq!(compare(head.as_bytes(), 100), n < 65_536, "{n}");
+    }
+}

@@ -154,6 +154,9 @@ fn generated(g: &mut Gen) -> Vec<u8> {
         b"HTTP/1.1 200 O\tK",
         b"HTTP/1.1 200 \xe9",
         b"\r\nHTTP/1.1 200 OK",
+        b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK",
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK",
+        b"HTTP/1.1 199 Odd",
     ];
     const NAMES: &[&[u8]] = &[
         b"Content-Type",
@@ -174,6 +177,12 @@ fn generated(g: &mut Gen) -> Vec<u8> {
         b"x\x7fy",
         b"x\xe9",
         b"Upgrade",
+        b"CONTENT-LENGTH",
+        b"transfer-encoding",
+        b"Proxy-Connection",
+        b"Trailer",
+        b"keep-alive",
+        b"connectioN",
     ];
     const VALUES: &[&[u8]] = &[
         b"Sun, 22 Nov 2026 17:54:43 GMT",
@@ -201,6 +210,12 @@ fn generated(g: &mut Gen) -> Vec<u8> {
         b"del\x7f",
         b"nul\x00",
         b"trailing ",
+        b"005",
+        b"1844674407370955161",
+        b"5,5",
+        b" , close ,",
+        b"close,x",
+        b"Chunked",
     ];
     g.head(
         &Pieces {
@@ -231,4 +246,40 @@ fn generated_heads_parse_as_with_httparse() {
         scanned > 2_000 && left > 2_000,
         "{scanned} scanned, {left} left"
     );
+}
+
+#[test]
+fn limits_prefixes_and_long_names_parse_as_with_httparse() {
+    let usual = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-backend: 1\r\n\
+                 content-length: 3\r\ndate: Sun, 22 Nov 2026 17:54:43 GMT\r\n\r\nabc";
+    let head_len = usual.len() - 3;
+    // Every prefix: not whole yet (or cut between CR and LF), as httparse.
+    for k in 0..usual.len() {
+        compare(&usual.as_bytes()[..k], 8192, false);
+    }
+    // The byte limit at the head's length and either side of it.
+    for limit in [head_len - 1, head_len, head_len + 1] {
+        compare(usual.as_bytes(), limit, false);
+        let r = seen(parse_head(&mut BytesMut::from(usual), limit, false, true));
+        assert_eq!(matches!(r, Seen::Error(_)), limit < head_len, "{limit}");
+    }
+    // The field limit: 100 fields are read, 101 are httparse's error.
+    for n in [99, 100, 101] {
+        let mut head = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 1..n {
+            head.push_str(&format!("x-{i}: v\r\n"));
+        }
+        head.push_str("Content-Length: 0\r\n\r\n");
+        assert_eq!(
+            compare(head.as_bytes(), 1 << 20, false),
+            n <= MAX_HEADERS,
+            "{n}"
+        );
+    }
+    // Names up to 64 KiB are read; longer ones go to httparse (and fail
+    // as a map's name would).
+    for n in [65_535, 65_536] {
+        let head = format!("HTTP/1.1 200 OK\r\n{}: v\r\n\r\n", "a".repeat(n));
+        assert_eq!(compare(head.as_bytes(), 1 << 20, false), n < 65_536, "{n}");
+    }
 }

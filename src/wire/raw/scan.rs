@@ -76,20 +76,40 @@ impl RawHead {
             return None;
         }
         at += 2;
+        // A head given up on part-way (one still arriving, most often)
+        // gives its box back.
         let mut raw = Self::spare();
+        match raw.fill(buf, at, max_fields) {
+            Some((len, close, keep_alive, te_last)) => Some(Scanned {
+                len,
+                http11,
+                status,
+                close,
+                keep_alive,
+                te_last,
+                raw,
+            }),
+            None => {
+                super::recycle(raw);
+                None
+            }
+        }
+    }
+
+    /// Reads the field lines from `at` on into `self`, to the empty line:
+    /// the head's length, whether `Connection` names `close` and
+    /// `keep-alive`, and where the last `Transfer-Encoding` value lies.
+    fn fill(
+        &mut self,
+        buf: &[u8],
+        mut at: usize,
+        max_fields: usize,
+    ) -> Option<(usize, bool, bool, Option<Span>)> {
         let (mut close, mut keep_alive, mut te_last) = (false, false, None);
         let mut lines = 0;
         loop {
             if is_at(buf, at, b"\r\n") {
-                return Some(Scanned {
-                    len: at + 2,
-                    http11,
-                    status,
-                    close,
-                    keep_alive,
-                    te_last,
-                    raw,
-                });
+                return Some((at + 2, close, keep_alive, te_last));
             }
             lines += 1;
             if lines > max_fields {
@@ -101,15 +121,15 @@ impl RawHead {
             let length = match class(buf.get(line.name.0..line.name.1)?) {
                 Class::Other => false,
                 Class::Length => {
-                    raw.lengths += 1;
-                    raw.declared = super::super::decimal(value);
-                    if raw.lengths > 1 || raw.declared.is_none() {
+                    self.lengths += 1;
+                    self.declared = super::super::decimal(value);
+                    if self.lengths > 1 || self.declared.is_none() {
                         return None;
                     }
                     true
                 }
                 Class::Date => {
-                    raw.date = true;
+                    self.date = true;
                     false
                 }
                 Class::HopByHop => continue,
@@ -125,7 +145,7 @@ impl RawHead {
                     continue;
                 }
             };
-            raw.fields.push(RawField {
+            self.fields.push(RawField {
                 name: narrow(line.name)?,
                 value: narrow(line.value_span())?,
                 length,
