@@ -125,7 +125,45 @@ fn lower8(x: u64) -> u64 {
     x | (upper >> 2)
 }
 
+/// What one field is to a raw head (`RawHead::take`).
+enum Taken {
+    /// Kept, to be written; whether it is a `Content-Length`.
+    Kept { length: bool },
+    /// Left out: hop-by-hop.
+    Dropped,
+    /// Left out: `Transfer-Encoding`, which framing reads.
+    Coding,
+    /// Left out: a `Connection` naming `close`, `keep-alive`, both or neither.
+    Connection { close: bool, keep_alive: bool },
+}
+
 impl RawHead {
+    /// Classifies the field `name: value`, counting a `Content-Length`
+    /// (its last value kept) and noting a `Date`; `None` when the head
+    /// needs a map (see the module notes). The caller pushes a kept field
+    /// with its spans.
+    fn take(&mut self, name: &[u8], value: &[u8]) -> Option<Taken> {
+        Some(match class(name) {
+            Class::Other => Taken::Kept { length: false },
+            Class::Length => {
+                self.lengths += 1;
+                self.declared = super::decimal(value);
+                Taken::Kept { length: true }
+            }
+            Class::Date => {
+                self.date = true;
+                Taken::Kept { length: false }
+            }
+            Class::HopByHop => Taken::Dropped,
+            Class::Coding => Taken::Coding,
+            Class::Named => return None,
+            Class::Connection => {
+                let (close, keep_alive) = connection_tokens(value)?;
+                Taken::Connection { close, keep_alive }
+            }
+        })
+    }
+
     /// An empty raw head: a spare box (`recycle`) when there is one.
     fn spare() -> Box<Self> {
         match super::take(&SPARE) {
@@ -162,23 +200,8 @@ impl RawHead {
             if name.len() >= 1 << 16 {
                 return None;
             }
-            let length = match class(name) {
-                Class::Other => false,
-                Class::Length => {
-                    raw.lengths += 1;
-                    raw.declared = super::decimal(h.value);
-                    true
-                }
-                Class::Date => {
-                    raw.date = true;
-                    false
-                }
-                Class::HopByHop | Class::Coding => continue,
-                Class::Named => return None,
-                Class::Connection => {
-                    connection_tokens(h.value)?;
-                    continue;
-                }
+            let Taken::Kept { length } = raw.take(name, h.value)? else {
+                continue;
             };
             let at = |s: &[u8]| {
                 let (a, b) = span(buf, len, s)?;

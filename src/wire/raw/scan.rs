@@ -19,7 +19,7 @@
 //! `gather` leaves to a map. So is a `Content-Length` that is not one
 //! decimal on one line, which the framing pass judges.
 
-use super::{class, connection_tokens, Class, RawField, RawHead};
+use super::{RawField, RawHead, Taken};
 use crate::wire::lines::{field_line, is_at, text_end};
 use crate::wire::Span;
 
@@ -118,28 +118,24 @@ impl RawHead {
             let line = field_line(buf, at)?;
             at = line.next;
             let value = buf.get(line.value.0..line.value.1)?;
-            let length = match class(buf.get(line.name.0..line.name.1)?) {
-                Class::Other => false,
-                Class::Length => {
-                    self.lengths += 1;
-                    self.declared = super::super::decimal(value);
-                    if self.lengths > 1 || self.declared.is_none() {
-                        return None;
-                    }
+            let name = buf.get(line.name.0..line.name.1)?;
+            let length = match self.take(name, value)? {
+                Taken::Kept { length: false } => false,
+                // One `Content-Length`, a valid decimal: a list or a
+                // second line is the framing pass's to judge.
+                Taken::Kept { length: true } if self.lengths == 1 && self.declared.is_some() => {
                     true
                 }
-                Class::Date => {
-                    self.date = true;
-                    false
-                }
-                Class::HopByHop => continue,
-                Class::Coding => {
+                Taken::Kept { length: true } => return None,
+                Taken::Dropped => continue,
+                Taken::Coding => {
                     te_last = Some(line.value_span());
                     continue;
                 }
-                Class::Named => return None,
-                Class::Connection => {
-                    let (c, k) = connection_tokens(value)?;
+                Taken::Connection {
+                    close: c,
+                    keep_alive: k,
+                } => {
                     close |= c;
                     keep_alive |= k;
                     continue;
