@@ -6,7 +6,7 @@
 #
 # PROXY is a name from proxies/proxies.list (Switchyard's need SWITCHYARD_BIN). The proxy runs
 # under callgrind on the proxy CPU, the two backends and `wrk -t1 -c CONNS -d SECONDS` (100 B
-# responses) on the other; then it is stopped (SIGINT) and every process it forked is counted
+# responses) on the other; then it is stopped (SIGTERM) and every process it forked is counted
 # (nginx's worker as well as its master). Prints the instructions per request and the top
 # functions; DIR (default a new /tmp directory) keeps the callgrind files for callgrind_annotate.
 # Start-up is counted too: under 1 % of a 10 s run. Defaults: 10 s, 10 connections (callgrind
@@ -78,9 +78,9 @@ done
 
 taskset -c "$LG_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$port/" >"$OUT/wrk.txt"
 reqs=$(awk '/ requests in /{print $1}' "$OUT/wrk.txt")
-kill -INT "$VG"
+kill -TERM "$VG"
 for _ in $(seq 600); do kill -0 "$VG" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$VG" 2>/dev/null && { kill -KILL "$VG"; die "$NAME did not stop within 60 s of SIGINT"; }
+kill -0 "$VG" 2>/dev/null && { kill -KILL "$VG"; die "$NAME did not stop within 60 s of SIGTERM"; }
 wait "$VG" 2>/dev/null || true
 
 total=0
