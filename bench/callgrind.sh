@@ -38,8 +38,10 @@ command -v valgrind >/dev/null || die "valgrind missing (apt-get install valgrin
 command -v wrk >/dev/null || die "wrk missing: run ./setup.sh"
 [[ -x $BACKEND_BIN ]] || die "backend not built: run ./setup.sh"
 
-read -r port config cmd < <(awk -v n="$NAME" '$1==n{$1=""; print substr($0, 2)}' "$BENCH/proxies/proxies.list")
-[[ -n ${cmd:-} && $port != - ]] || die "unknown proxy '$NAME' (or direct, which has no proxy to count)"
+port="" config="" cmd=""
+read -r port config cmd < <(awk -v n="$NAME" '$1==n{$1=""; print substr($0, 2)}' "$BENCH/proxies/proxies.list") || true
+[[ -n $cmd ]] || die "unknown proxy '$NAME' (see proxies/proxies.list)"
+[[ $port != - ]] || die "'$NAME' runs no proxy: nothing to count"
 port=$((port + 200))   # off run.sh's ports, so both can be set up side by side
 
 OUT=${OUT:-$(mktemp -d /tmp/callgrind.XXXXXX)}
