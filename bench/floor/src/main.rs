@@ -8,6 +8,11 @@
 //! counted, timed or rewritten: what Switchyard does per request beyond
 //! this is the cost of those features.
 //!
+//! It relays what the benchmark sends and nothing else: requests without a
+//! body, answered with a `Content-Length` body (not HEAD, not 204 or 304,
+//! not chunked: those would wait for bytes that never come). There are no
+//! timeouts.
+//!
 //! Usage: `tokio-floor LISTEN UPSTREAM1 UPSTREAM2` (addresses as ip:port).
 
 use std::net::SocketAddr;
@@ -17,6 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// A request head longer than this closes the connection.
 const HEAD_MAX: usize = 4096;
+/// A response longer than this closes the connection.
+const RESPONSE_MAX: usize = 64 << 20;
 
 /// Where the head in `b` ends (after its blank line), if it has.
 fn head_end(b: &[u8]) -> Option<usize> {
@@ -73,7 +80,10 @@ async fn serve(mut client: TcpStream, upstreams: [SocketAddr; 2]) -> std::io::Re
                 n => got += n,
             }
             if let Some(end) = head_end(&resp[..got]) {
-                break end + content_length(&resp[..end]);
+                match end.checked_add(content_length(&resp[..end])) {
+                    Some(total) if total <= RESPONSE_MAX => break total,
+                    _ => return Ok(()),
+                }
             }
             if got == resp.len() {
                 return Ok(());
@@ -103,12 +113,16 @@ fn main() {
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time()
         .build()
         .expect("a tokio runtime");
     runtime.block_on(async move {
         let listener = TcpListener::bind(listen).await.expect("the listen address");
         loop {
             let Ok((client, _)) = listener.accept().await else {
+                // Out of descriptors, most likely: wait for some to close
+                // rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 continue;
             };
             tokio::spawn(serve(client, [up1, up2]));
