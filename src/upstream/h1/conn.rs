@@ -32,6 +32,11 @@ const FAILURE_GRACE: std::time::Duration = std::time::Duration::from_millis(20);
 const READ_CHUNK: usize = 2048;
 /// The most a read asks room for (a body streaming in fills reads fast).
 const MAX_READ_CHUNK: usize = 64 * 1024;
+/// The most room a read asks for the rest of a body of known length:
+/// a 16 KiB body that has arrived whole takes one read, and a large one
+/// that trickles in holds at most about this much per response (the
+/// adaptive size grows past it for bodies that arrive fast).
+const WANT_CHUNK: usize = 16 * 1024;
 /// Idle connections of a pool that keep their read buffer.
 const WARM_BUFFERS: usize = 64;
 /// The largest read buffer an idle connection keeps: a response of 2–4
@@ -45,8 +50,8 @@ pub(in crate::upstream) struct Conn {
     pub(in crate::upstream) buf: BytesMut,
     /// The room the next read asks for: doubled after a read that filled
     /// it, halved after one that used less than a quarter (as hyper's
-    /// adaptive reads), between `READ_CHUNK` and `MAX_READ_CHUNK`. A 16 KiB
-    /// body then takes two or three reads instead of five.
+    /// adaptive reads), between `READ_CHUNK` and `MAX_READ_CHUNK`. The
+    /// rest of a body of known length is asked for whole (`poll_fill`).
     next: usize,
 }
 
@@ -59,13 +64,24 @@ impl Conn {
         }
     }
 
-    /// Reads more into the buffer; `Ok(0)` at end of stream.
+    /// Reads more into the buffer; `Ok(0)` at end of stream. `want`: the
+    /// bytes of a body of known length still to come. The read asks room
+    /// for them (up to `WANT_CHUNK`, or the adaptive size where that is
+    /// larger), so a body of up to 16 KiB that has arrived whole takes one
+    /// read, where the adaptive size alone took two or three.
     pub(in crate::upstream) fn poll_fill(
         &mut self,
         cx: &mut Context<'_>,
+        want: Option<u64>,
     ) -> Poll<io::Result<usize>> {
-        if self.buf.capacity() - self.buf.len() < self.next / 4 {
-            self.buf.reserve(self.next);
+        let ask = match want {
+            Some(n) => self
+                .next
+                .max(usize::try_from(n).map_or(WANT_CHUNK, |n| n.min(WANT_CHUNK))),
+            None => self.next,
+        };
+        if self.buf.capacity() - self.buf.len() < ask / 4 {
+            self.buf.reserve(ask);
         }
         let room = self.buf.capacity() - self.buf.len();
         // `poll_read_buf` goes through `AsyncRead`, which clears the
@@ -317,7 +333,7 @@ impl Body for InlineBody {
                     this.finish();
                     return Poll::Ready(Some(Ok(Frame::trailers(t))));
                 }
-                Ok(Decoded::More) => match ready!(conn.poll_fill(cx)) {
+                Ok(Decoded::More) => match ready!(conn.poll_fill(cx, this.decoder.remaining())) {
                     Ok(0) => this.eof = true,
                     Ok(_) => {}
                     Err(e) => return this.fail(InlineError::Io(e), cx),
@@ -343,5 +359,60 @@ impl Body for InlineBody {
                 hint
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// A response of 16 KiB that has arrived whole: the head's read takes
+    /// the first `READ_CHUNK` bytes, and one more read takes the rest of
+    /// the body when its length is given (the adaptive size alone would
+    /// ask for 4 KiB, then 8).
+    #[tokio::test]
+    async fn the_rest_of_a_known_length_body_takes_one_read() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let head = b"HTTP/1.1 200 OK\r\ncontent-length: 16384\r\n\r\n";
+        let mut response = head.to_vec();
+        response.resize(head.len() + 16384, b'x');
+        // On loopback the bytes are in the client's receive queue once
+        // the write returns.
+        server.write_all(&response).await.unwrap();
+        let mut conn = Conn::new(client);
+        let first = std::future::poll_fn(|cx| conn.poll_fill(cx, None))
+            .await
+            .unwrap();
+        assert_eq!(first, READ_CHUNK);
+        let rest = (response.len() - first) as u64;
+        let second = std::future::poll_fn(|cx| conn.poll_fill(cx, Some(rest)))
+            .await
+            .unwrap();
+        assert_eq!(second as u64, rest);
+        assert_eq!(&conn.buf[..], &response[..]);
+    }
+
+    /// Without a length the adaptive size is asked for, as before.
+    #[tokio::test]
+    async fn without_a_length_the_adaptive_size_is_asked_for() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        server.write_all(&[b'x'; 16384]).await.unwrap();
+        let mut conn = Conn::new(client);
+        let first = std::future::poll_fn(|cx| conn.poll_fill(cx, None))
+            .await
+            .unwrap();
+        assert_eq!(first, READ_CHUNK);
+        let second = std::future::poll_fn(|cx| conn.poll_fill(cx, None))
+            .await
+            .unwrap();
+        assert!(second <= 2 * READ_CHUNK + READ_CHUNK / 2, "{second}");
+        assert!(second < 16384 - READ_CHUNK);
     }
 }

@@ -240,7 +240,7 @@ async fn read_head(
                 Err(e) => return Err(fail(e, got_bytes)),
             }
         }
-        match std::future::poll_fn(|cx| conn.poll_fill(cx)).await {
+        match std::future::poll_fn(|cx| conn.poll_fill(cx, None)).await {
             Ok(0) => return Err(fail(InlineError::Eof, got_bytes)),
             Ok(_) => got_bytes = true,
             Err(e) => return Err(fail(InlineError::Io(e), got_bytes)),
