@@ -367,31 +367,40 @@ mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
 
+    /// A connection whose upstream has sent `bytes` (on loopback they
+    /// are in the receive queue once the write returns), and that
+    /// upstream's side, kept open.
+    async fn sent(bytes: &[u8]) -> (Conn, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        server.write_all(bytes).await.unwrap();
+        (Conn::new(client), server)
+    }
+
+    /// One fill: the bytes it read.
+    async fn fill(conn: &mut Conn, want: Option<u64>) -> usize {
+        std::future::poll_fn(|cx| conn.poll_fill(cx, want))
+            .await
+            .unwrap()
+    }
+
     /// A response of 16 KiB that has arrived whole: the head's read takes
     /// the first `READ_CHUNK` bytes, and one more read takes the rest of
     /// the body when its length is given (the adaptive size alone would
     /// ask for 4 KiB, then 8).
     #[tokio::test]
     async fn the_rest_of_a_known_length_body_takes_one_read() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let client = TcpStream::connect(addr).await.unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
         let head = b"HTTP/1.1 200 OK\r\ncontent-length: 16384\r\n\r\n";
         let mut response = head.to_vec();
         response.resize(head.len() + 16384, b'x');
-        // On loopback the bytes are in the client's receive queue once
-        // the write returns.
-        server.write_all(&response).await.unwrap();
-        let mut conn = Conn::new(client);
-        let first = std::future::poll_fn(|cx| conn.poll_fill(cx, None))
-            .await
-            .unwrap();
+        let (mut conn, _upstream) = sent(&response).await;
+        let first = fill(&mut conn, None).await;
         assert_eq!(first, READ_CHUNK);
         let rest = (response.len() - first) as u64;
-        let second = std::future::poll_fn(|cx| conn.poll_fill(cx, Some(rest)))
-            .await
-            .unwrap();
+        let second = fill(&mut conn, Some(rest)).await;
         assert_eq!(second as u64, rest);
         assert_eq!(&conn.buf[..], &response[..]);
     }
@@ -399,19 +408,10 @@ mod tests {
     /// Without a length the adaptive size is asked for, as before.
     #[tokio::test]
     async fn without_a_length_the_adaptive_size_is_asked_for() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let client = TcpStream::connect(addr).await.unwrap();
-        let (mut server, _) = listener.accept().await.unwrap();
-        server.write_all(&[b'x'; 16384]).await.unwrap();
-        let mut conn = Conn::new(client);
-        let first = std::future::poll_fn(|cx| conn.poll_fill(cx, None))
-            .await
-            .unwrap();
+        let (mut conn, _upstream) = sent(&[b'x'; 16384]).await;
+        let first = fill(&mut conn, None).await;
         assert_eq!(first, READ_CHUNK);
-        let second = std::future::poll_fn(|cx| conn.poll_fill(cx, None))
-            .await
-            .unwrap();
+        let second = fill(&mut conn, None).await;
         assert!(second <= 2 * READ_CHUNK + READ_CHUNK / 2, "{second}");
         assert!(second < 16384 - READ_CHUNK);
     }
